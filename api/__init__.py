@@ -1,0 +1,1 @@
+"""AidGraph's HTTP API (FastAPI). Routes arrive with the API issue."""

@@ -1,0 +1,1 @@
+"""The ``aidgraph`` command line."""

@@ -1,0 +1,352 @@
+"""The ``aidgraph`` command: generate, ingest, stats, household.
+
+Errors are one line on stderr (``error: ...``) and a non-zero exit, never a traceback, unless
+``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graph.open import open_store, store_path_from_env
+from graph.privacy import mask_tree
+from graph.store import GraphStore, StoreError
+
+app = typer.Typer(
+    name="aidgraph",
+    help="AidGraph: households, kin, programmes, aid records, needs and resources as one graph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Piped output (CI logs, files) gets wide tables rather than rich's 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 180)
+
+#: Exit codes. 0: done. 1: could not run. 3: some rows rejected. 4: a file rejected whole.
+EXIT_ERROR, EXIT_ROWS_REJECTED, EXIT_FILE_REJECTED = 1, 3, 4
+
+_state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Embedded store folder (default ./aidgraph-data, or $AIDGRAPH_STORE).", show_default=False),
+]
+Neo4jOpt = Annotated[
+    str | None,
+    typer.Option("--neo4j", help="Neo4j URI (bolt:// or neo4j://); also $AIDGRAPH_NEO4J_URI.", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def friendly(func: F) -> F:
+    """Turn expected failures into one line and exit code 1 (a traceback only with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (StoreError, OSError, ValueError, KeyError) as exc:
+            if _state["debug"]:
+                raise
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            err.print(f"error: {message}", markup=False)
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def _open(store: Path | None, neo4j: str | None) -> GraphStore:
+    return open_store(store, neo4j_uri=neo4j)
+
+
+@app.command()
+@friendly
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the exchange files and truth.json into.")],
+    households: Annotated[int, typer.Option("--households", min=20, help="How many households.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same bytes.")] = 7,
+) -> None:
+    """Write a synthetic prefecture in the exchange format, with planted cases in truth.json."""
+    from ingest.synthetic import generate_prefecture
+
+    truth = generate_prefecture(households=households, seed=seed, out=out_dir)
+    counts = truth["counts"]
+    out.print(
+        f"wrote {out_dir}: {counts['households']} households, {counts['persons']} persons, "
+        f"{counts['aid_records']} aid records; planted {len(truth['duplicate_aid'])} duplicate-aid and "
+        f"{len(truth['missed_aid'])} missed-aid cases, {len(truth['identity_variants'])} identity variants"
+    )
+
+
+@app.command()
+@friendly
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="Folder of exchange-format files.")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Where to write the reject report (CSV).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per transaction.")] = 5000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate and load a folder; list every rejected row by file, row and field.
+
+    Exit code 0: all stored; 3: some rows rejected (the good ones are stored); 4: a file was
+    rejected whole (nothing from it stored); 1: could not run.
+    """
+    from ingest.loader import ingest_folder
+
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    with _open(store, neo4j) as graph_store:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress:
+            tasks: dict[str, Any] = {}
+
+            def on_batch(file: str, done: int, total: int) -> None:
+                if file not in tasks:
+                    tasks[file] = progress.add_task(file, total=total)
+                progress.update(tasks[file], completed=done)
+
+            report = ingest_folder(graph_store, folder, batch_size=batch_size, progress=on_batch)
+        if rejects is None and (report.rejects or report.files_rejected):
+            base = store_path_from_env(store) if graph_store.engine == "embedded" else Path(".")
+            rejects = base / "reports" / f"rejects-{report.ingest_id}.csv"
+        if rejects is not None:
+            report.write_rejects_csv(rejects)
+
+    summary = [
+        {
+            "file": f.file,
+            "rows": f.rows,
+            "rejected_rows": f.rejected_rows,
+            "created": sum(f.written.created.values()),
+            "updated": sum(f.written.updated.values()),
+            "unchanged": sum(f.written.unchanged.values()),
+            "removed": sum(f.written.removed.values()),
+        }
+        for f in report.files
+    ]
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "ingest_id": report.ingest_id,
+                    "files": summary,
+                    "files_rejected": [{"file": r.file, "reason": r.reason} for r in report.files_rejected],
+                    "rejects": [r.__dict__ for r in report.rejects],
+                    "ignored": report.ignored,
+                    "reject_report": str(rejects) if rejects else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        table = Table(title=f"ingest {folder}")
+        for col in ("file", "rows", "rejected_rows", "created", "updated", "unchanged", "removed"):
+            table.add_column(col, justify="left" if col == "file" else "right")
+        for row in summary:
+            table.add_row(*(str(v) for v in row.values()))
+        out.print(table)
+        for fr in report.files_rejected:
+            err.print(f"rejected whole: {fr.file}: {fr.reason}", markup=False)
+        for r in report.rejects[:20]:
+            err.print(f"rejected: {r.line()}", markup=False)
+        if len(report.rejects) > 20:
+            err.print(f"... and {len(report.rejects) - 20} more", markup=False)
+        for name in report.ignored:
+            err.print(f"ignored: {name} is not a file of the exchange format", markup=False)
+        if rejects is not None:
+            err.print(f"reject report: {rejects}", markup=False)
+    if report.files_rejected:
+        raise typer.Exit(EXIT_FILE_REJECTED)
+    if report.rejects:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
+
+
+@app.command()
+@friendly
+def stats(store: StoreOpt = None, neo4j: Neo4jOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts by node kind and relationship type."""
+    with _open(store, neo4j) as graph_store:
+        counts = graph_store.counts()
+        unlinked = graph_store.run("unlinked_references")
+    if as_json:
+        out.print_json(json.dumps({"nodes": counts.nodes, "edges": counts.edges, "unlinked": unlinked.model_dump()}))
+        return
+    for title, data in (("nodes", counts.nodes), ("relationships", counts.edges)):
+        table = Table(title=f"{title} ({sum(data.values())})")
+        table.add_column("kind")
+        table.add_column("count", justify="right")
+        for kind, n in data.items():
+            table.add_row(kind, str(n))
+        out.print(table)
+    out.print(
+        f"department references awaiting identity resolution: {len(unlinked.aid_records)} aid records, {len(unlinked.incomes)} incomes"
+    )
+
+
+def _age(birth: str | None) -> str:
+    if not birth:
+        return ""
+    b = dt.date.fromisoformat(birth)
+    today = dt.date.today()
+    return str(today.year - b.year - ((today.month, today.day) < (b.month, b.day)))
+
+
+def _period(props: dict[str, Any], start: str = "period_start", end: str = "period_end") -> str:
+    return f"{props.get(start, '?')} .. {props.get(end) or 'ongoing'}"
+
+
+@app.command()
+@friendly
+def household(
+    household_id: Annotated[str, typer.Argument(help="The household id, e.g. H-420106-0001.")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A household, its members and everything linked to it (ID numbers and phones masked)."""
+    with _open(store, neo4j) as graph_store:
+        view = graph_store.run("household_view", household_id=household_id)
+    if view is None:
+        raise ValueError(f"no household {household_id} in this store")
+    data = mask_tree(view.model_dump(mode="json"))
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    h = data["household"]
+    path = " / ".join(r.get("name", r["region_code"]) for r in reversed(data["region_path"]))
+    out.print(f"[bold]{h['household_id']}[/bold]  {path}  {h.get('address', '')}  ({h.get('urban_rural', '?')})")
+
+    members = Table(title="members")
+    for col in ("ID number", "name", "sex", "age", "role", "disability", "illness", "labour", "employment", "income/month"):
+        members.add_column(col)
+    for m in data["members"]:
+        p = m["person"]
+        illness = ", ".join(k for k, flag in (("chronic", p.get("chronic_illness")), ("major", p.get("major_illness"))) if flag)
+        income = sum(i["monthly_amount"] for i in m["incomes"])
+        members.add_row(
+            p["id_number"],
+            p.get("name", ""),
+            p.get("sex", ""),
+            _age(p.get("birth_date")),
+            m["relation_to_head"] or "",
+            str(p.get("disability_grade", "")),
+            illness,
+            p.get("labour_capacity", ""),
+            p.get("employment", ""),
+            f"{income:,.0f}" if m["incomes"] else "",
+        )
+    out.print(members)
+
+    if data["relatives"]:
+        relatives = Table(title="relatives outside the household")
+        for col in ("ID number", "name", "is the", "of member", "household", "in register"):
+            relatives.add_column(col)
+        for r in data["relatives"]:
+            p = r["person"]
+            relatives.add_row(
+                p["id_number"],
+                p.get("name", ""),
+                r["relative_is"],
+                r["of_member"],
+                p.get("household_id", ""),
+                "yes" if p.get("in_register") else "no",
+            )
+        out.print(relatives)
+
+    aid = Table(title="aid records")
+    for col in ("record", "programme", "department", "beneficiary", "amount", "period", "status", "link"):
+        aid.add_column(col)
+    for a in data["aid_records"]:
+        rec, prog, dept = a["record"], a["program"] or {}, a["department"] or {}
+        aid.add_row(
+            rec["record_id"],
+            prog.get("name", rec["program_code"]),
+            dept.get("name", rec["source_department"]),
+            a["beneficiary"],
+            f"{rec['amount']:,.2f}",
+            _period(rec),
+            rec.get("status", ""),
+            f"{a['link'].get('match', '')} {a['link'].get('score', '')}".strip(),
+        )
+    out.print(aid)
+
+    if data["needs"]:
+        needs = Table(title="needs")
+        for col in ("need", "category", "urgency", "status", "raised", "served by", "aid records"):
+            needs.add_column(col)
+        for n in data["needs"]:
+            need = n["need"]
+            served = "; ".join(
+                f"{(s['resource'] or {}).get('provider_name', s['service']['resource_id'])} ({(s['resource'] or {}).get('provider_type', '')})"
+                for s in n["services"]
+            )
+            needs.add_row(
+                need["need_id"],
+                need["category"],
+                need["urgency"],
+                need.get("status", ""),
+                need["raised_on"],
+                served,
+                ", ".join(n["aid_record_ids"]),
+            )
+        out.print(needs)
+    if data["services"]:
+        services = Table(title="services to the household")
+        for col in ("service", "provider", "type", "need", "period", "amount"):
+            services.add_column(col)
+        for s in data["services"]:
+            svc, res = s["service"], s["resource"] or {}
+            services.add_row(
+                svc["service_id"],
+                res.get("provider_name", svc["resource_id"]),
+                res.get("provider_type", ""),
+                svc.get("need_id", ""),
+                _period(svc, "start", "end"),
+                str(svc.get("amount", "")),
+            )
+        out.print(services)
+    if data["assets"]:
+        assets = ", ".join(f"{a['kind']} x{a['quantity']:g}" for a in data["assets"])
+        out.print(f"assets: {assets}")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,575 @@
+"""The AidGraph domain model: node and relationship kinds, and one pydantic model per node.
+
+Field names are the exchange format's column names (shared/EXCHANGE-FORMAT.md), so a row that
+validates is a node's properties. Relationships are derived from the rows by ``ingest``.
+
+>>> Household(household_id="H-1", region_code="420106005001").model_dump(exclude_none=True)
+{'household_id': 'H-1', 'region_code': '420106005001'}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "NODE_KEY",
+    "NODE_MODELS",
+    "REL_ENDPOINTS",
+    "REL_UNIQUE_END",
+    "NodeKind",
+    "RelKind",
+    "node_id",
+    "split_node_id",
+]
+
+
+class NodeKind(StrEnum):
+    """Node labels. Only these ever reach Cypher as labels."""
+
+    REGION = "Region"
+    DEPARTMENT = "Department"
+    PROGRAM = "Program"
+    HOUSEHOLD = "Household"
+    PERSON = "Person"
+    INCOME = "Income"
+    ASSET = "Asset"
+    AID_RECORD = "AidRecord"
+    NEED = "Need"
+    RESOURCE = "Resource"
+    SERVICE = "Service"
+
+
+class RelKind(StrEnum):
+    """Relationship types. Only these ever reach Cypher as types."""
+
+    PART_OF = "PART_OF"  # Region -> parent Region
+    LIVES_IN = "LIVES_IN"  # Household -> Region; Person -> residence Region
+    REGISTERED_IN = "REGISTERED_IN"  # Person -> hukou Region
+    MEMBER_OF = "MEMBER_OF"  # Person -> Household {relation_to_head}
+    KIN = "KIN"  # Person -> Person {relation: parent_of | spouse_of | sibling_of}
+    ADMINISTERS = "ADMINISTERS"  # Department -> Program
+    HAS_INCOME = "HAS_INCOME"  # Person -> Income
+    OWNS = "OWNS"  # Household -> Asset
+    RECEIVES = "RECEIVES"  # Household or Person -> AidRecord {match, score}
+    PAID_BY = "PAID_BY"  # AidRecord -> Program
+    FOR_NEED = "FOR_NEED"  # AidRecord or Service -> Need
+    HAS_NEED = "HAS_NEED"  # Household -> Need
+    CONCERNS = "CONCERNS"  # Need -> Person
+    PROVIDES = "PROVIDES"  # Resource -> Service
+    SERVES = "SERVES"  # Service -> Household
+    BASED_IN = "BASED_IN"  # Resource -> Region it serves (with its subtree)
+
+
+#: The property that keys each node kind (the first column of its exchange file).
+NODE_KEY: dict[NodeKind, str] = {
+    NodeKind.REGION: "region_code",
+    NodeKind.DEPARTMENT: "department_code",
+    NodeKind.PROGRAM: "program_code",
+    NodeKind.HOUSEHOLD: "household_id",
+    NodeKind.PERSON: "id_number",
+    NodeKind.INCOME: "income_id",
+    NodeKind.ASSET: "asset_id",
+    NodeKind.AID_RECORD: "record_id",
+    NodeKind.NEED: "need_id",
+    NodeKind.RESOURCE: "resource_id",
+    NodeKind.SERVICE: "service_id",
+}
+
+#: Which node kinds each relationship joins (source kinds, target kinds).
+REL_ENDPOINTS: dict[RelKind, tuple[frozenset[NodeKind], frozenset[NodeKind]]] = {
+    RelKind.PART_OF: (frozenset({NodeKind.REGION}), frozenset({NodeKind.REGION})),
+    RelKind.LIVES_IN: (
+        frozenset({NodeKind.HOUSEHOLD, NodeKind.PERSON}),
+        frozenset({NodeKind.REGION}),
+    ),
+    RelKind.REGISTERED_IN: (frozenset({NodeKind.PERSON}), frozenset({NodeKind.REGION})),
+    RelKind.MEMBER_OF: (frozenset({NodeKind.PERSON}), frozenset({NodeKind.HOUSEHOLD})),
+    RelKind.KIN: (frozenset({NodeKind.PERSON}), frozenset({NodeKind.PERSON})),
+    RelKind.ADMINISTERS: (frozenset({NodeKind.DEPARTMENT}), frozenset({NodeKind.PROGRAM})),
+    RelKind.HAS_INCOME: (frozenset({NodeKind.PERSON}), frozenset({NodeKind.INCOME})),
+    RelKind.OWNS: (frozenset({NodeKind.HOUSEHOLD}), frozenset({NodeKind.ASSET})),
+    RelKind.RECEIVES: (
+        frozenset({NodeKind.HOUSEHOLD, NodeKind.PERSON}),
+        frozenset({NodeKind.AID_RECORD}),
+    ),
+    RelKind.PAID_BY: (frozenset({NodeKind.AID_RECORD}), frozenset({NodeKind.PROGRAM})),
+    RelKind.FOR_NEED: (
+        frozenset({NodeKind.AID_RECORD, NodeKind.SERVICE}),
+        frozenset({NodeKind.NEED}),
+    ),
+    RelKind.HAS_NEED: (frozenset({NodeKind.HOUSEHOLD}), frozenset({NodeKind.NEED})),
+    RelKind.CONCERNS: (frozenset({NodeKind.NEED}), frozenset({NodeKind.PERSON})),
+    RelKind.PROVIDES: (frozenset({NodeKind.RESOURCE}), frozenset({NodeKind.SERVICE})),
+    RelKind.SERVES: (frozenset({NodeKind.SERVICE}), frozenset({NodeKind.HOUSEHOLD})),
+    RelKind.BASED_IN: (frozenset({NodeKind.RESOURCE}), frozenset({NodeKind.REGION})),
+}
+
+#: The end of a relationship that can have only one of it: a person is a member of one household,
+#: an aid record is received by one beneficiary. Writing a new one replaces the old one, so a
+#: person who moves household does not stay in both.
+REL_UNIQUE_END: dict[RelKind, Literal["src", "dst"] | None] = {
+    RelKind.PART_OF: "src",
+    RelKind.LIVES_IN: "src",
+    RelKind.REGISTERED_IN: "src",
+    RelKind.MEMBER_OF: "src",
+    RelKind.KIN: None,
+    RelKind.ADMINISTERS: "dst",
+    RelKind.HAS_INCOME: "dst",
+    RelKind.OWNS: "dst",
+    RelKind.RECEIVES: "dst",
+    RelKind.PAID_BY: "src",
+    RelKind.FOR_NEED: "src",
+    RelKind.HAS_NEED: "dst",
+    RelKind.CONCERNS: "src",
+    RelKind.PROVIDES: "dst",
+    RelKind.SERVES: "src",
+    RelKind.BASED_IN: "src",
+}
+
+
+def node_id(kind: NodeKind, key: str) -> str:
+    """The embedded engine's node id: ``"Household:H-1"``."""
+    return f"{kind.value}:{key}"
+
+
+def split_node_id(nid: str) -> tuple[NodeKind, str]:
+    """Inverse of :func:`node_id`."""
+    kind, _, key = nid.partition(":")
+    return NodeKind(kind), key
+
+
+# ---------------------------------------------------------------------------------------------
+# Value types with the exchange format's rules. Each accepts CSV text or a JSON value.
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _blank_to_none(v: Any) -> Any:
+    if isinstance(v, str):
+        v = v.strip()
+        return None if v == "" else v
+    return v
+
+
+def _parse_date(v: Any) -> Any:
+    v = _blank_to_none(v)
+    if v is None or isinstance(v, dt.date):
+        return v
+    if not isinstance(v, str) or not _DATE.match(v):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(v)
+    except ValueError:
+        raise ValueError(f"{v} is not a calendar date") from None
+
+
+def _parse_bool(v: Any) -> Any:
+    v = _blank_to_none(v)
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.lower() in ("true", "1"):
+        return True
+    if isinstance(v, str) and v.lower() in ("false", "0"):
+        return False
+    raise ValueError("must be true or false (or 1 or 0)")
+
+
+def _parse_money(v: Any) -> Any:
+    v = _blank_to_none(v)
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        raise ValueError("must be an amount in yuan")
+    try:
+        d = Decimal(str(v))
+    except InvalidOperation:
+        raise ValueError("must be an amount in yuan, like 1476 or 380.50") from None
+    if not d.is_finite():
+        raise ValueError("must be a finite amount")
+    if d < 0:
+        raise ValueError("must not be negative")
+    if d.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("has more than 2 decimals")
+    if d >= Decimal(10) ** 9:
+        raise ValueError("is implausibly large (1 billion yuan or more)")
+    return float(d)
+
+
+def _parse_list(v: Any) -> Any:
+    v = _blank_to_none(v)
+    if v is None:
+        return None
+    if isinstance(v, str):
+        items = [p.strip() for p in v.split(";")]
+        return [p for p in items if p]
+    return v
+
+
+def _parse_code(v: Any) -> Any:
+    v = _blank_to_none(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+Text = Annotated[str, BeforeValidator(_blank_to_none), Field(max_length=500)]
+Key = Annotated[str, BeforeValidator(_parse_code), Field(min_length=1, max_length=64)]
+RegionCode = Annotated[str, BeforeValidator(_parse_code), Field(pattern=r"^\d{6,12}$")]
+Date = Annotated[dt.date, BeforeValidator(_parse_date)]
+Bool = Annotated[bool, BeforeValidator(_parse_bool)]
+Money = Annotated[float, BeforeValidator(_parse_money)]
+Quantity = Annotated[float, BeforeValidator(_parse_money)]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks_are_unknown(cls, data: Any) -> Any:
+        # An empty cell means "not known", whatever the field's type.
+        if isinstance(data, dict):
+            return {k: _blank_to_none(v) for k, v in data.items()}
+        return data
+
+
+class _Node(_Row):
+    def props(self) -> dict[str, Any]:
+        """The node's properties as stored: JSON values, unknown fields left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class UrbanRural(StrEnum):
+    URBAN = "urban"
+    RURAL = "rural"
+
+
+class RegionLevel(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+class Region(_Node):
+    """An administrative area (区划), from province down to village or community."""
+
+    region_code: RegionCode
+    name: Text
+    level: RegionLevel
+    parent_code: RegionCode | None = None
+    urban_rural: UrbanRural | None = None
+
+
+class Department(_Node):
+    """A government department (部门): 民政, 医保, 教育, ..."""
+
+    department_code: Key
+    name: Text
+
+
+class ProgramKind(StrEnum):
+    BASIC_LIVING = "basic_living"
+    SPECIAL = "special"
+    EMERGENCY = "emergency"
+    SERVICE = "service"
+    CHARITY = "charity"
+    OTHER = "other"
+
+
+class Target(StrEnum):
+    PERSON = "person"
+    HOUSEHOLD = "household"
+
+
+class Program(_Node):
+    """An assistance programme or policy (政策), e.g. 低保, 特困供养, 医疗救助."""
+
+    program_code: Key
+    name: Text
+    department_code: Key
+    kind: ProgramKind
+    target: Target
+    exclusive_group: Key | None = None
+    description: Text | None = None
+
+
+class Household(_Node):
+    """A household (户), the unit of means testing."""
+
+    household_id: Key
+    region_code: RegionCode
+    address: Text | None = None
+    urban_rural: UrbanRural | None = None
+    registered_size: Annotated[int | None, Field(ge=1, le=50)] = None
+
+    @field_validator("registered_size", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> Any:
+        return _blank_to_none(v)
+
+
+class Sex(StrEnum):
+    M = "M"
+    F = "F"
+
+
+class RelationToHead(StrEnum):
+    HEAD = "head"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    GRANDCHILD = "grandchild"
+    GRANDPARENT = "grandparent"
+    SIBLING = "sibling"
+    OTHER = "other"
+
+
+class LabourCapacity(StrEnum):
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+class Employment(StrEnum):
+    EMPLOYED = "employed"
+    FLEXIBLE = "flexible"
+    UNEMPLOYED = "unemployed"
+    RETIRED = "retired"
+    STUDENT = "student"
+    NONE = "none"
+
+
+class Person(_Node):
+    """A person (人) in the population register, or known only by another department's record.
+
+    ``in_register`` is False for a person that only a department feed (kinship, say) names:
+    an obligor in another region still counts in a means test.
+    """
+
+    id_number: Annotated[str, Field(min_length=1, max_length=32)]
+    name: Text | None = None
+    sex: Sex | None = None
+    birth_date: Date | None = None
+    household_id: Key | None = None
+    relation_to_head: RelationToHead | None = None
+    hukou_region_code: RegionCode | None = None
+    residence_region_code: RegionCode | None = None
+    disability_grade: Annotated[int | None, Field(ge=0, le=4)] = None
+    chronic_illness: Bool | None = None
+    major_illness: Bool | None = None
+    labour_capacity: LabourCapacity | None = None
+    employment: Employment | None = None
+    phone: Annotated[str, BeforeValidator(_parse_code), Field(pattern=r"^\+?[\d\- ]{5,20}$")] | None = None
+    bank_account: Annotated[str, BeforeValidator(_parse_code), Field(pattern=r"^[\d\- ]{6,34}$")] | None = None
+    deceased_on: Date | None = None
+    in_register: bool = True
+
+    @field_validator("disability_grade", mode="before")
+    @classmethod
+    def _grade(cls, v: Any) -> Any:
+        return _blank_to_none(v)
+
+
+class IncomeKind(StrEnum):
+    WAGE = "wage"
+    FLEXIBLE_WORK = "flexible_work"
+    PENSION = "pension"
+    FARM = "farm"
+    BUSINESS = "business"
+    MAINTENANCE_RECEIVED = "maintenance_received"
+    TRANSFER = "transfer"
+    OTHER = "other"
+
+
+class Income(_Node):
+    """An income item of a person, as a department recorded it (monthly)."""
+
+    income_id: Key
+    id_number: Annotated[str, BeforeValidator(_parse_code), Field(min_length=1, max_length=32)]
+    kind: IncomeKind
+    monthly_amount: Money
+    source_department: Key | None = None
+    period_start: Date | None = None
+    period_end: Date | None = None
+
+
+class AssetKind(StrEnum):
+    HOUSE = "house"
+    VEHICLE = "vehicle"
+    DEPOSIT = "deposit"
+    LAND_MU = "land_mu"
+    LIVESTOCK_HEAD = "livestock_head"
+    BUSINESS = "business"
+    OTHER = "other"
+
+
+class Asset(_Node):
+    """An asset of a household (house, vehicle, deposit, land in mu, livestock, ...)."""
+
+    asset_id: Key
+    household_id: Key
+    kind: AssetKind
+    quantity: Quantity
+    value: Money | None = None
+    note: Text | None = None
+
+
+class AidStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+    SUSPENDED = "suspended"
+
+
+class AidRecord(_Node):
+    """One payment or enrolment (救助记录), the evidence trail.
+
+    ``beneficiary_ref`` is kept exactly as the sending department wrote it; it is linked to a
+    Person or Household by identity resolution, never rejected for a mistyped ID.
+    """
+
+    record_id: Key
+    source_department: Key
+    program_code: Key
+    beneficiary_type: Target
+    beneficiary_ref: Annotated[str, BeforeValidator(_parse_code), Field(min_length=1, max_length=64)]
+    beneficiary_name: Text | None = None
+    beneficiary_birth_date: Date | None = None
+    amount: Money
+    period_start: Date
+    period_end: Date | None = None
+    status: AidStatus | None = None
+    need_id: Key | None = None
+
+
+class NeedCategory(StrEnum):
+    MEDICAL = "medical"
+    SCHOOLING = "schooling"
+    CARE = "care"
+    PSYCHOLOGICAL = "psychological"
+    EMPLOYMENT = "employment"
+    HOUSING = "housing"
+    DAILY_LIVING = "daily_living"
+    DISASTER = "disaster"
+
+
+class Urgency(StrEnum):
+    URGENT_INTERVENTION = "urgent_intervention"
+    SAFETY_NET = "safety_net"
+    NEEDS_CARE = "needs_care"
+    KEEP_WATCHING = "keep_watching"
+
+
+class NeedStatus(StrEnum):
+    OPEN = "open"
+    SERVED = "served"
+    CLOSED = "closed"
+
+
+class Need(_Node):
+    """A need (需求) of a household or one of its members."""
+
+    need_id: Key
+    household_id: Key
+    person_ref: Annotated[str, BeforeValidator(_parse_code), Field(max_length=64)] | None = None
+    category: NeedCategory
+    urgency: Urgency
+    raised_on: Date
+    status: NeedStatus | None = None
+    description: Text | None = None
+
+
+class ProviderType(StrEnum):
+    CHARITY = "charity"
+    VOLUNTEER = "volunteer"
+    SERVICE_ORG = "service_org"
+    DEPARTMENT = "department"
+
+
+class Resource(_Node):
+    """A provider of help: charity project (慈善组织), volunteer (志愿者), service organisation
+    (社工机构) or department service. ``provider_type`` says which."""
+
+    resource_id: Key
+    provider_name: Text
+    provider_type: ProviderType
+    categories: Annotated[list[NeedCategory], BeforeValidator(_parse_list), Field(min_length=1)]
+    region_code: RegionCode
+    capacity: Annotated[int, Field(ge=0, le=1_000_000)]
+    funds_left: Money | None = None
+    satisfaction: Annotated[float | None, Field(ge=0, le=1)] = None
+    skills: Text | None = None
+    languages: Annotated[list[str] | None, BeforeValidator(_parse_list)] = None
+
+    @field_validator("satisfaction", mode="before")
+    @classmethod
+    def _satisfaction(cls, v: Any) -> Any:
+        return _blank_to_none(v)
+
+
+class Charity(Resource):
+    """A charity or charity project (慈善组织 / 项目)."""
+
+    provider_type: Literal[ProviderType.CHARITY] = ProviderType.CHARITY
+
+
+class Volunteer(Resource):
+    """A volunteer or volunteer team (志愿者)."""
+
+    provider_type: Literal[ProviderType.VOLUNTEER] = ProviderType.VOLUNTEER
+
+
+class ServiceOrg(Resource):
+    """A social-work or service organisation (社工机构) offering government-purchased services."""
+
+    provider_type: Literal[ProviderType.SERVICE_ORG] = ProviderType.SERVICE_ORG
+
+
+class Service(_Node):
+    """A resource serving a household (and optionally one of its needs) from ``start``."""
+
+    service_id: Key
+    resource_id: Key
+    household_id: Key
+    need_id: Key | None = None
+    start: Date
+    end: Date | None = None
+    amount: Money | None = None
+
+
+NODE_MODELS: dict[NodeKind, type[_Node]] = {
+    NodeKind.REGION: Region,
+    NodeKind.DEPARTMENT: Department,
+    NodeKind.PROGRAM: Program,
+    NodeKind.HOUSEHOLD: Household,
+    NodeKind.PERSON: Person,
+    NodeKind.INCOME: Income,
+    NodeKind.ASSET: Asset,
+    NodeKind.AID_RECORD: AidRecord,
+    NodeKind.NEED: Need,
+    NodeKind.RESOURCE: Resource,
+    NodeKind.SERVICE: Service,
+}
+
+
+class KinRelation(StrEnum):
+    PARENT_OF = "parent_of"
+    SPOUSE_OF = "spouse_of"
+    SIBLING_OF = "sibling_of"
+
+
+class Kinship(_Row):
+    """A kinship row: ``from`` is the parent (parent_of) or either side (spouse_of, sibling_of)."""
+
+    from_id_number: Annotated[str, BeforeValidator(_parse_code), Field(min_length=1, max_length=32)]
+    to_id_number: Annotated[str, BeforeValidator(_parse_code), Field(min_length=1, max_length=32)]
+    relation: KinRelation

@@ -1,0 +1,36 @@
+"""Open the store a command or the server asks for: the embedded one by default, Neo4j by URI.
+
+>>> store = open_store(None, in_memory=True)
+>>> store.engine
+'embedded'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from graph.store import GraphStore
+
+__all__ = ["DEFAULT_STORE", "open_store", "store_path_from_env"]
+
+DEFAULT_STORE = "./aidgraph-data"
+
+
+def store_path_from_env(path: str | Path | None) -> Path:
+    """``path``, else ``$AIDGRAPH_STORE``, else ``./aidgraph-data``."""
+    return Path(path or os.environ.get("AIDGRAPH_STORE") or DEFAULT_STORE)
+
+
+def open_store(path: str | Path | None = None, *, neo4j_uri: str | None = None, in_memory: bool = False) -> GraphStore:
+    """The embedded store at ``path`` (created if missing), or Neo4j at ``neo4j_uri``."""
+    neo4j_uri = neo4j_uri or os.environ.get("AIDGRAPH_NEO4J_URI")
+    if neo4j_uri:
+        from graph.stores.neo4j import Neo4jStore
+
+        return Neo4jStore.from_env(neo4j_uri)
+    from graph.stores.embedded import EmbeddedStore
+
+    if in_memory:
+        return EmbeddedStore.in_memory()
+    return EmbeddedStore(store_path_from_env(path))

@@ -1,0 +1,225 @@
+"""The store interface every engine implements, and the one error every engine raises.
+
+A store writes nodes and relationships in batches, reads them back and runs registered
+questions (``queries/``). It knows nothing of duplicates or tiers.
+
+>>> from graph.stores.embedded import EmbeddedStore
+>>> store = EmbeddedStore.in_memory()
+>>> _ = store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.DEPARTMENT, "MZ", {"department_code": "MZ", "name": "民政局"})]))
+>>> store.get_node(NodeKind.DEPARTMENT, "MZ")["name"]
+'民政局'
+"""
+
+from __future__ import annotations
+
+import abc
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.model import NodeKind, RelKind
+
+__all__ = [
+    "EdgeRecord",
+    "EdgeWrite",
+    "GraphCounts",
+    "GraphStore",
+    "NodeRecord",
+    "NodeWrite",
+    "StoreError",
+    "Subgraph",
+    "WriteBatch",
+    "WriteResult",
+]
+
+
+class StoreError(RuntimeError):
+    """Any engine failure, re-raised with the question (or operation) and its parameters.
+
+    The message is one line a user can act on; passwords never appear in it.
+    """
+
+    def __init__(self, message: str, *, question: str | None = None, params: dict | None = None):
+        super().__init__(message)
+        self.question = question
+        self.params = params or {}
+
+
+@dataclass(frozen=True)
+class NodeWrite:
+    """Create or update one node. ``create_only`` leaves an existing node untouched: a department
+    feed naming a person must not overwrite what the register says of them."""
+
+    kind: NodeKind
+    key: str
+    props: dict[str, Any]
+    create_only: bool = False
+
+
+@dataclass(frozen=True)
+class EdgeWrite:
+    """Create or update one relationship ``(src)-[rel]->(dst)``; both ends must exist."""
+
+    rel: RelKind
+    src_kind: NodeKind
+    src_key: str
+    dst_kind: NodeKind
+    dst_key: str
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WriteBatch:
+    """Nodes and relationships written in one transaction: all of it lands, or none of it."""
+
+    nodes: list[NodeWrite] = field(default_factory=list)
+    edges: list[EdgeWrite] = field(default_factory=list)
+    source: str = ""  # recorded in the history of updated nodes (file and ingest id)
+
+
+@dataclass
+class WriteResult:
+    """What a batch changed, counted by node kind or relationship type."""
+
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    removed: Counter = field(default_factory=Counter)
+
+    def add(self, other: WriteResult) -> None:
+        self.created.update(other.created)
+        self.updated.update(other.updated)
+        self.unchanged.update(other.unchanged)
+        self.removed.update(other.removed)
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    kind: NodeKind
+    key: str
+    props: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "key": self.key, "props": self.props}
+
+
+@dataclass(frozen=True)
+class EdgeRecord:
+    rel: RelKind
+    src_kind: NodeKind
+    src_key: str
+    dst_kind: NodeKind
+    dst_key: str
+    props: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rel": self.rel.value,
+            "src": f"{self.src_kind.value}:{self.src_key}",
+            "dst": f"{self.dst_kind.value}:{self.dst_key}",
+            "props": self.props,
+        }
+
+
+@dataclass(frozen=True)
+class Subgraph:
+    """Nodes and relationships, sorted so that two engines' answers compare equal."""
+
+    nodes: list[NodeRecord]
+    edges: list[EdgeRecord]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"nodes": [n.as_dict() for n in self.nodes], "edges": [e.as_dict() for e in self.edges]}
+
+
+@dataclass(frozen=True)
+class GraphCounts:
+    """Counts by node kind and by relationship type (kinds with none are listed with 0)."""
+
+    nodes: dict[str, int]
+    edges: dict[str, int]
+
+
+def sort_subgraph(nodes: Iterable[NodeRecord], edges: Iterable[EdgeRecord]) -> Subgraph:
+    """Order explicitly (kind, key; type, ends) so both engines give the same answer."""
+    return Subgraph(
+        nodes=sorted(nodes, key=lambda n: (n.kind.value, n.key)),
+        edges=sorted(
+            edges,
+            key=lambda e: (e.rel.value, e.src_kind.value, e.src_key, e.dst_kind.value, e.dst_key),
+        ),
+    )
+
+
+class GraphStore(abc.ABC):
+    """The operations every engine implements. Queries run through :meth:`run`."""
+
+    engine: str = "abstract"
+
+    @abc.abstractmethod
+    def write_batch(self, batch: WriteBatch) -> WriteResult:
+        """Write nodes then relationships in one transaction; return what changed."""
+
+    @abc.abstractmethod
+    def get_node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
+        """The node's properties, or None."""
+
+    @abc.abstractmethod
+    def get_nodes(self, kind: NodeKind, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Properties of those of ``keys`` that exist, by key (one round trip)."""
+
+    @abc.abstractmethod
+    def iter_nodes(self, kind: NodeKind) -> Iterator[NodeRecord]:
+        """Every node of a kind, in key order."""
+
+    @abc.abstractmethod
+    def iter_edges(self, rel: RelKind) -> Iterator[EdgeRecord]:
+        """Every relationship of a type, in (source, target) order."""
+
+    @abc.abstractmethod
+    def neighbourhood(self, kind: NodeKind, key: str, depth: int = 1) -> Subgraph:
+        """The node, everything within ``depth`` hops in either direction, and the
+        relationships among them. Empty if the node does not exist."""
+
+    @abc.abstractmethod
+    def counts(self) -> GraphCounts:
+        """Counts by node kind and relationship type."""
+
+    @abc.abstractmethod
+    def history(self, kind: NodeKind, key: str) -> list[dict[str, Any]]:
+        """Earlier versions of a node, oldest first: ``{at, source, before, after}``."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Delete everything."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the engine."""
+
+    @abc.abstractmethod
+    def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
+        """Engine hook: answer one registered question."""
+
+    def existing_keys(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` that name a node of ``kind``."""
+        return set(self.get_nodes(kind, keys))
+
+    def run(self, name: str, **params: Any) -> Any:
+        """Answer the registered question ``name`` (see ``queries.registry``)."""
+        from queries.registry import get_question
+
+        question = get_question(name)
+        try:
+            return self._run_question(question, params)
+        except StoreError:
+            raise
+        except Exception as exc:  # engine errors become one project error
+            raise StoreError(f"{name} failed on {self.engine}: {exc}", question=name, params=params) from exc
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

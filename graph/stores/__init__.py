@@ -1,0 +1,1 @@
+"""Storage engines: ``embedded`` (networkx persisted in SQLite, the default) and ``neo4j``."""

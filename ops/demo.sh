@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on the embedded engine, from a fresh machine: install, make a demo prefecture,
+# ingest it, print the stats and a sample household. `make demo` calls this.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+HOUSEHOLDS="${HOUSEHOLDS:-2000}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e .
+export AIDGRAPH_STORE="${AIDGRAPH_STORE:-demo/store}"
+
+.venv/bin/aidgraph generate --households "$HOUSEHOLDS" --seed 7 --out demo/prefecture
+.venv/bin/aidgraph ingest demo/prefecture
+.venv/bin/aidgraph stats
+# A household with a medical need paid by a department and a charity: a planted duplicate.
+sample=$(.venv/bin/python -c "import json; t=json.load(open('demo/prefecture/truth.json', encoding='utf-8')); print(next(c['households'][0] for c in t['duplicate_aid'] if c['kind'] == 'need_paid_twice'))")
+.venv/bin/aidgraph household "$sample"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build (once) and start a Neo4j Community with Bolt on 127.0.0.1 for AidGraph's tests.
+# Usage: ops/neo4j/start.sh [PORT]   (default 17687; also AIDGRAPH_NEO4J_PORT)
+# Writes ops/neo4j/run/neo4j.pid and waits until Bolt answers; exits non-zero if it does not.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+port="${1:-${AIDGRAPH_NEO4J_PORT:-17687}}"
+run="$here/run"
+mkdir -p "$run"
+
+# Rebuild only when the pom or the launcher changed since the last build.
+stamp="$here/target/.built"
+if [ ! -f "$stamp" ] || [ -n "$(find "$here/pom.xml" "$here/src" -newer "$stamp" -print -quit)" ]; then
+  echo "building the Neo4j launcher (Maven)..."
+  (cd "$here" && mvn -q -B package -DskipTests)
+  touch "$stamp"
+fi
+
+if [ -f "$run/neo4j.pid" ] && kill -0 "$(cat "$run/neo4j.pid")" 2>/dev/null; then
+  echo "Neo4j already running (pid $(cat "$run/neo4j.pid"))"
+  exit 0
+fi
+
+data="$run/data-$port"
+rm -rf "$data"
+# The flags Neo4j's own start scripts pass on Java 17.
+java_opts=(
+  "-Xmx${AIDGRAPH_NEO4J_HEAP:-2g}" -XX:+UseG1GC
+  --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED
+  --add-exports=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true
+)
+nohup java "${java_opts[@]}" -cp "$here/target/classes:$here/target/lib/*" aidgraph.ops.Neo4jLauncher \
+  --port "$port" --data "$data" --pagecache "${AIDGRAPH_NEO4J_PAGECACHE:-512m}" \
+  > "$run/neo4j.log" 2>&1 &
+echo $! > "$run/neo4j.pid"
+
+for _ in $(seq 1 120); do
+  if grep -q "aidgraph-neo4j: ready" "$run/neo4j.log" 2>/dev/null; then
+    echo "Neo4j ready on bolt://127.0.0.1:$port (pid $(cat "$run/neo4j.pid"), log $run/neo4j.log)"
+    exit 0
+  fi
+  if ! kill -0 "$(cat "$run/neo4j.pid")" 2>/dev/null; then
+    echo "Neo4j failed to start; last lines of $run/neo4j.log:" >&2
+    tail -n 30 "$run/neo4j.log" >&2
+    exit 1
+  fi
+  sleep 1
+done
+echo "Neo4j did not answer within 120 s; see $run/neo4j.log" >&2
+exit 1

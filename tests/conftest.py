@@ -1,0 +1,70 @@
+"""Shared fixtures: the two real cases, generated prefectures, stores on both engines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.stores.embedded import EmbeddedStore
+
+ROOT = Path(__file__).resolve().parent.parent
+TWO_CASES = ROOT / "tests" / "fixtures" / "two-cases"
+SHARED_TWO_CASES = ROOT.parent / "shared" / "examples" / "two-cases"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def two_cases_dir() -> Path:
+    return TWO_CASES
+
+
+@pytest.fixture
+def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    store = EmbeddedStore(tmp_path / "store")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def generated_2000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingest.synthetic import generate_prefecture
+
+    out = tmp_path_factory.mktemp("prefecture-2000")
+    generate_prefecture(households=2000, seed=7, out=out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> Iterator[str]:
+    """The test Neo4j: $AIDGRAPH_TEST_NEO4J_URI, else started here by ops/neo4j/start.sh.
+
+    Under CI=true a Neo4j that cannot be reached or started fails the test; elsewhere (a
+    developer machine without Java) the Neo4j tests are skipped with the reason.
+    """
+    uri = os.environ.get("AIDGRAPH_TEST_NEO4J_URI")
+    started = False
+    if not uri:
+        port = os.environ.get("AIDGRAPH_NEO4J_PORT", "17687")
+        proc = subprocess.run(["bash", str(ROOT / "ops" / "neo4j" / "start.sh"), port], capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            message = f"Neo4j did not start: {proc.stderr.strip()[-2000:]}"
+            if IN_CI:
+                pytest.fail(message)
+            pytest.skip(message)
+        uri, started = f"bolt://127.0.0.1:{port}", True
+    from neo4j import GraphDatabase
+
+    try:
+        with GraphDatabase.driver(uri, auth=None) as driver:
+            driver.verify_connectivity()
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"Neo4j at {uri} is not reachable: {exc}")
+        pytest.skip(f"Neo4j at {uri} is not reachable: {exc}")
+    yield uri
+    if started:
+        subprocess.run(["bash", str(ROOT / "ops" / "neo4j" / "stop.sh")], check=False, timeout=120)
