@@ -331,7 +331,7 @@ def household(
                 res.get("provider_type", ""),
                 svc.get("need_id", ""),
                 _period(svc, "start", "end"),
-                str(svc.get("amount", "")),
+                f"{svc['amount']:,.2f}" if "amount" in svc else "",
             )
         out.print(services)
     if data["assets"]:

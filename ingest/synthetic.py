@@ -465,10 +465,12 @@ class _Generator:
         # Adult children living elsewhere: the obligors of elderly households (赡养).
         adults_by_decade: dict[int, list[tuple[_Person, _Household]]] = {}
         for hh in self.households:
-            if hh.structure in ("couple_children", "single_adult", "three_generation"):
+            # Heads of three-generation households live with their parents already.
+            if hh.structure in ("couple_children", "single_adult"):
                 head = hh.members[0]
                 adults_by_decade.setdefault(head.birth.year // 5, []).append((head, hh))
         self.obligors_of: dict[str, list[tuple[_Person, _Household]]] = {}
+        taken: set[str] = set()
         for hh in self.households:
             if hh.structure not in ("elderly_couple", "elderly_alone") or hh.planted:
                 continue
@@ -479,8 +481,10 @@ class _Generator:
                 if not pool:
                     continue
                 child, chh = rng.choice(pool)
-                if child.household_id == hh.household_id or any(c is child for c, _ in self.obligors_of.get(hh.household_id, [])):
+                # One set of parents per person: a child already claimed stays with them.
+                if child.id_number in taken:
                     continue
+                taken.add(child.id_number)
                 for parent in hh.members:
                     self.kin(parent, child, "parent_of")
                 self.obligors_of.setdefault(hh.household_id, []).append((child, chh))
