@@ -212,6 +212,39 @@ def stats(store: StoreOpt = None, neo4j: Neo4jOpt = None, as_json: JsonOpt = Fal
     )
 
 
+@app.command()
+@friendly
+def export(
+    neo4j: Annotated[str, typer.Option("--neo4j", help="The Neo4j to copy into (bolt:// or neo4j://).")],
+    store: StoreOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per transaction.")] = 5000,
+) -> None:
+    """Copy the embedded store into Neo4j: nodes, relationships and history (a pilot grows up).
+
+    Copying twice changes nothing the second time. Credentials come from AIDGRAPH_NEO4J_USER and
+    AIDGRAPH_NEO4J_PASSWORD.
+    """
+    from graph.migrate import copy_store
+    from graph.stores.neo4j import Neo4jStore
+
+    source = _open_embedded(store)
+    with source, Neo4jStore.from_env(neo4j) as target:
+        report = copy_store(source, target, batch_size=batch_size)
+        same = source.counts() == target.counts()
+    out.print(f"copied {report.nodes} nodes, {report.edges} relationships and {report.history} history entries to {target.shown_uri}")
+    if not same:
+        err.print("note: the Neo4j database held other data before the copy; its counts differ from the embedded store's")
+
+
+def _open_embedded(store: Path | None) -> GraphStore:
+    from graph.stores.embedded import EmbeddedStore
+
+    path = store_path_from_env(store)
+    if not (path / "graph.sqlite").is_file():
+        raise ValueError(f"no embedded store at {path}")
+    return EmbeddedStore(path)
+
+
 def _age(birth: str | None) -> str:
     if not birth:
         return ""
@@ -239,7 +272,7 @@ def household(
         raise ValueError(f"no household {household_id} in this store")
     data = mask_tree(view.model_dump(mode="json"))
     if as_json:
-        out.print_json(json.dumps(data, ensure_ascii=False))
+        out.print_json(json.dumps(data, ensure_ascii=False, sort_keys=True))  # same bytes from every engine
         return
     h = data["household"]
     path = " / ".join(r.get("name", r["region_code"]) for r in reversed(data["region_path"]))

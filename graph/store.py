@@ -16,9 +16,9 @@ import abc
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
-from graph.model import NodeKind, RelKind
+from graph.model import REL_UNIQUE_END, NodeKind, RelKind
 
 __all__ = [
     "EdgeRecord",
@@ -152,6 +152,98 @@ def sort_subgraph(nodes: Iterable[NodeRecord], edges: Iterable[EdgeRecord]) -> S
     )
 
 
+#: A relationship's identity: (type, source kind, source key, target kind, target key).
+EdgeKey = tuple[RelKind, NodeKind, str, NodeKind, str]
+
+
+class CurrentState(Protocol):
+    """What an engine answers about the committed graph so a batch can be planned."""
+
+    def node(self, kind: NodeKind, key: str) -> dict[str, Any] | None: ...
+
+    def edge(self, edge: EdgeKey) -> dict[str, Any] | None: ...
+
+    def others_at_unique_end(self, edge: EdgeKey, end: Literal["src", "dst"]) -> list[EdgeKey]:
+        """Relationships of the same type at ``end`` of ``edge`` that are not ``edge`` itself."""
+        ...
+
+
+@dataclass
+class BatchPlan:
+    """What a batch will write: final properties of created or updated nodes and relationships,
+    relationships to remove, history entries, and the counts. Engines only carry it out."""
+
+    nodes: dict[tuple[NodeKind, str], dict[str, Any]] = field(default_factory=dict)
+    history: list[tuple[NodeKind, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    edges: dict[EdgeKey, dict[str, Any]] = field(default_factory=dict)
+    removals: set[EdgeKey] = field(default_factory=set)
+    result: WriteResult = field(default_factory=WriteResult)
+
+
+def clean_props(props: dict[str, Any]) -> dict[str, Any]:
+    """An empty value means "not known": it never erases what is known."""
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
+    """Decide what ``batch`` changes against the committed ``state``: one rule for every engine,
+    so that both count and write the same.
+
+    Raises StoreError naming the relationship if one of its ends exists neither in the store nor
+    in the batch.
+    """
+    plan = BatchPlan()
+    result = plan.result
+    for w in batch.nodes:
+        ident = (w.kind, w.key)
+        props = clean_props(w.props)
+        planned = plan.nodes.get(ident)
+        current = planned if planned is not None else state.node(w.kind, w.key)
+        if current is None:
+            plan.nodes[ident] = props
+            result.created[w.kind.value] += 1
+            continue
+        merged = {**current, **props}
+        if w.create_only or merged == current:
+            result.unchanged[w.kind.value] += 1
+            continue
+        if planned is None:
+            plan.history.append((w.kind, w.key, current, merged))
+        plan.nodes[ident] = merged
+        result.updated[w.kind.value] += 1
+
+    for e in batch.edges:
+        edge: EdgeKey = (e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key)
+        for kind, key in ((e.src_kind, e.src_key), (e.dst_kind, e.dst_key)):
+            if (kind, key) not in plan.nodes and state.node(kind, key) is None:
+                raise StoreError(
+                    f"{e.rel.value} from {e.src_kind.value}:{e.src_key} to {e.dst_kind.value}:{e.dst_key}: "
+                    f"{kind.value}:{key} does not exist",
+                    question="write_batch",
+                )
+        unique = REL_UNIQUE_END[e.rel]
+        if unique is not None:
+            plan.removals.update(state.others_at_unique_end(edge, unique))
+        props = clean_props(e.props)
+        current = plan.edges.get(edge)
+        if current is None:
+            current = state.edge(edge)
+        if current is None:
+            plan.edges[edge] = props
+            result.created[e.rel.value] += 1
+            continue
+        merged = {**current, **props}
+        if merged == current:
+            result.unchanged[e.rel.value] += 1
+        else:
+            plan.edges[edge] = merged
+            result.updated[e.rel.value] += 1
+    plan.removals -= set(plan.edges)
+    for removed in plan.removals:
+        result.removed[removed[0].value] += 1
+    return plan
+
+
 class GraphStore(abc.ABC):
     """The operations every engine implements. Queries run through :meth:`run`."""
 
@@ -189,6 +281,15 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def history(self, kind: NodeKind, key: str) -> list[dict[str, Any]]:
         """Earlier versions of a node, oldest first: ``{at, source, before, after}``."""
+
+    @abc.abstractmethod
+    def iter_history(self) -> Iterator[dict[str, Any]]:
+        """Every history entry, oldest first: ``{at, source, kind, key, before, after}``."""
+
+    @abc.abstractmethod
+    def append_history(self, entries: list[dict[str, Any]]) -> None:
+        """Add history entries as they are (used when a store is copied); entries already
+        present (same node, time and content) are not added twice."""
 
     @abc.abstractmethod
     def clear(self) -> None:

@@ -77,35 +77,35 @@ class HouseholdView(BaseModel):
 
 HOUSEHOLD_VIEW_CYPHER = """
 MATCH (h:Household {household_id: $household_id})
-CALL { WITH h
+CALL (h) {
   MATCH (h)-[:LIVES_IN]->(:Region)-[:PART_OF*0..]->(r:Region)
   RETURN collect(DISTINCT r {.*}) AS regions }
-CALL { WITH h
+CALL (h) {
   MATCH (p:Person)-[m:MEMBER_OF]->(h)
   RETURN collect({person: p {.*}, member: m {.*}}) AS members }
-CALL { WITH h
+CALL (h) {
   MATCH (p:Person)-[:MEMBER_OF]->(h)
   MATCH (p)-[:HAS_INCOME]->(i:Income)
   RETURN collect({holder: p.id_number, income: i {.*}}) AS incomes }
-CALL { WITH h
+CALL (h) {
   MATCH (p:Person)-[:MEMBER_OF]->(h)
   MATCH (p)-[k:KIN]-(o:Person)
   RETURN collect({member: p.id_number, other: o {.*}, relation: k.relation,
                   direction: CASE WHEN startNode(k) = o THEN 'out' ELSE 'in' END}) AS kin }
-CALL { WITH h
+CALL (h) {
   MATCH (h)-[:OWNS]->(a:Asset)
   RETURN collect(a {.*}) AS assets }
-CALL { WITH h
+CALL (h) {
   MATCH (b)-[rc:RECEIVES]->(ar:AidRecord)
   WHERE b = h OR (b:Person AND (b)-[:MEMBER_OF]->(h))
   OPTIONAL MATCH (ar)-[:PAID_BY]->(pg:Program)
   OPTIONAL MATCH (d:Department)-[:ADMINISTERS]->(pg)
   RETURN collect({record: ar {.*}, beneficiary: CASE WHEN b = h THEN 'household' ELSE b.id_number END,
                   link: rc {.*}, program: pg {.*}, department: d {.*}}) AS aid }
-CALL { WITH h
+CALL (h) {
   MATCH (h)-[:HAS_NEED]->(n:Need)
   RETURN collect(n {.*}) AS needs }
-CALL { WITH h
+CALL (h) {
   MATCH (s:Service)-[:SERVES]->(h)
   OPTIONAL MATCH (res:Resource)-[:PROVIDES]->(s)
   RETURN collect({service: s {.*}, resource: res {.*}}) AS services }

@@ -22,8 +22,8 @@ class UnlinkedReferences(BaseModel):
 
 
 UNLINKED_REFERENCES_CYPHER = """
-CALL { MATCH (r:AidRecord) WHERE NOT ()-[:RECEIVES]->(r) RETURN collect(r.record_id) AS aid_records }
-CALL { MATCH (i:Income) WHERE NOT ()-[:HAS_INCOME]->(i) RETURN collect(i.income_id) AS incomes }
+CALL () { MATCH (r:AidRecord) WHERE NOT ()-[:RECEIVES]->(r) RETURN collect(r.record_id) AS aid_records }
+CALL () { MATCH (i:Income) WHERE NOT ()-[:HAS_INCOME]->(i) RETURN collect(i.income_id) AS incomes }
 RETURN aid_records, incomes
 """
 

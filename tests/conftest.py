@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.store import GraphStore
 from graph.stores.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,4 +68,31 @@ def neo4j_uri() -> Iterator[str]:
         pytest.skip(f"Neo4j at {uri} is not reachable: {exc}")
     yield uri
     if started:
-        subprocess.run(["bash", str(ROOT / "ops" / "neo4j" / "stop.sh")], check=False, timeout=120)
+        subprocess.run(["bash", str(ROOT / "ops" / "neo4j" / "stop.sh"), port], check=False, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def neo4j_store_session(neo4j_uri: str) -> Iterator[GraphStore]:
+    from graph.stores.neo4j import Neo4jStore
+
+    store = Neo4jStore(neo4j_uri)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def neo4j_store(neo4j_store_session: GraphStore) -> GraphStore:
+    """The test Neo4j, emptied before each test."""
+    neo4j_store_session.clear()
+    return neo4j_store_session
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    """A store on each engine: every test that takes it runs on both and must pass on both."""
+    if request.param == "neo4j":
+        yield request.getfixturevalue("neo4j_store")
+        return
+    s = EmbeddedStore(tmp_path / "store")
+    yield s
+    s.close()

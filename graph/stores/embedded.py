@@ -8,17 +8,19 @@ The in-memory graph is only changed after the transaction commits, so it always 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 
-from graph.model import REL_UNIQUE_END, NodeKind, RelKind, node_id, split_node_id
+from graph.model import NodeKind, RelKind, node_id, split_node_id
 from graph.store import (
+    EdgeKey,
     EdgeRecord,
     GraphCounts,
     GraphStore,
@@ -27,6 +29,7 @@ from graph.store import (
     Subgraph,
     WriteBatch,
     WriteResult,
+    plan_batch,
     sort_subgraph,
 )
 
@@ -41,7 +44,7 @@ CREATE TABLE IF NOT EXISTS edges (
     PRIMARY KEY (src, rel, dst)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL,
     source TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, before TEXT, after TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_node ON history (kind, key);
@@ -59,9 +62,26 @@ def _dumps(props: dict[str, Any]) -> str:
     return json.dumps(props, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _clean(props: dict[str, Any]) -> dict[str, Any]:
-    # An empty cell means "not known": it never erases what is known.
-    return {k: v for k, v in props.items() if v is not None}
+class _GraphState:
+    """The committed graph, as the batch planner asks about it."""
+
+    def __init__(self, g: nx.MultiDiGraph):
+        self.g = g
+
+    def node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
+        return self.g._node.get(node_id(kind, key))
+
+    def edge(self, edge: EdgeKey) -> dict[str, Any] | None:
+        rel, sk, skey, dk, dkey = edge
+        return self.g._succ.get(node_id(sk, skey), {}).get(node_id(dk, dkey), {}).get(rel.value)
+
+    def others_at_unique_end(self, edge: EdgeKey, end: Literal["src", "dst"]) -> list[EdgeKey]:
+        rel, sk, skey, dk, dkey = edge
+        if end == "src":
+            out = self.g._succ.get(node_id(sk, skey), {})
+            return [(rel, sk, skey, *split_node_id(d)) for d, keys in out.items() if rel.value in keys and d != node_id(dk, dkey)]
+        inc = self.g._pred.get(node_id(dk, dkey), {})
+        return [(rel, *split_node_id(s), dk, dkey) for s, keys in inc.items() if rel.value in keys and s != node_id(sk, skey)]
 
 
 class EmbeddedStore(GraphStore):
@@ -135,74 +155,26 @@ class EmbeddedStore(GraphStore):
 
     def write_batch(self, batch: WriteBatch) -> WriteResult:
         g = self.graph
-        result = WriteResult()
-        node_rows: dict[str, tuple[str, str, dict[str, Any]]] = {}  # nid -> (kind, key, props)
-        history_rows: list[tuple[str, str, str, str | None, str]] = []
-        for w in batch.nodes:
-            nid = node_id(w.kind, w.key)
-            props = _clean(w.props)
-            if nid in node_rows:
-                current: dict[str, Any] | None = node_rows[nid][2]
-            else:
-                current = g.nodes[nid] if nid in g else None
-            if current is None:
-                node_rows[nid] = (w.kind.value, w.key, props)
-                result.created[w.kind.value] += 1
-                continue
-            merged = {**current, **props}
-            if w.create_only or merged == current:
-                result.unchanged[w.kind.value] += 1
-                continue
-            if nid not in node_rows:
-                history_rows.append((batch.source, w.kind.value, w.key, _dumps(current), _dumps(merged)))
-            node_rows[nid] = (w.kind.value, w.key, merged)
-            result.updated[w.kind.value] += 1
-
-        edge_rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-        removals: set[tuple[str, str, str]] = set()
-        for e in batch.edges:
-            src, dst = node_id(e.src_kind, e.src_key), node_id(e.dst_kind, e.dst_key)
-            for end in (src, dst):
-                if end not in g and end not in node_rows:
-                    raise StoreError(f"{e.rel.value} from {src} to {dst}: {end} does not exist", question="write_batch")
-            ident = (src, e.rel.value, dst)
-            unique = REL_UNIQUE_END[e.rel]
-            if unique == "src" and src in g:
-                removals.update((src, e.rel.value, d) for _, d, k in g.out_edges(src, keys=True) if k == e.rel.value and d != dst)
-            elif unique == "dst" and dst in g:
-                removals.update((s, e.rel.value, dst) for s, _, k in g.in_edges(dst, keys=True) if k == e.rel.value and s != src)
-            props = _clean(e.props)
-            if ident in edge_rows:
-                current = edge_rows[ident]
-            else:
-                current = g.edges[src, dst, e.rel.value] if g.has_edge(src, dst, e.rel.value) else None
-            if current is None:
-                edge_rows[ident] = props
-                result.created[e.rel.value] += 1
-            else:
-                merged = {**current, **props}
-                if merged == current:
-                    result.unchanged[e.rel.value] += 1
-                else:
-                    edge_rows[ident] = merged
-                    result.updated[e.rel.value] += 1
-        removals -= set(edge_rows)
-        for _, rel, _ in removals:
-            result.removed[rel] += 1
-
+        plan = plan_batch(batch, _GraphState(g))
+        removals = [(node_id(sk, skey), rel.value, node_id(dk, dkey)) for rel, sk, skey, dk, dkey in plan.removals]
+        edges = [((node_id(sk, skey), rel.value, node_id(dk, dkey)), props) for (rel, sk, skey, dk, dkey), props in plan.edges.items()]
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT INTO nodes (kind, key, props) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET props = excluded.props",
-                [(kind, key, _dumps(props)) for kind, key, props in node_rows.values()],
+                [(kind.value, key, _dumps(props)) for (kind, key), props in plan.nodes.items()],
             )
-            self._db.executemany("DELETE FROM edges WHERE src = ? AND rel = ? AND dst = ?", list(removals))
+            self._db.executemany("DELETE FROM edges WHERE src = ? AND rel = ? AND dst = ?", removals)
             self._db.executemany(
                 "INSERT INTO edges (src, rel, dst, props) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (src, rel, dst) DO UPDATE SET props = excluded.props",
-                [(s, r, d, _dumps(p)) for (s, r, d), p in edge_rows.items()],
+                [(s, r, d, _dumps(p)) for (s, r, d), p in edges],
             )
-            self._db.executemany("INSERT INTO history (source, kind, key, before, after) VALUES (?, ?, ?, ?, ?)", history_rows)
+            at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+            self._db.executemany(
+                "INSERT INTO history (at, source, kind, key, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+                [(at, batch.source, kind.value, key, _dumps(before), _dumps(after)) for kind, key, before, after in plan.history],
+            )
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if self._db.in_transaction:
@@ -210,7 +182,8 @@ class EmbeddedStore(GraphStore):
             raise StoreError(f"write failed, nothing of this batch was stored: {exc}", question="write_batch") from exc
 
         # Only now that the file holds the batch does the in-memory graph follow it.
-        for nid, (_, _, props) in node_rows.items():
+        for (kind, key), props in plan.nodes.items():
+            nid = node_id(kind, key)
             if nid in g:
                 g.nodes[nid].clear()
                 g.nodes[nid].update(props)
@@ -218,13 +191,13 @@ class EmbeddedStore(GraphStore):
                 g.add_node(nid, **props)
         for s, r, d in removals:
             g.remove_edge(s, d, key=r)
-        for (s, r, d), props in edge_rows.items():
+        for (s, r, d), props in edges:
             if g.has_edge(s, d, r):
                 g.edges[s, d, r].clear()
                 g.edges[s, d, r].update(props)
             else:
                 g.add_edge(s, d, key=r, **props)
-        return result
+        return plan.result
 
     def clear(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -305,6 +278,28 @@ class EmbeddedStore(GraphStore):
             {"at": at, "source": source, "before": json.loads(before) if before else None, "after": json.loads(after)}
             for at, source, before, after in rows
         ]
+
+    def iter_history(self) -> Iterator[dict[str, Any]]:
+        rows = self._db.execute("SELECT at, source, kind, key, before, after FROM history ORDER BY id").fetchall()
+        for at, source, kind, key, before, after in rows:
+            yield {
+                "at": at,
+                "source": source,
+                "kind": kind,
+                "key": key,
+                "before": json.loads(before) if before else None,
+                "after": json.loads(after),
+            }
+
+    def append_history(self, entries: list[dict[str, Any]]) -> None:
+        present = {(e["kind"], e["key"], e["at"], _dumps(e["after"])) for e in self.iter_history()}
+        rows = [
+            (e["at"], e["source"], e["kind"], e["key"], _dumps(e["before"]) if e["before"] is not None else None, _dumps(e["after"]))
+            for e in entries
+            if (e["kind"], e["key"], e["at"], _dumps(e["after"])) not in present
+        ]
+        with self._db:
+            self._db.executemany("INSERT INTO history (at, source, kind, key, before, after) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
         return question.networkx(self.graph, **params)

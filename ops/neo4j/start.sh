@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Build (once) and start a Neo4j Community with Bolt on 127.0.0.1 for AidGraph's tests.
-# Usage: ops/neo4j/start.sh [PORT]   (default 17687; also AIDGRAPH_NEO4J_PORT)
-# Writes ops/neo4j/run/neo4j.pid and waits until Bolt answers; exits non-zero if it does not.
+# Usage: ops/neo4j/start.sh [PORT] [PASSWORD]   (default 17687, also AIDGRAPH_NEO4J_PORT; auth is
+# disabled unless a PASSWORD is given). Writes ops/neo4j/run/neo4j-PORT.pid and waits until Bolt
+# answers; exits non-zero if it does not.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 port="${1:-${AIDGRAPH_NEO4J_PORT:-17687}}"
+password="${2:-}"
 run="$here/run"
 mkdir -p "$run"
+pidfile="$run/neo4j-$port.pid"
+logfile="$run/neo4j-$port.log"
 
 # Rebuild only when the pom or the launcher changed since the last build.
 stamp="$here/target/.built"
@@ -16,8 +20,8 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$here/pom.xml" "$here/src" -newer "$stamp"
   touch "$stamp"
 fi
 
-if [ -f "$run/neo4j.pid" ] && kill -0 "$(cat "$run/neo4j.pid")" 2>/dev/null; then
-  echo "Neo4j already running (pid $(cat "$run/neo4j.pid"))"
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  echo "Neo4j already running (pid $(cat "$pidfile"))"
   exit 0
 fi
 
@@ -33,21 +37,21 @@ java_opts=(
   --add-exports=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true
 )
 nohup java "${java_opts[@]}" -cp "$here/target/classes:$here/target/lib/*" aidgraph.ops.Neo4jLauncher \
-  --port "$port" --data "$data" --pagecache "${AIDGRAPH_NEO4J_PAGECACHE:-512m}" \
-  > "$run/neo4j.log" 2>&1 &
-echo $! > "$run/neo4j.pid"
+  --port "$port" --data "$data" --pagecache "${AIDGRAPH_NEO4J_PAGECACHE:-512m}" ${password:+--password "$password"} \
+  > "$logfile" 2>&1 &
+echo $! > "$pidfile"
 
 for _ in $(seq 1 120); do
-  if grep -q "aidgraph-neo4j: ready" "$run/neo4j.log" 2>/dev/null; then
-    echo "Neo4j ready on bolt://127.0.0.1:$port (pid $(cat "$run/neo4j.pid"), log $run/neo4j.log)"
+  if grep -q "aidgraph-neo4j: ready" "$logfile" 2>/dev/null; then
+    echo "Neo4j ready on bolt://127.0.0.1:$port (pid $(cat "$pidfile"), log $logfile)"
     exit 0
   fi
-  if ! kill -0 "$(cat "$run/neo4j.pid")" 2>/dev/null; then
-    echo "Neo4j failed to start; last lines of $run/neo4j.log:" >&2
-    tail -n 30 "$run/neo4j.log" >&2
+  if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "Neo4j failed to start; last lines of $logfile:" >&2
+    tail -n 30 "$logfile" >&2
     exit 1
   fi
   sleep 1
 done
-echo "Neo4j did not answer within 120 s; see $run/neo4j.log" >&2
+echo "Neo4j did not answer within 120 s; see $logfile" >&2
 exit 1

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Stop the test Neo4j started by ops/neo4j/start.sh (SIGTERM: the launcher shuts down cleanly).
+# Stop test Neo4j servers started by ops/neo4j/start.sh (SIGTERM: the launcher shuts down
+# cleanly). Usage: ops/neo4j/stop.sh [PORT]   (no PORT: every one started from this checkout)
 set -uo pipefail
 run="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/run"
-[ -f "$run/neo4j.pid" ] || exit 0
-pid="$(cat "$run/neo4j.pid")"
-if kill -0 "$pid" 2>/dev/null; then
-  kill -TERM "$pid"
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-fi
-rm -f "$run/neo4j.pid"
-rm -rf "$run"/data-*
+[ -d "$run" ] || exit 0
+shopt -s nullglob
+if [ -n "${1:-}" ]; then pidfiles=("$run/neo4j-$1.pid"); else pidfiles=("$run"/neo4j-*.pid); fi
+for pidfile in "${pidfiles[@]}"; do
+  [ -f "$pidfile" ] || continue
+  pid="$(cat "$pidfile")"
+  port="$(basename "$pidfile" .pid)"; port="${port#neo4j-}"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$pidfile"
+  rm -rf "$run/data-$port"
+done

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import networkx as nx
@@ -12,15 +11,6 @@ from graph.model import NodeKind, RelKind
 from graph.store import EdgeWrite, GraphStore, NodeWrite, StoreError, WriteBatch
 from graph.stores.embedded import EmbeddedStore
 from ingest.loader import ingest_folder
-
-ENGINES = ["embedded"]
-
-
-@pytest.fixture(params=ENGINES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
-    s = EmbeddedStore(tmp_path / "store")
-    yield s
-    s.close()
 
 
 def hh(key: str, **props: object) -> NodeWrite:

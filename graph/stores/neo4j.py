@@ -1,0 +1,463 @@
+"""The Neo4j engine: the same store interface over Bolt, with the official driver.
+
+Every value travels as a ``$parameter``. Labels, relationship types and key property names cannot
+be parameters in Cypher; they come only from ``NodeKind``, ``RelKind`` and ``NODE_KEY`` (the
+model's constants, never user input) and are backtick-quoted. Writes run in managed write
+transactions (``execute_write``: the driver retries transient errors), reads in managed read
+transactions, so a cluster reached with ``neo4j://`` routes reads to its secondaries.
+
+A batch is planned by the same rule as on the embedded engine (``graph.store.plan_batch``): the
+committed state it needs is read in bulk inside the write transaction (a few ``UNWIND`` queries
+per node kind and relationship type, never one per row), then the plan is written with
+``UNWIND $rows ... MERGE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from graph.model import NODE_KEY, NodeKind, RelKind
+from graph.store import (
+    BatchPlan,
+    EdgeKey,
+    EdgeRecord,
+    GraphCounts,
+    GraphStore,
+    NodeRecord,
+    StoreError,
+    Subgraph,
+    WriteBatch,
+    WriteResult,
+    plan_batch,
+    sort_subgraph,
+)
+
+__all__ = ["HISTORY_LABEL", "SCHEMA_STATEMENTS", "Neo4jStore"]
+
+#: History of updated nodes lives in nodes of this label, outside the domain's kinds.
+HISTORY_LABEL = "AidGraphHistory"
+_KIND_BY_LABEL = {k.value: k for k in NodeKind}
+
+
+def _label(kind: NodeKind) -> str:
+    return f"`{kind.value}`"
+
+
+def _key(kind: NodeKind) -> str:
+    return f"`{NODE_KEY[kind]}`"
+
+
+def _rel(rel: RelKind) -> str:
+    return f"`{rel.value}`"
+
+
+def _schema() -> list[str]:
+    statements = [
+        f"CREATE CONSTRAINT {kind.value.lower()}_key IF NOT EXISTS FOR (n:{_label(kind)}) REQUIRE n.{_key(kind)} IS UNIQUE"
+        for kind in NodeKind
+    ]
+    # Properties the questions filter on.
+    indexed = [
+        (NodeKind.HOUSEHOLD, "region_code"),
+        (NodeKind.PERSON, "household_id"),
+        (NodeKind.PERSON, "name"),
+        (NodeKind.AID_RECORD, "program_code"),
+        (NodeKind.AID_RECORD, "beneficiary_ref"),
+        (NodeKind.AID_RECORD, "period_start"),
+        (NodeKind.AID_RECORD, "period_end"),
+        (NodeKind.AID_RECORD, "need_id"),
+        (NodeKind.INCOME, "id_number"),
+        (NodeKind.NEED, "household_id"),
+        (NodeKind.NEED, "category"),
+        (NodeKind.RESOURCE, "region_code"),
+        (NodeKind.SERVICE, "need_id"),
+        (NodeKind.PROGRAM, "exclusive_group"),
+    ]
+    statements += [
+        f"CREATE INDEX {kind.value.lower()}_{prop} IF NOT EXISTS FOR (n:{_label(kind)}) ON (n.`{prop}`)" for kind, prop in indexed
+    ]
+    statements.append(f"CREATE INDEX history_node IF NOT EXISTS FOR (h:`{HISTORY_LABEL}`) ON (h.kind, h.key)")
+    return statements
+
+
+#: Constraints and indexes, created once when a store opens (IF NOT EXISTS: opening is idempotent).
+SCHEMA_STATEMENTS = _schema()
+
+
+def _redact(uri: str) -> str:
+    """The URI as shown in messages: never a password, even one written into the URI."""
+    parts = urlsplit(uri)
+    if parts.password is None and "@" not in parts.netloc:
+        return uri
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+class _PrefetchedState:
+    """The committed state a batch needs, read in bulk inside its write transaction."""
+
+    def __init__(self, tx: Any, batch: WriteBatch):
+        self.nodes: dict[tuple[NodeKind, str], dict[str, Any]] = {}
+        self.edges: dict[EdgeKey, dict[str, Any]] = {}
+        self.others: dict[tuple[EdgeKey, str], list[EdgeKey]] = {}
+        keys_by_kind: dict[NodeKind, set[str]] = defaultdict(set)
+        for w in batch.nodes:
+            keys_by_kind[w.kind].add(w.key)
+        edges_by_group: dict[tuple[RelKind, NodeKind, NodeKind], list[EdgeKey]] = defaultdict(list)
+        for e in batch.edges:
+            keys_by_kind[e.src_kind].add(e.src_key)
+            keys_by_kind[e.dst_kind].add(e.dst_key)
+            edges_by_group[(e.rel, e.src_kind, e.dst_kind)].append((e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key))
+        for kind, keys in keys_by_kind.items():
+            query = f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k AS key, properties(n) AS props"
+            for rec in tx.run(query, keys=sorted(keys)):
+                self.nodes[(kind, rec["key"])] = dict(rec["props"])
+        for (rel, sk, dk), edges in edges_by_group.items():
+            pairs = [{"s": e[2], "d": e[4]} for e in edges]
+            query = (
+                f"UNWIND $pairs AS p MATCH (a:{_label(sk)} {{{_key(sk)}: p.s}})-[r:{_rel(rel)}]->(b:{_label(dk)} {{{_key(dk)}: p.d}}) "
+                "RETURN p.s AS s, p.d AS d, properties(r) AS props"
+            )
+            for rec in tx.run(query, pairs=pairs):
+                self.edges[(rel, sk, rec["s"], dk, rec["d"])] = dict(rec["props"])
+            self._fetch_unique_end(tx, rel, sk, dk, edges)
+
+    def _fetch_unique_end(self, tx: Any, rel: RelKind, sk: NodeKind, dk: NodeKind, edges: list[EdgeKey]) -> None:
+        from graph.model import REL_UNIQUE_END
+
+        end = REL_UNIQUE_END[rel]
+        if end is None:
+            return
+        if end == "src":
+            query = (
+                f"UNWIND $keys AS k MATCH (a:{_label(sk)} {{{_key(sk)}: k}})-[:{_rel(rel)}]->(b) "
+                "RETURN k AS key, labels(b) AS labels, properties(b) AS props"
+            )
+            keys = sorted({e[2] for e in edges})
+        else:
+            query = (
+                f"UNWIND $keys AS k MATCH (a)-[:{_rel(rel)}]->(b:{_label(dk)} {{{_key(dk)}: k}}) "
+                "RETURN k AS key, labels(a) AS labels, properties(a) AS props"
+            )
+            keys = sorted({e[4] for e in edges})
+        neighbours: dict[str, list[tuple[NodeKind, str]]] = defaultdict(list)
+        for rec in tx.run(query, keys=keys):
+            kind = next(_KIND_BY_LABEL[label] for label in rec["labels"] if label in _KIND_BY_LABEL)
+            neighbours[rec["key"]].append((kind, rec["props"][NODE_KEY[kind]]))
+        for e in edges:
+            if end == "src":
+                found = [(rel, sk, e[2], k, key) for k, key in neighbours.get(e[2], [])]
+            else:
+                found = [(rel, k, key, dk, e[4]) for k, key in neighbours.get(e[4], [])]
+            self.others[(e, end)] = [f for f in found if f != e]
+
+    def node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
+        return self.nodes.get((kind, key))
+
+    def edge(self, edge: EdgeKey) -> dict[str, Any] | None:
+        return self.edges.get(edge)
+
+    def others_at_unique_end(self, edge: EdgeKey, end: Literal["src", "dst"]) -> list[EdgeKey]:
+        return self.others.get((edge, end), [])
+
+
+def _carry_out(tx: Any, plan: BatchPlan, source: str) -> None:
+    """Write a planned batch: removals, nodes, relationships, history; all in ``tx``."""
+    removals: dict[tuple[RelKind, NodeKind, NodeKind], list[dict[str, str]]] = defaultdict(list)
+    for rel, sk, skey, dk, dkey in plan.removals:
+        removals[(rel, sk, dk)].append({"s": skey, "d": dkey})
+    for (rel, sk, dk), pairs in removals.items():
+        tx.run(
+            f"UNWIND $pairs AS p MATCH (:{_label(sk)} {{{_key(sk)}: p.s}})-[r:{_rel(rel)}]->(:{_label(dk)} {{{_key(dk)}: p.d}}) DELETE r",
+            pairs=pairs,
+        ).consume()
+    nodes: dict[NodeKind, list[dict[str, Any]]] = defaultdict(list)
+    for (kind, key), props in plan.nodes.items():
+        nodes[kind].append({"key": key, "props": props})
+    for kind, rows in nodes.items():
+        tx.run(f"UNWIND $rows AS row MERGE (n:{_label(kind)} {{{_key(kind)}: row.key}}) SET n = row.props", rows=rows).consume()
+    edges: dict[tuple[RelKind, NodeKind, NodeKind], list[dict[str, Any]]] = defaultdict(list)
+    for (rel, sk, skey, dk, dkey), props in plan.edges.items():
+        edges[(rel, sk, dk)].append({"s": skey, "d": dkey, "props": props})
+    for (rel, sk, dk), rows in edges.items():
+        written = tx.run(
+            f"UNWIND $rows AS row MATCH (a:{_label(sk)} {{{_key(sk)}: row.s}}) MATCH (b:{_label(dk)} {{{_key(dk)}: row.d}}) "
+            f"MERGE (a)-[r:{_rel(rel)}]->(b) SET r = row.props RETURN count(r) AS n",
+            rows=rows,
+        ).single()["n"]
+        if written != len(rows):  # the planner checked the ends; this is the last line of defence
+            raise StoreError(f"{rel.value}: {len(rows) - written} relationship(s) lost an end during the write", question="write_batch")
+    if plan.history:
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        rows = [
+            {
+                "seq": i,
+                "kind": kind.value,
+                "key": key,
+                "before": json.dumps(before, ensure_ascii=False),
+                "after": json.dumps(after, ensure_ascii=False),
+            }
+            for i, (kind, key, before, after) in enumerate(plan.history)
+        ]
+        tx.run(
+            f"UNWIND $rows AS row CREATE (:`{HISTORY_LABEL}` {{at: $at, seq: row.seq, source: $source, kind: row.kind, key: row.key, "
+            "before: row.before, after: row.after})",
+            rows=rows,
+            at=at,
+            source=source,
+        ).consume()
+
+
+class Neo4jStore(GraphStore):
+    """The store interface on Neo4j 5 over Bolt (``bolt://`` for one server, ``neo4j://`` for a cluster)."""
+
+    engine = "neo4j"
+
+    def __init__(self, uri: str, *, user: str | None = None, password: str | None = None, database: str | None = None):
+        import neo4j
+        from neo4j import GraphDatabase
+
+        self.uri = uri
+        self.shown_uri = _redact(uri)
+        self.database = database or None
+        auth = (user or "neo4j", password) if password is not None else None
+        try:
+            # Warnings such as "relationship type does not exist yet" on a fresh database are not
+            # the user's business; errors still raise.
+            self._driver = GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF")
+            self._driver.verify_connectivity()
+            self._ensure_schema()
+        except neo4j.exceptions.AuthError:
+            self._close_quietly()
+            raise StoreError(f"Neo4j at {self.shown_uri} refused the credentials of user {user or 'neo4j'!r}") from None
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.DriverError, OSError, ValueError) as exc:
+            self._close_quietly()
+            raise StoreError(f"cannot reach Neo4j at {self.shown_uri}: {_one_line(exc)}") from None
+        except neo4j.exceptions.Neo4jError as exc:
+            self._close_quietly()
+            raise StoreError(f"Neo4j at {self.shown_uri} refused the schema: {_one_line(exc)}") from None
+
+    @classmethod
+    def from_env(cls, uri: str) -> Neo4jStore:
+        """Credentials from ``AIDGRAPH_NEO4J_USER``/``AIDGRAPH_NEO4J_PASSWORD``, database from
+        ``AIDGRAPH_NEO4J_DATABASE`` (each optional: a server with auth disabled needs none)."""
+        return cls(
+            uri,
+            user=os.environ.get("AIDGRAPH_NEO4J_USER"),
+            password=os.environ.get("AIDGRAPH_NEO4J_PASSWORD"),
+            database=os.environ.get("AIDGRAPH_NEO4J_DATABASE"),
+        )
+
+    def _close_quietly(self) -> None:
+        driver = getattr(self, "_driver", None)
+        if driver is not None:
+            driver.close()
+
+    def _session(self) -> Any:
+        return self._driver.session(database=self.database)
+
+    def _ensure_schema(self) -> None:
+        with self._session() as session:
+            for statement in SCHEMA_STATEMENTS:
+                session.run(statement).consume()
+            session.run("CALL db.awaitIndexes(300)").consume()
+
+    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        def work(tx: Any) -> list[dict[str, Any]]:
+            return [r.data() for r in tx.run(query, params)]
+
+        return self._guard(lambda: self._with_session(lambda s: s.execute_read(work)), "read", params)
+
+    def _with_session(self, fn: Any) -> Any:
+        with self._session() as session:
+            return fn(session)
+
+    def _guard(self, fn: Any, what: str, params: dict[str, Any] | None = None) -> Any:
+        import neo4j
+
+        try:
+            return fn()
+        except StoreError:
+            raise
+        except neo4j.exceptions.ConstraintError as exc:
+            raise StoreError(
+                f"Neo4j at {self.shown_uri}: a constraint was violated: {_one_line(exc)}", question=what, params=params
+            ) from exc
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as exc:
+            raise StoreError(f"lost Neo4j at {self.shown_uri}: {_one_line(exc)}", question=what, params=params) from exc
+        except neo4j.exceptions.Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.shown_uri} failed the {what}: {_one_line(exc)}", question=what, params=params) from exc
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_batch(self, batch: WriteBatch) -> WriteResult:
+        def work(tx: Any) -> WriteResult:
+            plan = plan_batch(batch, _PrefetchedState(tx, batch))
+            _carry_out(tx, plan, batch.source)
+            return plan.result
+
+        return self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "write_batch")
+
+    def clear(self) -> None:
+        def work() -> None:
+            with self._session() as session:
+                # In chunks, so that clearing a large store does not need one huge transaction.
+                session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+        self._guard(work, "clear")
+
+    def close(self) -> None:
+        self._driver.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
+        rows = self._read(f"MATCH (n:{_label(kind)} {{{_key(kind)}: $key}}) RETURN properties(n) AS props", key=key)
+        return dict(rows[0]["props"]) if rows else None
+
+    def get_nodes(self, kind: NodeKind, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = sorted(set(keys))
+        if not keys:
+            return {}
+        rows = self._read(
+            f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k AS key, properties(n) AS props", keys=keys
+        )
+        return {r["key"]: dict(r["props"]) for r in rows}
+
+    def iter_nodes(self, kind: NodeKind) -> Iterator[NodeRecord]:
+        # Paged by key so that a large store streams instead of arriving in one answer.
+        last = None
+        while True:
+            rows = self._read(
+                f"MATCH (n:{_label(kind)}) WHERE $last IS NULL OR n.{_key(kind)} > $last "
+                f"RETURN n.{_key(kind)} AS key, properties(n) AS props ORDER BY key LIMIT 10000",
+                last=last,
+            )
+            for r in rows:
+                yield NodeRecord(kind, r["key"], dict(r["props"]))
+            if len(rows) < 10000:
+                return
+            last = rows[-1]["key"]
+
+    def iter_edges(self, rel: RelKind) -> Iterator[EdgeRecord]:
+        rows = self._read(
+            f"MATCH (a)-[r:{_rel(rel)}]->(b) RETURN labels(a) AS sl, properties(a) AS sp, labels(b) AS dl, properties(b) AS dp, "
+            "properties(r) AS props"
+        )
+        records = [self._edge_record(rel, r["sl"], r["sp"], r["dl"], r["dp"], r["props"]) for r in rows]
+        records.sort(key=lambda e: (e.src_kind.value, e.src_key, e.dst_kind.value, e.dst_key))
+        yield from records
+
+    @staticmethod
+    def _node_ref(labels: list[str], props: dict[str, Any]) -> tuple[NodeKind, str]:
+        kind = next(_KIND_BY_LABEL[label] for label in labels if label in _KIND_BY_LABEL)
+        return kind, props[NODE_KEY[kind]]
+
+    def _edge_record(self, rel: RelKind, sl: list[str], sp: dict, dl: list[str], dp: dict, props: dict) -> EdgeRecord:
+        sk, skey = self._node_ref(sl, sp)
+        dk, dkey = self._node_ref(dl, dp)
+        return EdgeRecord(rel, sk, skey, dk, dkey, dict(props))
+
+    def neighbourhood(self, kind: NodeKind, key: str, depth: int = 1) -> Subgraph:
+        start = self._read(
+            f"MATCH (n:{_label(kind)} {{{_key(kind)}: $key}}) RETURN elementId(n) AS id, properties(n) AS props",
+            key=key,
+        )
+        if not start:
+            return Subgraph([], [])
+        # Breadth first, one query per hop, exactly as the embedded engine walks.
+        seen: dict[str, tuple[NodeKind, str, dict[str, Any]]] = {start[0]["id"]: (kind, key, dict(start[0]["props"]))}
+        edges: dict[str, EdgeRecord] = {}
+        frontier = [start[0]["id"]]
+        for _ in range(depth):
+            if not frontier:
+                break
+            rows = self._read(
+                "UNWIND $ids AS id MATCH (n) WHERE elementId(n) = id MATCH (n)-[r]-(m) "
+                "RETURN DISTINCT elementId(r) AS rid, type(r) AS rel, elementId(startNode(r)) AS sid, elementId(endNode(r)) AS did, "
+                "labels(startNode(r)) AS sl, properties(startNode(r)) AS sp, labels(endNode(r)) AS dl, properties(endNode(r)) AS dp, "
+                "properties(r) AS props",
+                ids=frontier,
+            )
+            next_frontier = []
+            for r in rows:
+                edges[r["rid"]] = self._edge_record(RelKind(r["rel"]), r["sl"], r["sp"], r["dl"], r["dp"], r["props"])
+                for nid, labels, props in ((r["sid"], r["sl"], r["sp"]), (r["did"], r["dl"], r["dp"])):
+                    if nid not in seen:
+                        nk, nkey = self._node_ref(labels, props)
+                        seen[nid] = (nk, nkey, dict(props))
+                        next_frontier.append(nid)
+            frontier = next_frontier
+        keys = {(k, key) for k, key, _ in seen.values()}
+        kept = [e for e in edges.values() if (e.src_kind, e.src_key) in keys and (e.dst_kind, e.dst_key) in keys]
+        return sort_subgraph([NodeRecord(k, key, props) for k, key, props in seen.values()], kept)
+
+    def counts(self) -> GraphCounts:
+        nodes = {k.value: self._read(f"MATCH (n:{_label(k)}) RETURN count(n) AS n")[0]["n"] for k in NodeKind}
+        edges = {r.value: self._read(f"MATCH ()-[r:{_rel(r)}]->() RETURN count(r) AS n")[0]["n"] for r in RelKind}
+        return GraphCounts(nodes=nodes, edges=edges)
+
+    def history(self, kind: NodeKind, key: str) -> list[dict[str, Any]]:
+        rows = self._read(
+            f"MATCH (h:`{HISTORY_LABEL}` {{kind: $kind, key: $key}}) RETURN h.at AS at, h.source AS source, h.before AS before, "
+            "h.after AS after ORDER BY h.at, h.seq",
+            kind=kind.value,
+            key=key,
+        )
+        return [
+            {
+                "at": r["at"],
+                "source": r["source"],
+                "before": json.loads(r["before"]) if r["before"] else None,
+                "after": json.loads(r["after"]),
+            }
+            for r in rows
+        ]
+
+    def iter_history(self) -> Iterator[dict[str, Any]]:
+        rows = self._read(
+            f"MATCH (h:`{HISTORY_LABEL}`) RETURN h.at AS at, h.source AS source, h.kind AS kind, h.key AS key, "
+            "h.before AS before, h.after AS after ORDER BY h.at, h.seq"
+        )
+        for r in rows:
+            yield {**r, "before": json.loads(r["before"]) if r["before"] else None, "after": json.loads(r["after"])}
+
+    def append_history(self, entries: list[dict[str, Any]]) -> None:
+        rows = [
+            {
+                "seq": i,
+                "at": e["at"],
+                "source": e["source"],
+                "kind": e["kind"],
+                "key": e["key"],
+                "before": json.dumps(e["before"], ensure_ascii=False) if e["before"] is not None else None,
+                "after": json.dumps(e["after"], ensure_ascii=False),
+            }
+            for i, e in enumerate(entries)
+        ]
+
+        def work(tx: Any) -> None:
+            # MERGE on the entry's identity: copying a store twice does not double its history.
+            tx.run(
+                f"UNWIND $rows AS row MERGE (h:`{HISTORY_LABEL}` {{kind: row.kind, key: row.key, at: row.at, after: row.after}}) "
+                "ON CREATE SET h.seq = row.seq, h.source = row.source, h.before = row.before",
+                rows=rows,
+            ).consume()
+
+        self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "append_history")
+
+    def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
+        return question.from_records(self._read(question.cypher, **params), **params)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())[:300]
