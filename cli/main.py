@@ -51,6 +51,14 @@ Neo4jOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
+def _table(title: str, *columns: str, numeric: tuple[str, ...] = ()) -> Table:
+    """A titled table with these columns; the ``numeric`` ones right-aligned."""
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right" if col in numeric else "left")
+    return table
+
+
 def friendly(func: F) -> F:
     """Turn expected failures into one line and exit code 1 (a traceback only with --debug)."""
 
@@ -168,9 +176,8 @@ def ingest(
             )
         )
     else:
-        table = Table(title=f"ingest {folder}")
-        for col in ("file", "rows", "rejected_rows", "created", "updated", "unchanged", "removed"):
-            table.add_column(col, justify="left" if col == "file" else "right")
+        counts = ("rows", "rejected_rows", "created", "updated", "unchanged", "removed")
+        table = _table(f"ingest {folder}", "file", *counts, numeric=counts)
         for row in summary:
             table.add_row(*(str(v) for v in row.values()))
         out.print(table)
@@ -201,9 +208,7 @@ def stats(store: StoreOpt = None, neo4j: Neo4jOpt = None, as_json: JsonOpt = Fal
         out.print_json(json.dumps({"nodes": counts.nodes, "edges": counts.edges, "unlinked": unlinked.model_dump()}))
         return
     for title, data in (("nodes", counts.nodes), ("relationships", counts.edges)):
-        table = Table(title=f"{title} ({sum(data.values())})")
-        table.add_column("kind")
-        table.add_column("count", justify="right")
+        table = _table(f"{title} ({sum(data.values())})", "kind", "count", numeric=("count",))
         for kind, n in data.items():
             table.add_row(kind, str(n))
         out.print(table)
@@ -278,9 +283,20 @@ def household(
     path = " / ".join(r.get("name", r["region_code"]) for r in reversed(data["region_path"]))
     out.print(f"[bold]{h['household_id']}[/bold]  {path}  {h.get('address', '')}  ({h.get('urban_rural', '?')})")
 
-    members = Table(title="members")
-    for col in ("ID number", "name", "sex", "age", "role", "disability", "illness", "labour", "employment", "income/month"):
-        members.add_column(col)
+    members = _table(
+        "members",
+        "ID number",
+        "name",
+        "sex",
+        "age",
+        "role",
+        "disability",
+        "illness",
+        "labour",
+        "employment",
+        "income/month",
+        numeric=("age", "income/month"),
+    )
     for m in data["members"]:
         p = m["person"]
         illness = ", ".join(k for k, flag in (("chronic", p.get("chronic_illness")), ("major", p.get("major_illness"))) if flag)
@@ -300,9 +316,7 @@ def household(
     out.print(members)
 
     if data["relatives"]:
-        relatives = Table(title="relatives outside the household")
-        for col in ("ID number", "name", "is the", "of member", "household", "in register"):
-            relatives.add_column(col)
+        relatives = _table("relatives outside the household", "ID number", "name", "is the", "of member", "household", "in register")
         for r in data["relatives"]:
             p = r["person"]
             relatives.add_row(
@@ -315,9 +329,9 @@ def household(
             )
         out.print(relatives)
 
-    aid = Table(title="aid records")
-    for col in ("record", "programme", "department", "beneficiary", "amount", "period", "status", "link"):
-        aid.add_column(col)
+    aid = _table(
+        "aid records", "record", "programme", "department", "beneficiary", "amount", "period", "status", "link", numeric=("amount",)
+    )
     for a in data["aid_records"]:
         rec, prog, dept = a["record"], a["program"] or {}, a["department"] or {}
         aid.add_row(
@@ -333,9 +347,7 @@ def household(
     out.print(aid)
 
     if data["needs"]:
-        needs = Table(title="needs")
-        for col in ("need", "category", "urgency", "status", "raised", "served by", "aid records"):
-            needs.add_column(col)
+        needs = _table("needs", "need", "category", "urgency", "status", "raised", "served by", "aid records")
         for n in data["needs"]:
             need = n["need"]
             served = "; ".join(
@@ -353,9 +365,7 @@ def household(
             )
         out.print(needs)
     if data["services"]:
-        services = Table(title="services to the household")
-        for col in ("service", "provider", "type", "need", "period", "amount"):
-            services.add_column(col)
+        services = _table("services to the household", "service", "provider", "type", "need", "period", "amount", numeric=("amount",))
         for s in data["services"]:
             svc, res = s["service"], s["resource"] or {}
             services.add_row(

@@ -23,8 +23,13 @@ def store_path_from_env(path: str | Path | None) -> Path:
 
 
 def open_store(path: str | Path | None = None, *, neo4j_uri: str | None = None, in_memory: bool = False) -> GraphStore:
-    """The embedded store at ``path`` (created if missing), or Neo4j at ``neo4j_uri``."""
-    neo4j_uri = neo4j_uri or os.environ.get("AIDGRAPH_NEO4J_URI")
+    """The embedded store at ``path`` (created if missing), or Neo4j at ``neo4j_uri``.
+
+    ``$AIDGRAPH_NEO4J_URI`` stands for ``neo4j_uri`` only when no store path is given: an explicit
+    ``--store`` always wins over the environment.
+    """
+    if neo4j_uri is None and path is None and not in_memory:
+        neo4j_uri = os.environ.get("AIDGRAPH_NEO4J_URI")
     if neo4j_uri:
         from graph.stores.neo4j import Neo4jStore
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from graph.model import NODE_KEY, NodeKind, RelKind
+from graph.model import NODE_KEY, REL_UNIQUE_END, NodeKind, RelKind
 from graph.store import (
     BatchPlan,
     EdgeKey,
@@ -131,8 +131,6 @@ class _PrefetchedState:
             self._fetch_unique_end(tx, rel, sk, dk, edges)
 
     def _fetch_unique_end(self, tx: Any, rel: RelKind, sk: NodeKind, dk: NodeKind, edges: list[EdgeKey]) -> None:
-        from graph.model import REL_UNIQUE_END
-
         end = REL_UNIQUE_END[rel]
         if end is None:
             return
