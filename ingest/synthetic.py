@@ -201,6 +201,7 @@ class _Generator:
             "tier_sample": [],
         }
         self.households: list[_Household] = []
+        self.planted_persons: set[str] = set()  # people whose aid a planted case already wrote
         self.villages: list[tuple[str, str, str]] = []  # code, county, urban_rural
         self.counter: dict[str, int] = {}
 
@@ -629,6 +630,10 @@ class _Generator:
         rng = self.rng
         for hh in self.households:
             if hh.planted:
+                # A planted case is planted on top of ordinary special assistance; only the cliff
+                # case is, by definition, a household that special assistance missed.
+                if hh.planted != "cliff":
+                    self.special_assistance(hh, True)
                 continue
             std = self.standard(hh.urban_rural)
             pc = self.per_capita(hh)
@@ -650,18 +655,7 @@ class _Generator:
                         if p.employment == "student" and p.age() >= 6:
                             n = self.need(hh, p, "schooling", "needs_care", "served", "school costs")
                             self.person_aid("JY", "JIAOYU_JIUZHU", p, 150, self.past_start(30, 300), need_id=n["need_id"])
-            special = hh.profile in ("poor", "marginal", "rigid") or pc < std * POLICY["marginal_multiple"]
-            for p in hh.members:
-                if p.disability in (1, 2):
-                    self.person_aid("CL", "CANJI_HULI", p, 120, self.past_start())
-                    if special:
-                        self.person_aid("CL", "CANJI_SHENGHUO", p, 100, self.past_start())
-                if p.major and special:
-                    n = self.need(hh, p, "medical", rng.choice(["urgent_intervention", "safety_net"]), "served", "hospital treatment")
-                    self.person_aid("YB", "YILIAO_JIUZHU", p, rng.randint(20, 300) * 100, self.past_start(30, 400), need_id=n["need_id"])
-                elif p.major:
-                    # A well-off household pays its own way; the need is met by insurance and closed.
-                    self.need(hh, p, "medical", "keep_watching", "closed", "treated, covered by insurance")
+            self.special_assistance(hh, hh.profile in ("poor", "marginal", "rigid") or pc < std * POLICY["marginal_multiple"])
             if hh.profile == "poor" and hh.urban_rural == "rural" and rng.random() < 0.25:
                 n = self.need(hh, None, "housing", "safety_net", "served", "dilapidated house needs repair")
                 self.aid(
@@ -693,6 +687,23 @@ class _Generator:
             if hh.profile == "poor" and rng.random() < 0.2:
                 n = self.need(hh, None, "psychological", "needs_care", "served", "family under stress")
                 self.serve(hh, n) or self.close_need(n)
+
+    def special_assistance(self, hh: _Household, special: bool) -> None:
+        """Disability allowances and medical assistance, as the departments give them."""
+        rng = self.rng
+        for p in hh.members:
+            if p.id_number in self.planted_persons:
+                continue
+            if p.disability in (1, 2):
+                self.person_aid("CL", "CANJI_HULI", p, 120, self.past_start())
+                if special:
+                    self.person_aid("CL", "CANJI_SHENGHUO", p, 100, self.past_start())
+            if p.major and special:
+                n = self.need(hh, p, "medical", rng.choice(["urgent_intervention", "safety_net"]), "served", "hospital treatment")
+                self.person_aid("YB", "YILIAO_JIUZHU", p, rng.randint(20, 300) * 100, self.past_start(30, 400), need_id=n["need_id"])
+            elif p.major:
+                # A well-off household pays its own way; the need is met by insurance and closed.
+                self.need(hh, p, "medical", "keep_watching", "closed", "treated, covered by insurance")
 
     def close_need(self, need: dict[str, Any]) -> None:
         need["status"] = "closed"
@@ -848,6 +859,7 @@ class _Generator:
                 }
             )
             h2.members.append(twin)
+            self.planted_persons.update((p.id_number, twin.id_number))
             r1, r2 = self.enrol_dibao(h1), self.enrol_dibao(h2)
             truth["duplicate_aid"].append(
                 {
@@ -875,6 +887,7 @@ class _Generator:
             self.enrol_dibao(hh) if hh.profile == "poor" else None
             p = rng.choice(hh.members)
             p.major = True
+            self.planted_persons.add(p.id_number)
             n = self.need(hh, p, "medical", "urgent_intervention", "served", "hospital treatment")
             start = dt.date.fromisoformat(n["raised_on"]) + dt.timedelta(days=5)
             a = self.person_aid(
