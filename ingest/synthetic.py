@@ -889,6 +889,8 @@ class _Generator:
             p.major = True
             self.planted_persons.add(p.id_number)
             n = self.need(hh, p, "medical", "urgent_intervention", "served", "hospital treatment")
+            # Recent, so the medical assistance is current special assistance (not a cliff case too).
+            n["raised_on"] = (AS_OF - dt.timedelta(days=rng.randint(20, 200))).isoformat()
             start = dt.date.fromisoformat(n["raised_on"]) + dt.timedelta(days=5)
             a = self.person_aid(
                 "YB", "YILIAO_JIUZHU", p, rng.randint(50, 200) * 100, start, start + dt.timedelta(days=90), need_id=n["need_id"]
@@ -954,12 +956,17 @@ class _Generator:
         truth["generic_identifiers"].append({"identifier": "phone", "value": office, "households": len(givers)})
 
     def identity_variants(self) -> None:
-        """Department records that name a registered person differently (typos, variants)."""
+        """Department records that name a registered person differently (typos, variants).
+
+        Only records that are never a household's sole assistance of their kind are varied, so a
+        variant hides no aid the audit would then report missing (that is identity resolution's
+        case to win, not the audit's to lose).
+        """
         rng = self.rng
         person_records = [
             r
             for r in self.rows["aid_records"]
-            if r["beneficiary_type"] == "person" and r["program_code"] in ("ZIZHU_CANBAO", "CANJI_HULI", "YILIAO_JIUZHU")
+            if r["beneficiary_type"] == "person" and r["program_code"] in ("ZIZHU_CANBAO", "CANJI_HULI")
         ]
         rng.shuffle(person_records)
         n = max(4, self.n // 100)

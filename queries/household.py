@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind, node_id, split_node_id
+from queries._nx import inc, out
 from queries.registry import question
 
 __all__ = ["HOUSEHOLD_VIEW_CYPHER", "HouseholdView", "household_view"]
@@ -171,14 +172,6 @@ def _from_records(records: list[dict[str, Any]], household_id: str) -> Household
     return _assemble(records[0])
 
 
-def _out(G: Any, nid: str, rel: RelKind) -> list[str]:
-    return [d for _, d, k in G.out_edges(nid, keys=True) if k == rel.value]
-
-
-def _in(G: Any, nid: str, rel: RelKind) -> list[str]:
-    return [s for s, _, k in G.in_edges(nid, keys=True) if k == rel.value]
-
-
 @question("household_view", cypher=HOUSEHOLD_VIEW_CYPHER, from_records=_from_records)
 def household_view(G: Any, household_id: str) -> HouseholdView | None:
     """The household ``household_id`` and everything linked to it, or None if unknown.
@@ -204,32 +197,32 @@ def household_view(G: Any, household_id: str) -> HouseholdView | None:
         return None
     props = G.nodes
     regions: list[dict[str, Any]] = []
-    for region in _out(G, h, RelKind.LIVES_IN):
+    for region in out(G, h, RelKind.LIVES_IN):
         seen = set()
         while region is not None and region not in seen:
             seen.add(region)
             regions.append(dict(props[region]))
-            parents = _out(G, region, RelKind.PART_OF)
+            parents = out(G, region, RelKind.PART_OF)
             region = parents[0] if parents else None
-    member_ids = _in(G, h, RelKind.MEMBER_OF)
+    member_ids = inc(G, h, RelKind.MEMBER_OF)
     members = [{"person": dict(props[p]), "member": dict(G.edges[p, h, RelKind.MEMBER_OF.value])} for p in member_ids]
-    incomes = [{"holder": split_node_id(p)[1], "income": dict(props[i])} for p in member_ids for i in _out(G, p, RelKind.HAS_INCOME)]
+    incomes = [{"holder": split_node_id(p)[1], "income": dict(props[i])} for p in member_ids for i in out(G, p, RelKind.HAS_INCOME)]
     kin = []
     for p in member_ids:
-        for o in _out(G, p, RelKind.KIN):
+        for o in out(G, p, RelKind.KIN):
             kin.append(
                 {"member": split_node_id(p)[1], "other": dict(props[o]), "relation": G.edges[p, o, "KIN"]["relation"], "direction": "in"}
             )
-        for o in _in(G, p, RelKind.KIN):
+        for o in inc(G, p, RelKind.KIN):
             kin.append(
                 {"member": split_node_id(p)[1], "other": dict(props[o]), "relation": G.edges[o, p, "KIN"]["relation"], "direction": "out"}
             )
     aid = []
     for b in [h, *member_ids]:
-        for rec in _out(G, b, RelKind.RECEIVES):
-            programs = _out(G, rec, RelKind.PAID_BY)
+        for rec in out(G, b, RelKind.RECEIVES):
+            programs = out(G, rec, RelKind.PAID_BY)
             program = programs[0] if programs else None
-            departments = _in(G, program, RelKind.ADMINISTERS) if program else []
+            departments = inc(G, program, RelKind.ADMINISTERS) if program else []
             aid.append(
                 {
                     "record": dict(props[rec]),
@@ -240,8 +233,8 @@ def household_view(G: Any, household_id: str) -> HouseholdView | None:
                 }
             )
     services = []
-    for s in _in(G, h, RelKind.SERVES):
-        providers = _in(G, s, RelKind.PROVIDES)
+    for s in inc(G, h, RelKind.SERVES):
+        providers = inc(G, s, RelKind.PROVIDES)
         services.append({"service": dict(props[s]), "resource": dict(props[providers[0]]) if providers else None})
     return _assemble(
         {
@@ -250,9 +243,9 @@ def household_view(G: Any, household_id: str) -> HouseholdView | None:
             "members": members,
             "incomes": incomes,
             "kin": kin,
-            "assets": [dict(props[a]) for a in _out(G, h, RelKind.OWNS)],
+            "assets": [dict(props[a]) for a in out(G, h, RelKind.OWNS)],
             "aid": aid,
-            "needs": [dict(props[n]) for n in _out(G, h, RelKind.HAS_NEED)],
+            "needs": [dict(props[n]) for n in out(G, h, RelKind.HAS_NEED)],
             "services": services,
         }
     )

@@ -1,0 +1,34 @@
+"""Small networkx helpers the questions share: neighbours by relationship type, nodes by kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graph.model import NodeKind, RelKind
+
+
+def out(G: Any, nid: str, rel: RelKind) -> list[str]:
+    """Targets of ``nid``'s outgoing ``rel`` relationships."""
+    return [d for d, keys in G._succ.get(nid, {}).items() if rel.value in keys]
+
+
+def inc(G: Any, nid: str, rel: RelKind) -> list[str]:
+    """Sources of ``nid``'s incoming ``rel`` relationships."""
+    return [s for s, keys in G._pred.get(nid, {}).items() if rel.value in keys]
+
+
+def nodes_of(G: Any, kind: NodeKind) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(node id, properties)`` of every node of ``kind``."""
+    prefix = kind.value + ":"
+    for nid, props in G._node.items():
+        if nid.startswith(prefix):
+            yield nid, props
+
+
+def household_of(G: Any, beneficiary: str) -> str | None:
+    """The household node of a beneficiary node (itself, or the person's household)."""
+    if beneficiary.startswith(NodeKind.HOUSEHOLD.value + ":"):
+        return beneficiary
+    households = out(G, beneficiary, RelKind.MEMBER_OF)
+    return households[0] if households else None

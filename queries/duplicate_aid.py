@@ -1,0 +1,517 @@
+"""Duplicate aid (重复救助): the same person or need paid twice, across departments or households.
+
+Five rules, each a registered question with its Cypher and its networkx version side by side.
+Both gather the same rows; one function per rule turns rows into findings, so the engines give
+equal findings. :func:`duplicate_aid` runs them all.
+
+1. ``exclusive_overlap``: one person receives, directly or through their household, two
+   programmes of one exclusive group (programme config) in overlapping periods.
+2. ``person_in_two_households``: one person (same name, birth date and sex under two register
+   entries: the minimal identity match until identity resolution lands) is a member of two
+   households that both receive household-level aid in overlapping periods.
+3. ``need_paid_twice``: one need paid by a department and a charity, or by two charities, in
+   overlapping periods (payments of zero do not count).
+4. ``delivered_twice``: one payment delivered twice: two records with the same beneficiary,
+   programme, amount and period.
+5. ``shared_identifier_ring``: households that each receive aid and are joined by a phone or a bank
+   account their members share; an identifier shared by more than ``generic_threshold``
+   households is generic (a village office phone) and is listed, not trusted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import networkx as nx
+
+from graph.model import NodeKind, RelKind, split_node_id
+from queries._nx import household_of, inc, nodes_of, out
+from queries.findings import Finding, finding_id, overlaps, sort_findings
+from queries.registry import question
+
+__all__ = [
+    "DEFAULT_GENERIC_THRESHOLD",
+    "DELIVERED_TWICE_CYPHER",
+    "EXCLUSIVE_OVERLAP_CYPHER",
+    "NEED_PAID_TWICE_CYPHER",
+    "PERSON_IN_TWO_HOUSEHOLDS_CYPHER",
+    "SHARED_IDENTIFIERS_CYPHER",
+    "duplicate_aid",
+]
+
+#: An identifier shared by more households than this is generic: discounted, not evidence.
+DEFAULT_GENERIC_THRESHOLD = 8
+
+
+def _record_row(r: dict[str, Any], program: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": r["record_id"],
+        "program": r["program_code"],
+        "group": (program or {}).get("exclusive_group"),
+        "department": r["source_department"],
+        "amount": r["amount"],
+        "start": r["period_start"],
+        "end": r.get("period_end"),
+    }
+
+
+# -- 1. exclusive programmes overlapping --------------------------------------------------------
+
+EXCLUSIVE_OVERLAP_CYPHER = """
+MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)
+WHERE g.exclusive_group IS NOT NULL
+CALL (b) {
+  MATCH (b:Person) RETURN b AS p
+  UNION
+  MATCH (p:Person)-[:MEMBER_OF]->(b:Household) RETURN p
+}
+WITH p, collect({id: r.record_id, program: r.program_code, group: g.exclusive_group, department: r.source_department,
+                 amount: r.amount, start: r.period_start, end: r.period_end}) AS records
+WHERE size(records) > 1
+OPTIONAL MATCH (p)-[:MEMBER_OF]->(h:Household)
+RETURN p.id_number AS person, h.household_id AS household, h.region_code AS region, records
+"""
+
+
+def _exclusive_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
+    by_pair: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        records = sorted(row["records"], key=lambda r: r["id"])
+        for i, a in enumerate(records):
+            for b in records[i + 1 :]:
+                if a["group"] != b["group"] or a["program"] == b["program"] or not overlaps(a["start"], a["end"], b["start"], b["end"]):
+                    continue
+                entry = by_pair.setdefault((a["id"], b["id"]), {"a": a, "b": b, "persons": set(), "households": {}})
+                entry["persons"].add(row["person"])
+                if row["household"]:
+                    entry["households"][row["household"]] = row["region"]
+    findings = []
+    for (a_id, b_id), e in by_pair.items():
+        a, b, households = e["a"], e["b"], sorted(e["households"])
+        findings.append(
+            Finding(
+                id=finding_id("exclusive_overlap", [a_id, b_id]),
+                kind="exclusive_overlap",
+                rule=f"programmes {a['program']} and {b['program']} are exclusive (group {a['group']}) and their periods overlap",
+                persons=sorted(e["persons"]),
+                households=households,
+                records=[a_id, b_id],
+                programs=sorted({a["program"], b["program"]}),
+                region_code=e["households"].get(households[0]) if households else None,
+                amount_at_stake=min(a["amount"], b["amount"]),
+                evidence={"group": a["group"], "records": [a, b], "cross_department": a["department"] != b["department"]},
+            )
+        )
+    return sort_findings(findings)
+
+
+@question("dup_exclusive_overlap", cypher=EXCLUSIVE_OVERLAP_CYPHER, from_records=_exclusive_findings)
+def exclusive_overlap(G: Any) -> list[Finding]:
+    """Rule 1 on networkx (see the module docstring)."""
+    records_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec, props in nodes_of(G, NodeKind.AID_RECORD):
+        programs = out(G, rec, RelKind.PAID_BY)
+        program = G._node[programs[0]] if programs else {}
+        if program.get("exclusive_group") is None:
+            continue
+        row = _record_row(props, program)
+        for b in inc(G, rec, RelKind.RECEIVES):
+            people = [b] if b.startswith("Person:") else inc(G, b, RelKind.MEMBER_OF)
+            for p in people:
+                records_of[p].append(row)
+    rows = []
+    for p, records in records_of.items():
+        if len(records) > 1:
+            h = household_of(G, p)
+            rows.append(
+                {
+                    "person": split_node_id(p)[1],
+                    "household": G._node[h]["household_id"] if h else None,
+                    "region": G._node[h].get("region_code") if h else None,
+                    "records": records,
+                }
+            )
+    return _exclusive_findings(rows)
+
+
+# -- 2. one person registered in two households --------------------------------------------------
+
+PERSON_IN_TWO_HOUSEHOLDS_CYPHER = """
+MATCH (p:Person)-[:MEMBER_OF]->(h:Household)
+WHERE p.name IS NOT NULL AND p.birth_date IS NOT NULL
+WITH p.name AS name, p.birth_date AS birth, p.sex AS sex,
+     collect({person: p.id_number, household: h.household_id, region: h.region_code,
+              records: [(h)-[:RECEIVES]->(r:AidRecord) | {id: r.record_id, program: r.program_code, amount: r.amount,
+                                                          start: r.period_start, end: r.period_end}]}) AS registrations
+WHERE size(registrations) > 1
+RETURN name, birth, sex, registrations
+"""
+
+
+def _two_household_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
+    findings = []
+    for row in rows:
+        regs = [r for r in row["registrations"] if r["records"]]
+        households = {r["household"] for r in regs}
+        if len(households) < 2:
+            continue
+        # Aid to two of the households in the same period: the person is counted twice.
+        pairs = [
+            (a, b, ra, rb)
+            for i, a in enumerate(regs)
+            for b in regs[i + 1 :]
+            if a["household"] != b["household"]
+            for ra in a["records"]
+            for rb in b["records"]
+            if overlaps(ra["start"], ra["end"], rb["start"], rb["end"])
+        ]
+        if not pairs:
+            continue
+        involved = sorted({x["household"] for a, b, _, _ in pairs for x in (a, b)})
+        records = sorted({r["id"] for _, _, ra, rb in pairs for r in (ra, rb)})
+        persons = sorted({x["person"] for a, b, _, _ in pairs for x in (a, b)})
+        region = next(r["region"] for r in regs if r["household"] == involved[0])
+        findings.append(
+            Finding(
+                id=finding_id("person_in_two_households", persons + involved),
+                kind="person_in_two_households",
+                rule="one person (same name, birth date and sex, two register entries) is a member of two households that both receive household aid in the same period",
+                persons=persons,
+                households=involved,
+                records=records,
+                programs=sorted({r["program"] for _, _, ra, rb in pairs for r in (ra, rb)}),
+                region_code=region,
+                amount_at_stake=min(min(ra["amount"], rb["amount"]) for _, _, ra, rb in pairs),
+                evidence={"name": row["name"], "birth_date": row["birth"], "sex": row["sex"], "match": "exact name, birth date and sex"},
+            )
+        )
+    return sort_findings(findings)
+
+
+@question("dup_person_in_two_households", cypher=PERSON_IN_TWO_HOUSEHOLDS_CYPHER, from_records=_two_household_findings)
+def person_in_two_households(G: Any) -> list[Finding]:
+    """Rule 2 on networkx."""
+    groups: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = defaultdict(list)
+    for p, props in nodes_of(G, NodeKind.PERSON):
+        if props.get("name") is None or props.get("birth_date") is None:
+            continue
+        for h in out(G, p, RelKind.MEMBER_OF):
+            records = [
+                {
+                    "id": r["record_id"],
+                    "program": r["program_code"],
+                    "amount": r["amount"],
+                    "start": r["period_start"],
+                    "end": r.get("period_end"),
+                }
+                for r in (G._node[x] for x in out(G, h, RelKind.RECEIVES))
+            ]
+            groups[(props["name"], props["birth_date"], props.get("sex"))].append(
+                {
+                    "person": props["id_number"],
+                    "household": G._node[h]["household_id"],
+                    "region": G._node[h].get("region_code"),
+                    "records": records,
+                }
+            )
+    rows = [{"name": n, "birth": b, "sex": s, "registrations": regs} for (n, b, s), regs in groups.items() if len(regs) > 1]
+    return _two_household_findings(rows)
+
+
+# -- 3. one need paid twice ------------------------------------------------------------------
+
+NEED_PAID_TWICE_CYPHER = """
+MATCH (h:Household)-[:HAS_NEED]->(n:Need)
+CALL (n) {
+  MATCH (r:AidRecord)-[:FOR_NEED]->(n) WHERE r.amount > 0
+  RETURN {id: r.record_id, via: 'record', payer: r.source_department, payer_type: 'department', amount: r.amount,
+          start: r.period_start, end: r.period_end} AS payment
+  UNION
+  MATCH (res:Resource)-[:PROVIDES]->(s:Service)-[:FOR_NEED]->(n) WHERE s.amount > 0
+  RETURN {id: s.service_id, via: 'service', payer: res.resource_id, payer_type: res.provider_type, amount: s.amount,
+          start: s.start, end: s.end} AS payment
+}
+WITH h, n, collect(payment) AS payments
+WHERE size(payments) > 1
+RETURN n.need_id AS need, n.person_ref AS person, h.household_id AS household, h.region_code AS region, payments
+"""
+
+
+def _need_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
+    findings = []
+    for row in rows:
+        pays = sorted(row["payments"], key=lambda p: p["id"])
+        pairs = [
+            (a, b)
+            for i, a in enumerate(pays)
+            for b in pays[i + 1 :]
+            if {a["payer_type"], b["payer_type"]} in ({"department", "charity"}, {"charity"})
+            and overlaps(a["start"], a["end"], b["start"], b["end"])
+        ]
+        if not pairs:
+            continue
+        involved = {p["id"]: p for pair in pairs for p in pair}
+        findings.append(
+            Finding(
+                id=finding_id("need_paid_twice", [row["need"]]),
+                kind="need_paid_twice",
+                rule="one need paid by a department and a charity, or by two charities, in the same period",
+                persons=[row["person"]] if row["person"] else [],
+                households=[row["household"]],
+                records=sorted(k for k, p in involved.items() if p["via"] == "record"),
+                services=sorted(k for k, p in involved.items() if p["via"] == "service"),
+                needs=[row["need"]],
+                region_code=row["region"],
+                amount_at_stake=min(min(a["amount"], b["amount"]) for a, b in pairs),
+                evidence={"payments": [involved[k] for k in sorted(involved)]},
+            )
+        )
+    return sort_findings(findings)
+
+
+@question("dup_need_paid_twice", cypher=NEED_PAID_TWICE_CYPHER, from_records=_need_findings)
+def need_paid_twice(G: Any) -> list[Finding]:
+    """Rule 3 on networkx."""
+    rows = []
+    for n, need in nodes_of(G, NodeKind.NEED):
+        payments = []
+        for src in inc(G, n, RelKind.FOR_NEED):
+            p = G._node[src]
+            if src.startswith("AidRecord:") and p["amount"] > 0:
+                payments.append(
+                    {
+                        "id": p["record_id"],
+                        "via": "record",
+                        "payer": p["source_department"],
+                        "payer_type": "department",
+                        "amount": p["amount"],
+                        "start": p["period_start"],
+                        "end": p.get("period_end"),
+                    }
+                )
+            elif src.startswith("Service:") and p.get("amount", 0) > 0:
+                for res in inc(G, src, RelKind.PROVIDES):
+                    payments.append(
+                        {
+                            "id": p["service_id"],
+                            "via": "service",
+                            "payer": G._node[res]["resource_id"],
+                            "payer_type": G._node[res]["provider_type"],
+                            "amount": p["amount"],
+                            "start": p["start"],
+                            "end": p.get("end"),
+                        }
+                    )
+        if len(payments) > 1:
+            for h in inc(G, n, RelKind.HAS_NEED):
+                rows.append(
+                    {
+                        "need": need["need_id"],
+                        "person": need.get("person_ref"),
+                        "household": G._node[h]["household_id"],
+                        "region": G._node[h].get("region_code"),
+                        "payments": payments,
+                    }
+                )
+    return _need_findings(rows)
+
+
+# -- 4. one payment delivered twice ----------------------------------------------------------------
+
+DELIVERED_TWICE_CYPHER = """
+MATCH (r:AidRecord)
+WITH r.beneficiary_type AS type, r.beneficiary_ref AS ref, r.program_code AS program, r.amount AS amount,
+     r.period_start AS start, coalesce(r.period_end, '') AS end, collect(r) AS records
+WHERE size(records) > 1
+UNWIND records AS r
+OPTIONAL MATCH (r)<-[:RECEIVES]-(b)
+OPTIONAL MATCH (b)-[:MEMBER_OF]->(m:Household)
+WITH type, ref, program, amount, start, end, r, b, CASE WHEN b:Household THEN b ELSE m END AS h
+RETURN type, ref, program, amount, start, end,
+       collect({id: r.record_id, department: r.source_department, household: h.household_id, region: h.region_code,
+                person: CASE WHEN b:Person THEN b.id_number END}) AS records
+"""
+
+
+def _delivered_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
+    findings = []
+    for row in rows:
+        recs = sorted(row["records"], key=lambda r: r["id"])
+        households = sorted({r["household"] for r in recs if r["household"]})
+        findings.append(
+            Finding(
+                id=finding_id("delivered_twice", [r["id"] for r in recs]),
+                kind="delivered_twice",
+                rule="the same beneficiary, programme, amount and period delivered under more than one record",
+                persons=sorted({r["person"] for r in recs if r["person"]}),
+                households=households,
+                records=[r["id"] for r in recs],
+                programs=[row["program"]],
+                region_code=next((r["region"] for r in recs if r["household"] == households[0]), None) if households else None,
+                amount_at_stake=row["amount"] * (len(recs) - 1),
+                evidence={
+                    "beneficiary_type": row["type"],
+                    "beneficiary_ref": row["ref"],
+                    "amount": row["amount"],
+                    "period_start": row["start"],
+                    "period_end": row["end"] or None,
+                    "departments": sorted({r["department"] for r in recs}),
+                },
+            )
+        )
+    return sort_findings(findings)
+
+
+@question("dup_delivered_twice", cypher=DELIVERED_TWICE_CYPHER, from_records=_delivered_findings)
+def delivered_twice(G: Any) -> list[Finding]:
+    """Rule 4 on networkx."""
+    groups: dict[tuple[Any, ...], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for rec, r in nodes_of(G, NodeKind.AID_RECORD):
+        groups[
+            (r["beneficiary_type"], r["beneficiary_ref"], r["program_code"], r["amount"], r["period_start"], r.get("period_end") or "")
+        ].append((rec, r))
+    rows = []
+    for (type_, ref, program, amount, start, end), members in groups.items():
+        if len(members) < 2:
+            continue
+        records = []
+        for rec, r in members:
+            beneficiaries = inc(G, rec, RelKind.RECEIVES)
+            b = beneficiaries[0] if beneficiaries else None
+            h = household_of(G, b) if b else None
+            records.append(
+                {
+                    "id": r["record_id"],
+                    "department": r["source_department"],
+                    "household": G._node[h]["household_id"] if h else None,
+                    "region": G._node[h].get("region_code") if h else None,
+                    "person": split_node_id(b)[1] if b and b.startswith("Person:") else None,
+                }
+            )
+        rows.append({"type": type_, "ref": ref, "program": program, "amount": amount, "start": start, "end": end, "records": records})
+    return _delivered_findings(rows)
+
+
+# -- 5. households joined by shared identifiers ------------------------------------------------
+
+SHARED_IDENTIFIERS_CYPHER = """
+MATCH (p:Person)-[:MEMBER_OF]->(h:Household)
+UNWIND [['phone', p.phone], ['bank_account', p.bank_account]] AS identifier
+WITH identifier[0] AS kind, identifier[1] AS value, p, h
+WHERE value IS NOT NULL
+WITH kind, value, collect(DISTINCT h) AS households, collect(DISTINCT p.id_number) AS persons
+WHERE size(households) > 1
+RETURN kind, value, persons,
+       [h IN households | {household: h.household_id, region: h.region_code,
+         aid: [(h)-[:RECEIVES]->(r:AidRecord) | r.amount] + [(h)<-[:MEMBER_OF]-(:Person)-[:RECEIVES]->(r:AidRecord) | r.amount]}]
+       AS households
+"""
+
+
+def _ring_findings(rows: list[dict[str, Any]], generic_threshold: int = DEFAULT_GENERIC_THRESHOLD, **_: Any) -> list[Finding]:
+    graph = nx.Graph()
+    info: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if len(row["households"]) > generic_threshold:
+            continue  # generic: shared by too many households to say anything about them
+        aided = [h for h in row["households"] if h["aid"]]
+        for h in aided:
+            info[h["household"]] = h
+        ident = f"{row['kind']}:{row['value']}"
+        for h in aided:
+            graph.add_edge(("household", h["household"]), ("identifier", ident), persons=row["persons"])
+    findings = []
+    for component in nx.connected_components(graph):
+        households = sorted(k for t, k in component if t == "household")
+        if len(households) < 2:
+            continue
+        identifiers = sorted(k for t, k in component if t == "identifier")
+        # Weight: an identifier shared by fewer households says more.
+        weight = sum(1 / (graph.degree(("identifier", i)) - 1) for i in identifiers if graph.degree(("identifier", i)) > 1)
+        persons = sorted({p for i in identifiers for _, _, d in graph.edges(("identifier", i), data=True) for p in d["persons"]})
+        findings.append(
+            Finding(
+                id=finding_id("shared_identifier_ring", households),
+                kind="shared_identifier_ring",
+                rule=f"households that each receive aid share identifiers (generic ones, shared by more than {generic_threshold} households, discounted)",
+                persons=persons,
+                households=households,
+                records=[],
+                region_code=info[households[0]]["region"],
+                amount_at_stake=round(sum(sum(info[h]["aid"]) for h in households), 2),
+                evidence={"identifiers": identifiers, "weight": round(weight, 3)},
+            )
+        )
+    return sort_findings(findings)
+
+
+@question("dup_shared_identifiers", cypher=SHARED_IDENTIFIERS_CYPHER, from_records=_ring_findings)
+def shared_identifier_rings(G: Any, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[Finding]:
+    """Rule 5 on networkx."""
+    shared: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    for p, props in nodes_of(G, NodeKind.PERSON):
+        for kind in ("phone", "bank_account"):
+            value = props.get(kind)
+            if value is None:
+                continue
+            for h in out(G, p, RelKind.MEMBER_OF):
+                households, persons = shared.setdefault((kind, value), (set(), set()))
+                households.add(h)
+                persons.add(props["id_number"])
+    rows = []
+    for (kind, value), (households, persons) in shared.items():
+        if len(households) < 2:
+            continue
+        entries = []
+        for h in households:
+            aid = [G._node[r]["amount"] for r in out(G, h, RelKind.RECEIVES)]
+            aid += [G._node[r]["amount"] for m in inc(G, h, RelKind.MEMBER_OF) for r in out(G, m, RelKind.RECEIVES)]
+            entries.append({"household": G._node[h]["household_id"], "region": G._node[h].get("region_code"), "aid": aid})
+        rows.append({"kind": kind, "value": value, "persons": sorted(persons), "households": entries})
+    return _ring_findings(rows, generic_threshold)
+
+
+def generic_identifiers(store: Any, threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[dict[str, Any]]:
+    """Identifiers shared by more than ``threshold`` households: listed so an auditor sees them."""
+    rows = store.run("dup_identifier_counts")
+    return [r for r in rows if r["households"] > threshold]
+
+
+IDENTIFIER_COUNTS_CYPHER = """
+MATCH (p:Person)-[:MEMBER_OF]->(h:Household)
+UNWIND [['phone', p.phone], ['bank_account', p.bank_account]] AS identifier
+WITH identifier[0] AS kind, identifier[1] AS value, h
+WHERE value IS NOT NULL
+WITH kind, value, count(DISTINCT h) AS households
+WHERE households > 1
+RETURN kind, value, households ORDER BY households DESC, kind, value
+"""
+
+
+@question("dup_identifier_counts", cypher=IDENTIFIER_COUNTS_CYPHER, from_records=lambda rows, **_: rows)
+def identifier_counts(G: Any) -> list[dict[str, Any]]:
+    """Identifiers shared by two households or more, most shared first."""
+    households: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for p, props in nodes_of(G, NodeKind.PERSON):
+        for kind in ("phone", "bank_account"):
+            if props.get(kind) is not None:
+                households[(kind, props[kind])].update(out(G, p, RelKind.MEMBER_OF))
+    rows = [{"kind": k, "value": v, "households": len(hs)} for (k, v), hs in households.items() if len(hs) > 1]
+    return sorted(rows, key=lambda r: (-r["households"], r["kind"], r["value"]))
+
+
+def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[Finding]:
+    """Every duplicate-aid finding on ``store``, in a stable order.
+
+    Examples
+    --------
+    >>> from graph.stores.embedded import EmbeddedStore
+    >>> duplicate_aid(EmbeddedStore.in_memory())
+    []
+    """
+    findings: list[Finding] = []
+    for name in ("dup_exclusive_overlap", "dup_person_in_two_households", "dup_need_paid_twice", "dup_delivered_twice"):
+        findings += store.run(name)
+    findings += store.run("dup_shared_identifiers", generic_threshold=generic_threshold)
+    return sort_findings(findings)

@@ -1,0 +1,60 @@
+"""What every audit finding looks like, and the small rules the audit questions share.
+
+A finding has a stable id: the same data gives the same findings with the same ids in the same
+order, so an auditor's mark ("confirmed", "dismissed") survives re-ingest and re-audit.
+
+>>> finding_id("delivered_twice", ["MZ-2", "MZ-1"])
+'delivered_twice-0b88b1466610'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["FAR_FUTURE", "Finding", "covers", "finding_id", "overlaps", "sort_findings"]
+
+#: Stands for "ongoing" when periods are compared as ISO date strings.
+FAR_FUTURE = "9999-12-31"
+
+
+class Finding(BaseModel):
+    """One duplicate-aid or missed-aid finding, with the evidence that proves it."""
+
+    id: str
+    kind: str
+    rule: str  # the rule that fired, in words
+    persons: list[str]
+    households: list[str]
+    records: list[str]  # aid record ids
+    services: list[str] = []
+    needs: list[str] = []
+    programs: list[str] = []
+    region_code: str | None = None  # the (first) household's region
+    amount_at_stake: float = 0.0  # yuan; for recurring aid, per month
+    evidence: dict[str, Any] = {}
+
+
+def finding_id(kind: str, keys: Iterable[str]) -> str:
+    """A short id from the finding's kind and the sorted keys of what it is about."""
+    digest = hashlib.sha256("|".join([kind, *sorted(keys)]).encode()).hexdigest()[:12]
+    return f"{kind}-{digest}"
+
+
+def overlaps(a_start: str, a_end: str | None, b_start: str, b_end: str | None) -> bool:
+    """Two periods (ISO dates; an empty end is ongoing) share at least one day."""
+    return a_start <= (b_end or FAR_FUTURE) and b_start <= (a_end or FAR_FUTURE)
+
+
+def covers(start: str | None, end: str | None, day: dt.date) -> bool:
+    """A period covers ``day``."""
+    iso = day.isoformat()
+    return (start or "0000-01-01") <= iso <= (end or FAR_FUTURE)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.kind, f.region_code or "", f.households, f.id))

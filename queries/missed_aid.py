@@ -1,0 +1,251 @@
+"""Missed aid (应救尽救): families that qualify by the data AidGraph holds and get nothing.
+
+Four rules on a minimal means test (the policy engine issue replaces it with the configurable
+one: maintenance from obligors, deductions, assets and rigid expenditure are not counted here):
+per-capita monthly income of the living members, from the income items current on ``as_of``,
+against the local 低保 standard (urban 814, rural 666 by default: DOMAIN.md's district).
+
+1. ``eligible_not_enrolled``: below the standard, no active basic-living aid (低保 for the
+   household, or 特困 for every member), and no such aid in the past.
+2. ``aid_ended_reason_persists``: below the standard, no active basic-living aid, and such aid
+   that has ended (reported as this kind, not as 1).
+3. ``cliff_effect`` (陡坡效应): a marginal household (standard <= income < 1.5 x standard) with a
+   severely disabled (grade 1-2) or seriously ill member, and no special assistance to the
+   household or any member, active or ended within the last 365 days.
+4. ``unserved_need``: a need not closed that nobody serves: an open need with no service or aid
+   record active on ``as_of``, or a need marked served with nothing linked to it at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+from graph.model import NodeKind, RelKind
+from queries._nx import inc, nodes_of, out
+from queries.findings import Finding, covers, finding_id, sort_findings
+from queries.registry import question
+
+__all__ = ["HOUSEHOLD_FACTS_CYPHER", "UNSERVED_NEEDS_CYPHER", "MinimalPolicy", "missed_aid"]
+
+
+class MinimalPolicy(BaseModel):
+    """The few parameters the minimal means test needs (yuan per person per month)."""
+
+    standard_urban: float = 814
+    standard_rural: float = 666
+    standard_base: float = 740  # where a household says neither
+    marginal_multiple: float = 1.5
+    recent_days: int = 365
+
+    def standard(self, urban_rural: str | None) -> float:
+        return {"urban": self.standard_urban, "rural": self.standard_rural}.get(urban_rural or "", self.standard_base)
+
+
+HOUSEHOLD_FACTS_CYPHER = """
+MATCH (h:Household)
+RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural,
+  [(p:Person)-[:MEMBER_OF]->(h) | {id: p.id_number, disability: p.disability_grade, major: p.major_illness,
+                                   deceased: p.deceased_on}] AS members,
+  [(i:Income)<-[:HAS_INCOME]-(:Person)-[:MEMBER_OF]->(h) | {amount: i.monthly_amount, start: i.period_start, end: i.period_end}]
+    AS incomes,
+  [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h) | {id: r.record_id, program: g.program_code, kind: g.kind,
+      start: r.period_start, end: r.period_end, status: r.status, person: null}]
+  + [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h) | {id: r.record_id,
+      program: g.program_code, kind: g.kind, start: r.period_start, end: r.period_end, status: r.status, person: p.id_number}]
+    AS records
+"""
+
+
+def _active(r: dict[str, Any], as_of: dt.date) -> bool:
+    return r.get("status") not in ("ended", "suspended") and covers(r["start"], r["end"], as_of)
+
+
+def _household_findings(rows: list[dict[str, Any]], as_of: str, policy: dict[str, Any] | None = None, **_: Any) -> list[Finding]:
+    rules = MinimalPolicy(**(policy or {}))
+    day = dt.date.fromisoformat(as_of)
+    recent = (day - dt.timedelta(days=rules.recent_days)).isoformat()
+    findings = []
+    for row in rows:
+        living = [m for m in row["members"] if not m.get("deceased") or m["deceased"] > as_of]
+        if not living:
+            continue
+        income = sum(i["amount"] for i in row["incomes"] if covers(i["start"], i["end"], day))
+        per_capita = income / len(living)
+        standard = rules.standard(row["urban_rural"])
+        records = sorted(row["records"], key=lambda r: r["id"])
+        basic = [r for r in records if r["kind"] == "basic_living"]
+        active_basic = [r for r in basic if _active(r, day)]
+        enrolled = any(r["person"] is None for r in active_basic) or {m["id"] for m in living} <= {r["person"] for r in active_basic}
+        facts = {"per_capita_income": round(per_capita, 2), "standard": standard, "members": len(living), "monthly_income": income}
+        base = {"persons": [], "households": [row["household"]], "region_code": row["region"]}
+        if per_capita < standard and not enrolled:
+            ended = [r for r in basic if not _active(r, day)]
+            kind = "aid_ended_reason_persists" if ended else "eligible_not_enrolled"
+            rule = (
+                "basic-living aid ended while per-capita income is still below the standard"
+                if ended
+                else "per-capita income below the 低保 standard and no basic-living aid"
+            )
+            findings.append(
+                Finding(
+                    id=finding_id(kind, [row["household"]]),
+                    kind=kind,
+                    rule=rule,
+                    records=[r["id"] for r in ended],
+                    programs=sorted({r["program"] for r in ended}) or ["DIBAO"],
+                    amount_at_stake=round((standard - per_capita) * len(living), 2),
+                    evidence=facts,
+                    **base,
+                )
+            )
+            continue
+        vulnerable = sorted(m["id"] for m in living if m.get("disability") in (1, 2) or m.get("major"))
+        if vulnerable and standard <= per_capita < rules.marginal_multiple * standard:
+            special = [r for r in records if r["kind"] == "special" and (_active(r, day) or (r["end"] or as_of) >= recent)]
+            if not special:
+                findings.append(
+                    Finding(
+                        id=finding_id("cliff_effect", [row["household"]]),
+                        kind="cliff_effect",
+                        rule="marginal household (1 to 1.5 x the standard) with a severely disabled or seriously ill member and no special assistance",
+                        records=[],
+                        programs=[],
+                        amount_at_stake=0.0,
+                        evidence=facts,
+                        **{**base, "persons": vulnerable},
+                    )
+                )
+    return sort_findings(findings)
+
+
+@question("missed_households", cypher=HOUSEHOLD_FACTS_CYPHER, from_records=_household_findings)
+def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) -> list[Finding]:
+    """Rules 1-3 on networkx (see the module docstring)."""
+    rows = []
+    for h, props in nodes_of(G, NodeKind.HOUSEHOLD):
+        members = inc(G, h, RelKind.MEMBER_OF)
+        records = []
+        for b in [h, *members]:
+            for r in out(G, b, RelKind.RECEIVES):
+                rec = G._node[r]
+                for g in out(G, r, RelKind.PAID_BY):
+                    records.append(
+                        {
+                            "id": rec["record_id"],
+                            "program": G._node[g]["program_code"],
+                            "kind": G._node[g]["kind"],
+                            "start": rec["period_start"],
+                            "end": rec.get("period_end"),
+                            "status": rec.get("status"),
+                            "person": None if b == h else G._node[b]["id_number"],
+                        }
+                    )
+        rows.append(
+            {
+                "household": props["household_id"],
+                "region": props.get("region_code"),
+                "urban_rural": props.get("urban_rural"),
+                "members": [
+                    {
+                        "id": G._node[m]["id_number"],
+                        "disability": G._node[m].get("disability_grade"),
+                        "major": G._node[m].get("major_illness"),
+                        "deceased": G._node[m].get("deceased_on"),
+                    }
+                    for m in members
+                ],
+                "incomes": [
+                    {"amount": G._node[i]["monthly_amount"], "start": G._node[i].get("period_start"), "end": G._node[i].get("period_end")}
+                    for m in members
+                    for i in out(G, m, RelKind.HAS_INCOME)
+                ],
+                "records": records,
+            }
+        )
+    return _household_findings(rows, as_of, policy)
+
+
+UNSERVED_NEEDS_CYPHER = """
+MATCH (h:Household)-[:HAS_NEED]->(n:Need)
+WHERE coalesce(n.status, 'open') <> 'closed'
+RETURN n.need_id AS need, n.status AS status, n.category AS category, n.urgency AS urgency, n.raised_on AS raised_on,
+       n.person_ref AS person, h.household_id AS household, h.region_code AS region,
+       [(x)-[:FOR_NEED]->(n) WHERE x:Service OR x:AidRecord |
+          {start: coalesce(x.start, x.period_start), end: coalesce(x.end, x.period_end)}] AS links
+"""
+
+
+def _need_findings(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[Finding]:
+    day = dt.date.fromisoformat(as_of)
+    findings = []
+    for row in rows:
+        served_now = any(covers(link["start"], link["end"], day) for link in row["links"])
+        if (row["status"] or "open") == "served" and row["links"]:
+            continue
+        if (row["status"] or "open") != "served" and served_now:
+            continue
+        findings.append(
+            Finding(
+                id=finding_id("unserved_need", [row["need"]]),
+                kind="unserved_need",
+                rule="a need that is not closed and that no service or aid record serves",
+                persons=[row["person"]] if row["person"] else [],
+                households=[row["household"]],
+                records=[],
+                needs=[row["need"]],
+                region_code=row["region"],
+                evidence={
+                    "category": row["category"],
+                    "urgency": row["urgency"],
+                    "raised_on": row["raised_on"],
+                    "status": row["status"] or "open",
+                    "links": len(row["links"]),
+                },
+            )
+        )
+    return sort_findings(findings)
+
+
+@question("missed_unserved_needs", cypher=UNSERVED_NEEDS_CYPHER, from_records=_need_findings)
+def unserved_needs(G: Any, as_of: str) -> list[Finding]:
+    """Rule 4 on networkx."""
+    rows = []
+    for n, need in nodes_of(G, NodeKind.NEED):
+        if (need.get("status") or "open") == "closed":
+            continue
+        links = []
+        for x in inc(G, n, RelKind.FOR_NEED):
+            p = G._node[x]
+            links.append({"start": p.get("start", p.get("period_start")), "end": p.get("end", p.get("period_end"))})
+        for h in inc(G, n, RelKind.HAS_NEED):
+            rows.append(
+                {
+                    "need": need["need_id"],
+                    "status": need.get("status"),
+                    "category": need["category"],
+                    "urgency": need["urgency"],
+                    "raised_on": need["raised_on"],
+                    "person": need.get("person_ref"),
+                    "household": G._node[h]["household_id"],
+                    "region": G._node[h].get("region_code"),
+                    "links": links,
+                }
+            )
+    return _need_findings(rows, as_of)
+
+
+def missed_aid(store: Any, *, as_of: dt.date | None = None, policy: MinimalPolicy | None = None) -> list[Finding]:
+    """Every missed-aid finding on ``store`` as of a day (default today), in a stable order.
+
+    Examples
+    --------
+    >>> from graph.stores.embedded import EmbeddedStore
+    >>> missed_aid(EmbeddedStore.in_memory(), as_of=dt.date(2026, 6, 30))
+    []
+    """
+    day = (as_of or dt.date.today()).isoformat()
+    rules = (policy or MinimalPolicy()).model_dump()
+    return sort_findings([*store.run("missed_households", as_of=day, policy=rules), *store.run("missed_unserved_needs", as_of=day)])
