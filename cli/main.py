@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -248,6 +249,166 @@ def _open_embedded(store: Path | None) -> GraphStore:
     if not (path / "graph.sqlite").is_file():
         raise ValueError(f"no embedded store at {path}")
     return EmbeddedStore(path)
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+@friendly
+def audit(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="A region code: keep findings in it and its subtree.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The day the audit is as of (YYYY-MM-DD; default today).")] = None,
+    fmt: Annotated[AuditFormat, typer.Option("--format", help="table, json, csv or xlsx.")] = AuditFormat.table,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the full evidence here (required for xlsx).")] = None,
+    generic_threshold: Annotated[
+        int, typer.Option("--generic-threshold", min=1, help="An identifier shared by more households is generic.")
+    ] = 8,
+) -> None:
+    """Duplicate aid and missed aid, with evidence. Findings are results: the exit code is 0."""
+    from queries.audit_report import audit as run_audit
+
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    with _open(store, neo4j) as graph_store:
+        report = run_audit(graph_store, as_of=day, region=region, generic_threshold=generic_threshold)
+    if fmt is AuditFormat.xlsx and out_file is None:
+        raise ValueError("--format xlsx needs --out FILE")
+    if fmt is AuditFormat.table:
+        totals: dict[tuple[str, str], list[float]] = {}
+        for row in report.summary:
+            t = totals.setdefault((row.family, row.kind), [0, 0.0])
+            t[0] += row.findings
+            t[1] += row.amount_at_stake
+        by_kind = _table("findings by kind", "family", "kind", "findings", "amount at stake", numeric=("findings", "amount at stake"))
+        for (family, kind), (n, amount) in totals.items():
+            by_kind.add_row(family, kind, str(int(n)), f"{amount:,.2f}")
+        out.print(by_kind)
+        summary = _table(
+            f"audit as of {report.as_of}" + (f", region {region}" if region else ""),
+            "family",
+            "kind",
+            "county",
+            "findings",
+            "amount at stake",
+            "confirmed",
+            "dismissed",
+            numeric=("findings", "amount at stake", "confirmed", "dismissed"),
+        )
+        for row in report.summary:
+            summary.add_row(
+                row.family,
+                row.kind,
+                row.county or "",
+                str(row.findings),
+                f"{row.amount_at_stake:,.2f}",
+                str(row.confirmed),
+                str(row.dismissed),
+            )
+        out.print(summary)
+        out.print(f"{len(report.findings)} findings; generic identifiers discounted: {len(report.generic_identifiers)}")
+    data = mask_tree(report.model_dump(mode="json"))
+    if fmt is AuditFormat.json:
+        text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
+        if out_file:
+            out_file.write_text(text + "\n", encoding="utf-8")
+        else:
+            sys.stdout.write(text + "\n")
+    elif fmt is AuditFormat.csv:
+        _write_findings_csv(data["findings"], out_file)
+    elif fmt is AuditFormat.xlsx:
+        _write_xlsx(data, out_file)  # type: ignore[arg-type]
+    if fmt is AuditFormat.table and out_file is not None:
+        out_file.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if out_file is not None:
+        err.print(f"evidence written to {out_file}", markup=False)
+
+
+_FINDING_COLUMNS = (
+    "id",
+    "family",
+    "kind",
+    "rule",
+    "region_code",
+    "households",
+    "persons",
+    "records",
+    "services",
+    "needs",
+    "programs",
+    "amount_at_stake",
+    "mark",
+    "evidence",
+)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "" if value is None else value
+
+
+def _write_findings_csv(findings: list[dict[str, Any]], path: Path | None) -> None:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_FINDING_COLUMNS)
+    for f in findings:
+        writer.writerow([_cell(f.get(c)) for c in _FINDING_COLUMNS])
+    if path is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _write_xlsx(data: dict[str, Any], path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "summary"
+    columns = ["family", "kind", "county", "findings", "amount_at_stake", "confirmed", "dismissed"]
+    sheet.append(columns)
+    for row in data["summary"]:
+        sheet.append([row[c] for c in columns])
+    findings = book.create_sheet("findings")
+    findings.append(list(_FINDING_COLUMNS))
+    for f in data["findings"]:
+        findings.append([_cell(f.get(c)) for c in _FINDING_COLUMNS])
+    generic = book.create_sheet("generic identifiers")
+    generic.append(["kind", "value", "households"])
+    for g in data["generic_identifiers"]:
+        generic.append([g["kind"], g["value"], g["households"]])
+    book.save(path)
+
+
+@app.command()
+@friendly
+def mark(
+    finding_id: Annotated[str, typer.Argument(help="The finding's id, as the audit prints it.")],
+    status: Annotated[str, typer.Option("--status", help="confirmed or dismissed.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why: kept with the mark.")],
+    by: Annotated[str, typer.Option("--by", help="Who marks it (kept, with the time).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """Mark an audit finding confirmed or dismissed; the mark survives re-ingest and re-audit."""
+    from queries.audit_report import mark_finding
+
+    if status not in ("confirmed", "dismissed"):
+        raise ValueError("--status must be confirmed or dismissed")
+    with _open(store, neo4j) as graph_store:
+        saved = mark_finding(graph_store, finding_id, status=status, reason=reason, by=by)
+    out.print(f"{finding_id}: {saved['status']} by {saved['marked_by']} at {saved['marked_at']}", markup=False)
 
 
 def _age(birth: str | None) -> str:

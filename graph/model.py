@@ -43,6 +43,7 @@ class NodeKind(StrEnum):
     NEED = "Need"
     RESOURCE = "Resource"
     SERVICE = "Service"
+    FINDING_MARK = "FindingMark"
 
 
 class RelKind(StrEnum):
@@ -79,6 +80,7 @@ NODE_KEY: dict[NodeKind, str] = {
     NodeKind.NEED: "need_id",
     NodeKind.RESOURCE: "resource_id",
     NodeKind.SERVICE: "service_id",
+    NodeKind.FINDING_MARK: "finding_id",
 }
 
 #: Which node kinds each relationship joins (source kinds, target kinds).
@@ -546,6 +548,23 @@ class Service(_Node):
     amount: Money | None = None
 
 
+class MarkStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+class FindingMark(_Node):
+    """An auditor's mark on an audit finding: kept by the finding's stable id, so it survives
+    re-ingest and re-audit; every earlier mark stays in the node's history (who, when, why)."""
+
+    finding_id: Key
+    status: MarkStatus
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    marked_by: Annotated[str, Field(min_length=1, max_length=200)]
+    marked_at: str  # ISO timestamp, UTC
+    kind: Text | None = None
+
+
 NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.REGION: Region,
     NodeKind.DEPARTMENT: Department,
@@ -558,6 +577,7 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.NEED: Need,
     NodeKind.RESOURCE: Resource,
     NodeKind.SERVICE: Service,
+    NodeKind.FINDING_MARK: FindingMark,
 }
 
 

@@ -964,9 +964,7 @@ class _Generator:
         """
         rng = self.rng
         person_records = [
-            r
-            for r in self.rows["aid_records"]
-            if r["beneficiary_type"] == "person" and r["program_code"] in ("ZIZHU_CANBAO", "CANJI_HULI")
+            r for r in self.rows["aid_records"] if r["beneficiary_type"] == "person" and r["program_code"] in ("ZIZHU_CANBAO", "CANJI_HULI")
         ]
         rng.shuffle(person_records)
         n = max(4, self.n // 100)

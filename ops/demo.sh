@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the embedded engine, from a fresh machine: install, make a demo prefecture,
-# ingest it, print the stats and a sample household. `make demo` calls this.
+# ingest it, print the stats, a sample household and the audit. `make demo` calls this.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
@@ -15,3 +15,4 @@ export AIDGRAPH_STORE="${AIDGRAPH_STORE:-demo/store}"
 # A household with a medical need paid by a department and a charity: a planted duplicate.
 sample=$(.venv/bin/python -c "import json; t=json.load(open('demo/prefecture/truth.json', encoding='utf-8')); print(next(c['households'][0] for c in t['duplicate_aid'] if c['kind'] == 'need_paid_twice'))")
 .venv/bin/aidgraph household "$sample"
+.venv/bin/aidgraph audit --as-of 2026-06-30 --format table --out demo/audit.json

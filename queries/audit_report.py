@@ -1,0 +1,116 @@
+"""The audit report: every duplicate-aid and missed-aid finding, with auditors' marks, a summary by
+kind and county, and the generic identifiers the ring rule discounted.
+
+>>> from graph.stores.embedded import EmbeddedStore
+>>> audit(EmbeddedStore.in_memory(), as_of=dt.date(2026, 6, 30)).summary
+[]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from pydantic import BaseModel
+
+from graph.model import FindingMark, NodeKind
+from graph.store import GraphStore, NodeWrite, WriteBatch
+from queries.duplicate_aid import DEFAULT_GENERIC_THRESHOLD, duplicate_aid, generic_identifiers
+from queries.findings import Finding
+from queries.missed_aid import MinimalPolicy, missed_aid
+
+__all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "mark_finding"]
+
+DUPLICATE_KINDS = ("exclusive_overlap", "person_in_two_households", "need_paid_twice", "delivered_twice", "shared_identifier_ring")
+MISSED_KINDS = ("eligible_not_enrolled", "aid_ended_reason_persists", "cliff_effect", "unserved_need")
+
+
+class AuditFinding(Finding):
+    family: str  # "duplicate_aid" or "missed_aid"
+    mark: dict[str, Any] | None = None  # the auditor's mark, if any
+
+
+class SummaryRow(BaseModel):
+    family: str
+    kind: str
+    county: str | None
+    findings: int
+    amount_at_stake: float
+    confirmed: int
+    dismissed: int
+
+
+class AuditReport(BaseModel):
+    as_of: str
+    region: str | None
+    findings: list[AuditFinding]
+    summary: list[SummaryRow]
+    generic_identifiers: list[dict[str, Any]]
+
+
+def _in_region(finding: Finding, region: str | None) -> bool:
+    # Region codes nest by prefix (420106 contains 420106005001), so a subtree is a prefix.
+    return region is None or (finding.region_code or "").startswith(region)
+
+
+def audit(
+    store: GraphStore,
+    *,
+    as_of: dt.date | None = None,
+    region: str | None = None,
+    generic_threshold: int = DEFAULT_GENERIC_THRESHOLD,
+    policy: MinimalPolicy | None = None,
+) -> AuditReport:
+    """Run every audit question; keep the findings in ``region`` (a code and its subtree)."""
+    day = as_of or dt.date.today()
+    marks = {m.key: m.props for m in store.iter_nodes(NodeKind.FINDING_MARK)}
+    findings = [
+        AuditFinding(**f.model_dump(), family=family, mark=marks.get(f.id))
+        for family, found in (
+            ("duplicate_aid", duplicate_aid(store, generic_threshold=generic_threshold)),
+            ("missed_aid", missed_aid(store, as_of=day, policy=policy)),
+        )
+        for f in found
+        if _in_region(f, region)
+    ]
+    groups: dict[tuple[str, str, str | None], list[AuditFinding]] = defaultdict(list)
+    for f in findings:
+        groups[(f.family, f.kind, (f.region_code or "")[:6] or None)].append(f)
+    summary = [
+        SummaryRow(
+            family=family,
+            kind=kind,
+            county=county,
+            findings=len(fs),
+            amount_at_stake=round(sum(f.amount_at_stake for f in fs), 2),
+            confirmed=sum(1 for f in fs if (f.mark or {}).get("status") == "confirmed"),
+            dismissed=sum(1 for f in fs if (f.mark or {}).get("status") == "dismissed"),
+        )
+        for (family, kind, county), fs in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or ""))
+    ]
+    return AuditReport(
+        as_of=day.isoformat(),
+        region=region,
+        findings=findings,
+        summary=summary,
+        generic_identifiers=generic_identifiers(store, generic_threshold),
+    )
+
+
+def mark_finding(store: GraphStore, finding_id: str, *, status: str, reason: str, by: str, kind: str | None = None) -> dict[str, Any]:
+    """Record an auditor's mark ("confirmed" or "dismissed", with a reason) on a finding.
+
+    A later mark replaces the earlier one; the earlier one stays in the store's history with who
+    changed it and when.
+    """
+    mark = FindingMark(
+        finding_id=finding_id,
+        status=status,
+        reason=reason,
+        marked_by=by,  # type: ignore[arg-type]
+        marked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        kind=kind,
+    )
+    store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.FINDING_MARK, finding_id, mark.props())], source=f"mark by {by}"))
+    return mark.props()
