@@ -40,9 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--neo4j")
     parser.add_argument("--work", type=Path, default=Path("bench/results"))
+    parser.add_argument("--reuse", action="store_true", help="reuse a prefecture generated before (else it is made anew)")
     args = parser.parse_args(argv)
     folder = args.work / f"prefecture-{args.households}"
-    if not (folder / "truth.json").is_file():
+    # Made anew by default: a folder left by an older generator would score the wrong truth.
+    if not args.reuse or not (folder / "truth.json").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
         generate_prefecture(households=args.households, seed=7, out=folder)
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     as_of = dt.date.fromisoformat(truth["as_of"])

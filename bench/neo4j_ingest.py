@@ -36,9 +36,10 @@ def input_rows(folder: Path) -> int:
     return total
 
 
-def prefecture(work: Path, households: int) -> Path:
+def prefecture(work: Path, households: int, reuse: bool = False) -> Path:
     folder = work / f"prefecture-{households}"
-    if not (folder / "truth.json").is_file():
+    if not reuse or not (folder / "truth.json").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
         t = time.perf_counter()
         generate_prefecture(households=households, seed=7, out=folder)
         print(f"generated {households} households in {time.perf_counter() - t:.1f} s", flush=True)
