@@ -44,6 +44,7 @@ class NodeKind(StrEnum):
     RESOURCE = "Resource"
     SERVICE = "Service"
     FINDING_MARK = "FindingMark"
+    LINK_DECISION = "LinkDecision"
 
 
 class RelKind(StrEnum):
@@ -81,6 +82,7 @@ NODE_KEY: dict[NodeKind, str] = {
     NodeKind.RESOURCE: "resource_id",
     NodeKind.SERVICE: "service_id",
     NodeKind.FINDING_MARK: "finding_id",
+    NodeKind.LINK_DECISION: "decision_id",
 }
 
 #: Which node kinds each relationship joins (source kinds, target kinds).
@@ -565,6 +567,21 @@ class FindingMark(_Node):
     kind: Text | None = None
 
 
+class LinkDecision(_Node):
+    """A coordinator's answer to a recommendation: ``accepted`` (a service now serves the need) or
+    ``declined`` (never recommended again for that need). Keyed ``need_id|resource_id``."""
+
+    decision_id: Key
+    need_id: Key
+    resource_id: Key
+    household_id: Key
+    decision: Literal["accepted", "declined"]
+    decided_by: Annotated[str, Field(min_length=1, max_length=200)]
+    decided_at: str
+    reason: Text | None = None
+    service_id: Key | None = None
+
+
 NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.REGION: Region,
     NodeKind.DEPARTMENT: Department,
@@ -578,6 +595,7 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.RESOURCE: Resource,
     NodeKind.SERVICE: Service,
     NodeKind.FINDING_MARK: FindingMark,
+    NodeKind.LINK_DECISION: LinkDecision,
 }
 
 

@@ -802,7 +802,8 @@ class _Generator:
                     hh,
                     p,
                     rng.choice(["care", "psychological", "employment", "housing"]),
-                    "urgent_intervention",
+                    # Varied urgency: a waiting list is what resource allocation has to order.
+                    rng.choice(["urgent_intervention", "safety_net", "needs_care", "keep_watching"]),
                     "open",
                     "reported at a home visit",
                 )

@@ -16,3 +16,4 @@ export AIDGRAPH_STORE="${AIDGRAPH_STORE:-demo/store}"
 sample=$(.venv/bin/python -c "import json; t=json.load(open('demo/prefecture/truth.json', encoding='utf-8')); print(next(c['households'][0] for c in t['duplicate_aid'] if c['kind'] == 'need_paid_twice'))")
 .venv/bin/aidgraph household "$sample"
 .venv/bin/aidgraph audit --as-of 2026-06-30 --format table --out demo/audit.json
+.venv/bin/aidgraph unmatched --as-of 2026-06-30

@@ -116,6 +116,9 @@ class EmbeddedStore(GraphStore):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store at {database}: {exc}") from exc
         self.graph = nx.MultiDiGraph()
+        # Node ids by kind (an ordered set per kind): questions read it through queries._nx.nodes_of.
+        self._kinds: dict[str, dict[str, None]] = {k.value: {} for k in NodeKind}
+        self.graph.graph["kinds"] = self._kinds
         self._load()
 
     @classmethod
@@ -135,12 +138,14 @@ class EmbeddedStore(GraphStore):
         """
         g = self.graph
         node, succ, pred = g._node, g._succ, g._pred
+        kinds = self._kinds
         # One json.loads per chunk, not per row: the per-call overhead was most of the time.
         for rows in _chunks(self._db.execute("SELECT kind || ':' || key, props FROM nodes")):
             for (nid, _), props in zip(rows, json.loads("[" + ",".join(p for _, p in rows) + "]"), strict=True):
                 node[nid] = props
                 succ[nid] = {}
                 pred[nid] = {}
+                kinds[nid.partition(":")[0]][nid] = None
         for rows in _chunks(self._db.execute("SELECT src, rel, dst, props FROM edges")):
             decoded = json.loads("[" + ",".join(p for _, _, _, p in rows) + "]")
             for (src, rel, dst, _), props in zip(rows, decoded, strict=True):
@@ -189,6 +194,7 @@ class EmbeddedStore(GraphStore):
                 g.nodes[nid].update(props)
             else:
                 g.add_node(nid, **props)
+                self._kinds[kind.value][nid] = None
         for s, r, d in removals:
             g.remove_edge(s, d, key=r)
         for (s, r, d), props in edges:
@@ -205,6 +211,8 @@ class EmbeddedStore(GraphStore):
             self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self._db.execute("COMMIT")
         self.graph.clear()
+        self._kinds = {k.value: {} for k in NodeKind}
+        self.graph.graph["kinds"] = self._kinds
 
     def close(self) -> None:
         self._db.close()
@@ -264,9 +272,7 @@ class EmbeddedStore(GraphStore):
         return sort_subgraph(nodes, [self._edge_record(s, d, r) for s, d, r in edges])
 
     def counts(self) -> GraphCounts:
-        nodes = {k.value: 0 for k in NodeKind}
-        for nid in self.graph:
-            nodes[nid.partition(":")[0]] += 1
+        nodes = {kind: len(ids) for kind, ids in self._kinds.items()}
         edges = {r.value: 0 for r in RelKind}
         for _, _, rel in self.graph.edges(keys=True):
             edges[rel] += 1

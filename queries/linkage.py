@@ -1,0 +1,436 @@
+"""Resource linkage: which charity, volunteer or service organisation should reach which family.
+
+- :func:`unmatched_families`: households with needs nobody serves, most urgent first (for a
+  coordinator, only the needs their organisation can meet, in the regions it serves);
+- :func:`recommend`: for one household, the ranked resources for each unserved need, with the
+  reasons behind each score;
+- :func:`allocate`: one assignment for all unserved needs at once that respects every resource's
+  capacity and maximises the urgency-weighted need met (min-cost flow), beside the greedy
+  first-come ranking it improves on;
+- :func:`accept` / :func:`decline`: the coordinator's answer. An accepted match becomes a Service
+  (PROVIDES, SERVES, FOR_NEED), so the resource's capacity drops and the need is served; a declined
+  one is never recommended again for that need. Both are LinkDecision nodes, with history.
+
+Everything is built on registered questions (``household_view``, ``missed_unserved_needs``,
+``linkage_resources``), so both engines give the same answers.
+
+Eligibility: the resource serves the need's category, its region contains the household's (region
+codes nest by prefix), it has capacity left, its satisfaction is not under 0.5 (DOMAIN.md: such
+organisations are barred), it does not already serve the need, and it was not declined for it.
+Score (0 to 1): 0.4 proximity (same village 1.0, township 0.75, county 0.5, city 0.33) + 0.25
+satisfaction (0.7 if unknown) + 0.2 share of capacity left + 0.1 served this family before + 0.05
+skill or language fit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel
+
+from graph.model import LinkDecision, NodeKind, RelKind
+from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
+from queries._nx import nodes_of, out
+from queries.findings import finding_id
+from queries.household_chain import _unserved
+from queries.registry import question
+
+__all__ = [
+    "LINKAGE_RESOURCES_CYPHER",
+    "URGENCY_WEIGHT",
+    "Allocation",
+    "Candidate",
+    "Recommendation",
+    "UnmatchedFamily",
+    "accept",
+    "allocate",
+    "decline",
+    "recommend",
+    "unmatched_families",
+]
+
+URGENCY_WEIGHT = {"urgent_intervention": 8, "safety_net": 4, "needs_care": 2, "keep_watching": 1}
+_URGENCY_RANK = {u: i for i, u in enumerate(URGENCY_WEIGHT)}
+_SKILL_WORDS = {
+    "schooling": ("tutor", "辅导", "math", "english"),
+    "psychological": ("counsel", "心理", "psycholog"),
+    "care": ("visit", "探访", "care", "陪伴"),
+    "employment": ("job", "就业", "skill"),
+}
+MIN_SATISFACTION = 0.5
+
+
+class Candidate(BaseModel):
+    resource_id: str
+    provider_name: str | None
+    provider_type: str
+    score: float
+    reasons: list[str]
+
+
+class NeedRecommendation(BaseModel):
+    need_id: str
+    category: str
+    urgency: str
+    candidates: list[Candidate]
+    excluded: list[dict[str, str]]  # resource id and why it is not recommended
+
+
+class Recommendation(BaseModel):
+    household_id: str
+    region_code: str
+    needs: list[NeedRecommendation]
+    referral_level: str
+
+
+class UnmatchedFamily(BaseModel):
+    household_id: str
+    region_code: str | None
+    needs: list[dict[str, Any]]  # need_id, category, urgency, raised_on
+    most_urgent: str
+
+
+class Allocation(BaseModel):
+    assignments: list[dict[str, Any]]  # need_id, household_id, resource_id, urgency, score
+    unmet: list[str]
+    weighted_met: int
+    greedy_assignments: list[dict[str, Any]]
+    greedy_weighted_met: int
+    weighted_total: int
+
+
+LINKAGE_RESOURCES_CYPHER = """
+MATCH (r:Resource)
+WHERE $region IS NULL OR $region STARTS WITH r.region_code
+RETURN r {.*} AS resource,
+       COUNT { (r)-[:PROVIDES]->(s:Service) WHERE s.end IS NULL OR s.end >= $as_of } AS used,
+       [(r)-[:PROVIDES]->(:Service)-[:SERVES]->(h:Household) | h.household_id] AS households,
+       [(r)-[:PROVIDES]->(s:Service)-[:FOR_NEED]->(n:Need) WHERE s.end IS NULL OR s.end >= $as_of | n.need_id] AS needs
+"""
+
+
+def _resource_rows(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
+    return sorted(
+        ({**r, "households": sorted(set(r["households"])), "needs": sorted(set(r["needs"]))} for r in rows),
+        key=lambda r: r["resource"]["resource_id"],
+    )
+
+
+@question("linkage_resources", cypher=LINKAGE_RESOURCES_CYPHER, from_records=_resource_rows)
+def linkage_resources(G: Any, as_of: str, region: str | None = None) -> list[dict[str, Any]]:
+    """Every resource (serving ``region``, if given: its region contains it) with its capacity in
+    use on ``as_of``, the households it ever served and the needs it serves now."""
+    rows = []
+    for r, props in nodes_of(G, NodeKind.RESOURCE):
+        if region is not None and not region.startswith(props["region_code"]):
+            continue
+        services = out(G, r, RelKind.PROVIDES)
+        active = [s for s in services if (G._node[s].get("end") or "9999-12-31") >= as_of]
+        rows.append(
+            {
+                "resource": dict(props),
+                "used": len(active),
+                "households": [G._node[h]["household_id"] for s in services for h in out(G, s, RelKind.SERVES)],
+                "needs": [G._node[n]["need_id"] for s in active for n in out(G, s, RelKind.FOR_NEED)],
+            }
+        )
+    return _resource_rows(rows)
+
+
+def _proximity(resource_region: str, household_region: str) -> float:
+    return {12: 1.0, 9: 0.75, 6: 0.5}.get(len(resource_region), 0.33) if household_region.startswith(resource_region) else 0.0
+
+
+def _judge(
+    need: dict[str, Any], household_id: str, region: str, row: dict[str, Any], declined: set[tuple[str, str]]
+) -> tuple[float | None, list[str]]:
+    """(score, reasons) of one resource for one need; score None means excluded, reasons say why."""
+    r = row["resource"]
+    if need["category"] not in r.get("categories", []):
+        return None, ["does not serve this category"]
+    if not region.startswith(r["region_code"]):
+        return None, [f"serves region {r['region_code']}, not the household's"]
+    if need["need_id"] in row["needs"]:
+        return None, ["already serves this need (no duplicate aid)"]
+    if (need["need_id"], r["resource_id"]) in declined:
+        return None, ["declined for this need"]
+    satisfaction = r.get("satisfaction")
+    if satisfaction is not None and satisfaction < MIN_SATISFACTION:
+        return None, [f"satisfaction {satisfaction:.2f} under {MIN_SATISFACTION}: barred"]
+    left = r["capacity"] - row["used"]
+    if left <= 0:
+        return None, ["no capacity left"]
+    proximity = _proximity(r["region_code"], region)
+    sat = 0.7 if satisfaction is None else satisfaction
+    share = left / r["capacity"] if r["capacity"] else 0.0
+    before = household_id in row["households"]
+    skills = (r.get("skills") or "").lower()
+    fit = any(w in skills for w in _SKILL_WORDS.get(need["category"], ()))
+    score = 0.4 * proximity + 0.25 * sat + 0.2 * share + 0.1 * before + 0.05 * fit
+    level = {1.0: "same village or community", 0.75: "same township", 0.5: "same county", 0.33: "same city or wider"}[proximity]
+    reasons = [
+        f"serves {need['category']}",
+        f"{level} ({proximity:.2f})",
+        f"satisfaction {sat:.2f}",
+        f"capacity left {left} of {r['capacity']}",
+    ]
+    if before:
+        reasons.append("served this family before")
+    if fit:
+        reasons.append("skills fit the need")
+    return round(score, 4), reasons
+
+
+def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = None, top: int = 5) -> Recommendation | None:
+    """The ranked resources for each unserved need of ``household_id`` (None if unknown).
+
+    Examples
+    --------
+    >>> from graph.stores.embedded import EmbeddedStore
+    >>> recommend(EmbeddedStore.in_memory(), "H-none") is None
+    True
+    """
+    from queries.household_chain import household_chain
+
+    day = as_of or dt.date.today()
+    chain = household_chain(store, household_id, as_of=day)
+    if chain is None:
+        return None
+    view = chain.view
+    region = view.household["region_code"]
+    unserved = {n for n, _ in _unserved(view, day)}
+    needs = [n.need for n in view.needs if n.need["need_id"] in unserved]
+    # Most households have no unserved need: then there is nothing to rank.
+    resources = store.run("linkage_resources", as_of=day.isoformat(), region=region) if needs else []
+    keys = [f"{n['need_id']}|{r['resource']['resource_id']}" for n in needs for r in resources]
+    declined = {
+        (d["need_id"], d["resource_id"]) for d in store.get_nodes(NodeKind.LINK_DECISION, keys).values() if d["decision"] == "declined"
+    }
+    out_needs = []
+    for need in needs:
+        candidates, excluded = [], []
+        for row in resources:
+            score, reasons = _judge(need, household_id, region, row, declined)
+            r = row["resource"]
+            if score is None:
+                if need["category"] in r.get("categories", []) and region.startswith(r["region_code"]):
+                    excluded.append({"resource_id": r["resource_id"], "why": reasons[0]})
+                continue
+            candidates.append(
+                Candidate(
+                    resource_id=r["resource_id"],
+                    provider_name=r.get("provider_name"),
+                    provider_type=r["provider_type"],
+                    score=score,
+                    reasons=reasons,
+                )
+            )
+        candidates.sort(key=lambda c: (-c.score, c.resource_id))
+        out_needs.append(
+            NeedRecommendation(
+                need_id=need["need_id"],
+                category=need["category"],
+                urgency=need["urgency"],
+                candidates=candidates[:top],
+                excluded=sorted(excluded, key=lambda e: e["resource_id"]),
+            )
+        )
+    out_needs.sort(key=lambda n: (_URGENCY_RANK.get(n.urgency, 9), n.need_id))
+    return Recommendation(household_id=household_id, region_code=region, needs=out_needs, referral_level=chain.referral_level)
+
+
+def _unmatched_needs(store: GraphStore, day: dt.date) -> list[dict[str, Any]]:
+    findings = store.run("missed_unserved_needs", as_of=day.isoformat())
+    return [
+        {
+            "need_id": f.needs[0],
+            "household_id": f.households[0],
+            "region_code": f.region_code,
+            "category": f.evidence["category"],
+            "urgency": f.evidence["urgency"],
+            "raised_on": f.evidence["raised_on"],
+        }
+        for f in findings
+    ]
+
+
+def unmatched_families(store: GraphStore, *, as_of: dt.date | None = None, org: str | None = None) -> list[UnmatchedFamily]:
+    """Households with needs nobody serves, most urgent first, then longest waiting.
+
+    With ``org`` (a resource id), only the needs that resource can meet, in the regions it serves.
+    The hardship index of the policy engine will refine this order once it lands.
+    """
+    day = as_of or dt.date.today()
+    needs = _unmatched_needs(store, day)
+    if org is not None:
+        resource = store.get_node(NodeKind.RESOURCE, org)
+        if resource is None:
+            raise KeyError(f"no resource {org}")
+        needs = [
+            n for n in needs if n["category"] in resource["categories"] and (n["region_code"] or "").startswith(resource["region_code"])
+        ]
+    families: dict[str, UnmatchedFamily] = {}
+    for n in needs:
+        fam = families.setdefault(
+            n["household_id"],
+            UnmatchedFamily(household_id=n["household_id"], region_code=n["region_code"], needs=[], most_urgent=n["urgency"]),
+        )
+        fam.needs.append({k: n[k] for k in ("need_id", "category", "urgency", "raised_on")})
+        if _URGENCY_RANK[n["urgency"]] < _URGENCY_RANK[fam.most_urgent]:
+            fam.most_urgent = n["urgency"]
+    for fam in families.values():
+        fam.needs.sort(key=lambda n: (_URGENCY_RANK[n["urgency"]], n["raised_on"], n["need_id"]))
+    return sorted(families.values(), key=lambda f: (_URGENCY_RANK[f.most_urgent], min(n["raised_on"] for n in f.needs), f.household_id))
+
+
+def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | None = None) -> Allocation:
+    """Assign unserved needs to resources all at once, maximising urgency-weighted need met.
+
+    A min-cost flow: source → each need (1) → each eligible resource (cost: minus urgency weight,
+    with the score breaking ties) → sink (capacity left); every need may also go unmet at no cost.
+    The greedy baseline serves needs first come first served, each with its best-scored resource.
+    """
+    day = as_of or dt.date.today()
+    needs = [n for n in _unmatched_needs(store, day) if region is None or (n["region_code"] or "").startswith(region)]
+    needs.sort(key=lambda n: (n["raised_on"], n["need_id"]))
+    resources = store.run("linkage_resources", as_of=day.isoformat(), region=None)
+    keys = [f"{n['need_id']}|{r['resource']['resource_id']}" for n in needs for r in resources]
+    declined = {
+        (d["need_id"], d["resource_id"]) for d in store.get_nodes(NodeKind.LINK_DECISION, keys).values() if d["decision"] == "declined"
+    }
+    left = {r["resource"]["resource_id"]: r["resource"]["capacity"] - r["used"] for r in resources}
+    options: dict[str, list[tuple[float, str]]] = {}
+    for n in needs:
+        scored = [
+            (score, row["resource"]["resource_id"])
+            for row in resources
+            if (score := _judge(n, n["household_id"], n["region_code"] or "", row, declined)[0]) is not None
+        ]
+        options[n["need_id"]] = sorted(scored, key=lambda s: (-s[0], s[1]))
+
+    flow = nx.DiGraph()
+    total = len(needs)
+    flow.add_node("source", demand=-total)
+    flow.add_node("sink", demand=total)
+    for n in needs:
+        nid = ("need", n["need_id"])
+        flow.add_edge("source", nid, capacity=1, weight=0)
+        flow.add_edge(nid, "sink", capacity=1, weight=0)  # unmet
+        for score, rid in options[n["need_id"]]:
+            flow.add_edge(nid, ("resource", rid), capacity=1, weight=-(URGENCY_WEIGHT[n["urgency"]] * 1000 + round(score * 100)))
+    for rid, cap in left.items():
+        if cap > 0:
+            flow.add_edge(("resource", rid), "sink", capacity=cap, weight=0)
+    solution = nx.min_cost_flow(flow) if needs else {}
+    by_need = {n["need_id"]: n for n in needs}
+    assignments = []
+    for n in needs:
+        for target, amount in solution.get(("need", n["need_id"]), {}).items():
+            if amount and target != "sink":
+                score = next(s for s, r in options[n["need_id"]] if r == target[1])
+                assignments.append(
+                    {
+                        "need_id": n["need_id"],
+                        "household_id": n["household_id"],
+                        "resource_id": target[1],
+                        "urgency": n["urgency"],
+                        "score": score,
+                    }
+                )
+    met = {a["need_id"] for a in assignments}
+
+    greedy, remaining = [], dict(left)
+    for n in needs:
+        for score, rid in options[n["need_id"]]:
+            if remaining[rid] > 0:
+                remaining[rid] -= 1
+                greedy.append(
+                    {
+                        "need_id": n["need_id"],
+                        "household_id": n["household_id"],
+                        "resource_id": rid,
+                        "urgency": n["urgency"],
+                        "score": score,
+                    }
+                )
+                break
+
+    def weighted(items: list[dict[str, Any]]) -> int:
+        return sum(URGENCY_WEIGHT[by_need[a["need_id"]]["urgency"]] for a in items)
+
+    return Allocation(
+        assignments=sorted(assignments, key=lambda a: a["need_id"]),
+        unmet=sorted(set(by_need) - met),
+        weighted_met=weighted(assignments),
+        greedy_assignments=greedy,
+        greedy_weighted_met=weighted(greedy),
+        weighted_total=sum(URGENCY_WEIGHT[n["urgency"]] for n in needs),
+    )
+
+
+def _decide(
+    store: GraphStore, need_id: str, resource_id: str, decision: str, by: str, reason: str | None, extra: WriteBatch
+) -> dict[str, Any]:
+    need = store.get_node(NodeKind.NEED, need_id)
+    if need is None:
+        raise KeyError(f"no need {need_id}")
+    if store.get_node(NodeKind.RESOURCE, resource_id) is None:
+        raise KeyError(f"no resource {resource_id}")
+    record = LinkDecision(
+        decision_id=f"{need_id}|{resource_id}",
+        need_id=need_id,
+        resource_id=resource_id,
+        household_id=need["household_id"],
+        decision=decision,
+        decided_by=by,
+        decided_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        reason=reason,  # type: ignore[arg-type]
+        service_id=next((n.key for n in extra.nodes if n.kind is NodeKind.SERVICE), None),
+    )
+    extra.nodes.append(NodeWrite(NodeKind.LINK_DECISION, record.decision_id, record.props()))
+    extra.source = f"{decision} by {by}"
+    store.write_batch(extra)
+    return record.props()
+
+
+def accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Accept a recommendation: the resource now serves the need (one transaction)."""
+    day = as_of or dt.date.today()
+    need = store.get_node(NodeKind.NEED, need_id)
+    if need is None:
+        raise KeyError(f"no need {need_id}")
+    household = store.get_node(NodeKind.HOUSEHOLD, need["household_id"]) or {}
+    rows = store.run("linkage_resources", as_of=day.isoformat(), region=household.get("region_code"))
+    [row] = [r for r in rows if r["resource"]["resource_id"] == resource_id] or [None]
+    if row is None:
+        raise KeyError(f"no resource {resource_id}")
+    existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
+    if existing is not None and existing["decision"] == "accepted":
+        return existing  # accepting twice changes nothing
+    score, reasons = _judge(need, need["household_id"], household.get("region_code", ""), row, set())
+    if score is None:
+        raise ValueError(f"{resource_id} cannot serve {need_id}: {reasons[0]}")
+    service_id = finding_id("SVC", [need_id, resource_id]).replace("SVC-", "S-ACC-")
+    service = {
+        "service_id": service_id,
+        "resource_id": resource_id,
+        "household_id": need["household_id"],
+        "need_id": need_id,
+        "start": day.isoformat(),
+    }
+    batch = WriteBatch(
+        nodes=[NodeWrite(NodeKind.SERVICE, service_id, service), NodeWrite(NodeKind.NEED, need_id, {**need, "status": "served"})],
+        edges=[
+            EdgeWrite(RelKind.PROVIDES, NodeKind.RESOURCE, resource_id, NodeKind.SERVICE, service_id),
+            EdgeWrite(RelKind.SERVES, NodeKind.SERVICE, service_id, NodeKind.HOUSEHOLD, need["household_id"]),
+            EdgeWrite(RelKind.FOR_NEED, NodeKind.SERVICE, service_id, NodeKind.NEED, need_id),
+        ],
+    )
+    return _decide(store, need_id, resource_id, "accepted", by, None, batch)
+
+
+def decline(store: GraphStore, need_id: str, resource_id: str, *, by: str, reason: str) -> dict[str, Any]:
+    """Decline a recommendation: that resource is not recommended again for that need."""
+    return _decide(store, need_id, resource_id, "declined", by, reason, WriteBatch())
