@@ -55,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Scarce: free places for about half the unserved needs.
     every = max(2, round(len(store.run("linkage_resources", as_of=day.isoformat(), region=None)) / max(1, len(families) // 2)))
-    make_scarce(store, every)
+    free = sum(make_scarce(store, every).values())
     t = time.perf_counter()
     result = allocate(store, as_of=day)
     elapsed = time.perf_counter() - t
     print(
-        f"allocation with scarce capacity: {len(result.assignments + result.unmet)} unserved needs; global meets "
+        f"allocation with scarce capacity ({free} free places, one in every {every}th resource): "
+        f"{len(result.assignments) + len(result.unmet)} unserved needs; global meets "
         f"{result.weighted_met} urgency-weighted ({len(result.assignments)} needs), greedy {result.greedy_weighted_met} "
         f"({len(result.greedy_assignments)} needs), of {result.weighted_total}; computed in {elapsed:.2f} s"
     )
