@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["FAR_FUTURE", "Finding", "covers", "finding_id", "overlaps", "sort_findings"]
+__all__ = ["FAR_FUTURE", "Finding", "covers", "finding_id", "need_is_unserved", "overlaps", "sort_findings"]
 
 #: Stands for "ongoing" when periods are compared as ISO date strings.
 FAR_FUTURE = "9999-12-31"
@@ -54,6 +54,25 @@ def covers(start: str | None, end: str | None, day: dt.date) -> bool:
     """A period covers ``day``."""
     iso = day.isoformat()
     return (start or "0000-01-01") <= iso <= (end or FAR_FUTURE)
+
+
+def need_is_unserved(status: str | None, links: Iterable[tuple[str | None, str | None]], day: dt.date) -> bool:
+    """The unserved-need rule, one place for the audit and the chain: a need not closed that
+    nothing serves. A need marked served counts as served if anything ever served it; an open
+    need needs a service or aid record whose period covers ``day``.
+
+    >>> need_is_unserved("open", [("2023-01-01", "2023-12-31")], dt.date(2024, 6, 1))
+    True
+    >>> need_is_unserved("served", [("2023-01-01", "2023-12-31")], dt.date(2024, 6, 1))
+    False
+    """
+    status = status or "open"
+    if status == "closed":
+        return False
+    links = list(links)
+    if status == "served":
+        return not links
+    return not any(covers(start, end, day) for start, end in links)
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

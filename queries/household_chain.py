@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from queries.findings import FAR_FUTURE, covers, overlaps
+from queries.findings import FAR_FUTURE, need_is_unserved, overlaps
 from queries.household import HouseholdView
 
 __all__ = ["REFERRAL_LEVELS", "ChainResult", "Obligor", "household_chain"]
@@ -86,18 +86,14 @@ def _window(view: HouseholdView, start: str, end: str) -> HouseholdView:
     return view.model_copy(update={"aid_records": aid, "services": services, "needs": needs})
 
 
-def _unserved(view: HouseholdView, on: dt.date) -> list[tuple[str, str]]:
+def unserved_in_view(view: HouseholdView, on: dt.date) -> list[tuple[str, str]]:
     """(need id, urgency) of the needs nobody serves (the missed-aid rule, on one household)."""
     periods = {a.record["record_id"]: (a.record["period_start"], a.record.get("period_end")) for a in view.aid_records}
     out = []
     for n in view.needs:
-        status = n.need.get("status") or "open"
-        if status == "closed":
-            continue
         links = [(s.service["start"], s.service.get("end")) for s in n.services] + [periods[r] for r in n.aid_record_ids if r in periods]
-        if (status == "served" and links) or (status != "served" and any(covers(a, b, on) for a, b in links)):
-            continue
-        out.append((n.need["need_id"], n.need["urgency"]))
+        if need_is_unserved(n.need.get("status"), links, on):
+            out.append((n.need["need_id"], n.need["urgency"]))
     return out
 
 
@@ -178,7 +174,7 @@ def household_chain(
         }
         for a in view.aid_records
     ]
-    unserved = _unserved(view, on)
+    unserved = unserved_in_view(view, on)
     if any(u == "urgent_intervention" for _, u in unserved):
         level, reason = "district_centre", "an urgent need nobody serves: emergencies go to the district centre"
     elif unserved:

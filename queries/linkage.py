@@ -34,7 +34,7 @@ from graph.model import LinkDecision, NodeKind, RelKind
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
 from queries._nx import nodes_of, out
 from queries.findings import finding_id
-from queries.household_chain import _unserved
+from queries.household_chain import unserved_in_view
 from queries.registry import question
 
 __all__ = [
@@ -200,7 +200,7 @@ def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = N
         return None
     view = chain.view
     region = view.household["region_code"]
-    unserved = {n for n, _ in _unserved(view, day)}
+    unserved = {n for n, _ in unserved_in_view(view, day)}
     needs = [n.need for n in view.needs if n.need["need_id"] in unserved]
     # Most households have no unserved need: then there is nothing to rank.
     resources = store.run("linkage_resources", as_of=day.isoformat(), region=region) if needs else []

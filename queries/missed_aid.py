@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind
 from queries._nx import inc, nodes_of, out
-from queries.findings import Finding, covers, finding_id, sort_findings
+from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
 from queries.registry import question
 
 __all__ = ["HOUSEHOLD_FACTS_CYPHER", "UNSERVED_NEEDS_CYPHER", "MinimalPolicy", "missed_aid"]
@@ -182,10 +182,7 @@ def _need_findings(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[Fin
     day = dt.date.fromisoformat(as_of)
     findings = []
     for row in rows:
-        served_now = any(covers(link["start"], link["end"], day) for link in row["links"])
-        if (row["status"] or "open") == "served" and row["links"]:
-            continue
-        if (row["status"] or "open") != "served" and served_now:
+        if not need_is_unserved(row["status"], [(link["start"], link["end"]) for link in row["links"]], day):
             continue
         findings.append(
             Finding(

@@ -330,6 +330,14 @@ class Neo4jStore(GraphStore):
         )
         return {r["key"]: dict(r["props"]) for r in rows}
 
+    def existing_keys(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
+        # Keys only: an ingest checks hundreds of thousands of references, their properties unneeded.
+        keys = sorted(set(keys))
+        if not keys:
+            return set()
+        rows = self._read(f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k AS key", keys=keys)
+        return {r["key"] for r in rows}
+
     def iter_nodes(self, kind: NodeKind) -> Iterator[NodeRecord]:
         # Paged by key so that a large store streams instead of arriving in one answer.
         last = None
