@@ -564,14 +564,20 @@ def household(
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
     as_json: JsonOpt = False,
+    chain: Annotated[bool, typer.Option("--chain", help="Add the chain: obligors, aid timeline, referral level, subgraph.")] = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """A household, its members and everything linked to it (ID numbers and phones masked)."""
+    from queries.household_chain import household_chain
+
     with _open(store, neo4j) as graph_store:
-        view = graph_store.run("household_view", household_id=household_id)
-    if view is None:
+        result = household_chain(graph_store, household_id, as_of=_day(as_of))
+    if result is None:
         raise ValueError(f"no household {household_id} in this store")
-    data = mask_tree(view.model_dump(mode="json"))
+    data = mask_tree(result.view.model_dump(mode="json"))
     if as_json:
+        if chain:
+            data = mask_tree(result.model_dump(mode="json"))
         out.print_json(json.dumps(data, ensure_ascii=False, sort_keys=True))  # same bytes from every engine
         return
     h = data["household"]
@@ -675,6 +681,16 @@ def household(
     if data["assets"]:
         assets = ", ".join(f"{a['kind']} x{a['quantity']:g}" for a in data["assets"])
         out.print(f"assets: {assets}")
+    if chain:
+        extra = mask_tree(result.model_dump(mode="json", include={"obligors", "timeline", "referral_level", "referral_reason"}))
+        for o in extra["obligors"]:
+            out.print(
+                f"owes {o['owes']}: {o['person'].get('name', '')} {o['person']['id_number']} to {o['dependant']} ({o['basis']})",
+                markup=False,
+            )
+        steps = " -> ".join(f"{t['date']} {t['department']} {t['program']}" for t in extra["timeline"])
+        out.print(f"aid timeline: {steps or 'none'}", markup=False)
+        out.print(f"referral level: {extra['referral_level']} ({extra['referral_reason']})", markup=False)
 
 
 def run() -> None:

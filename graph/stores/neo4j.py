@@ -241,6 +241,9 @@ class Neo4jStore(GraphStore):
             raise StoreError(f"cannot reach Neo4j at {self.shown_uri}: {_one_line(exc)}") from None
         except neo4j.exceptions.Neo4jError as exc:
             self._close_quietly()
+            if (exc.code or "").startswith("Neo.ClientError.Security."):
+                # Wrong credentials answered as a rate limit after repeated failures: same meaning.
+                raise StoreError(f"Neo4j at {self.shown_uri} refused the credentials of user {user or 'neo4j'!r}") from None
             raise StoreError(f"Neo4j at {self.shown_uri} refused the schema: {_one_line(exc)}") from None
 
     @classmethod

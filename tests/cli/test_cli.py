@@ -82,3 +82,16 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["ingest", str(tmp_path / "nope"), "--store", str(tmp_path / "s")])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
     assert missing.output.strip().endswith("is not a folder")
+
+
+def test_household_chain_in_the_cli(tmp_path: Path, two_cases_dir: Path) -> None:
+    store = str(tmp_path / "store")
+    assert runner.invoke(app, ["ingest", str(two_cases_dir), "--store", store]).exit_code == 0
+    shown = runner.invoke(app, ["household", "H-420203-0001", "--store", store, "--chain", "--as-of", "2026-06-30"])
+    assert shown.exit_code == 0
+    assert "aid timeline: 2023-09-01 MZ DIBAO -> 2023-09-10 YB YILIAO_JIUZHU" in shown.output
+    assert "referral level: village_window" in shown.output
+    data = json.loads(runner.invoke(app, ["household", "H-420106-0001", "--store", store, "--chain", "--json"]).output)
+    assert {"obligors", "timeline", "referral_level", "nodes", "edges", "view"} <= set(data)
+    assert {"src": "Resource:R-V2", "rel": "PROVIDES", "dst": "Service:S-2"} in data["edges"]
+    assert not FULL_ID.search(json.dumps(data))

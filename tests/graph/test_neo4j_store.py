@@ -189,3 +189,16 @@ def test_10k_households_give_the_same_graph_and_answers_on_both_engines(
                 "household_view", household_id=household_id
             ), household_id
         assert neo4j_store.run("unlinked_references") == embedded.run("unlinked_references")
+
+
+def test_a_constraint_violation_is_one_line_naming_the_uri(neo4j_store: Neo4jStore) -> None:
+    # The store's own writes MERGE by key and cannot violate a constraint; a raw CREATE can, and
+    # the store's guard must turn the driver's error into one line.
+    def create() -> None:
+        neo4j_store._with_session(lambda s: s.run("CREATE (:Household {household_id: 'dup'})").consume())
+
+    neo4j_store._guard(create, "create")
+    with pytest.raises(StoreError) as info:
+        neo4j_store._guard(create, "create")
+    assert str(info.value).startswith(f"Neo4j at {neo4j_store.shown_uri}: a constraint was violated")
+    assert "\n" not in str(info.value)
