@@ -251,6 +251,13 @@ def _open_embedded(store: Path | None) -> GraphStore:
     return EmbeddedStore(path)
 
 
+def _day(as_of: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(as_of) if as_of else None
+
+
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="The day to judge on (YYYY-MM-DD; default today).")]
+
+
 class AuditFormat(StrEnum):
     table = "table"
     json = "json"
@@ -264,7 +271,7 @@ def audit(
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
     region: Annotated[str | None, typer.Option("--region", help="A region code: keep findings in it and its subtree.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="The day the audit is as of (YYYY-MM-DD; default today).")] = None,
+    as_of: AsOfOpt = None,
     fmt: Annotated[AuditFormat, typer.Option("--format", help="table, json, csv or xlsx.")] = AuditFormat.table,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the full evidence here (required for xlsx).")] = None,
     generic_threshold: Annotated[
@@ -274,9 +281,8 @@ def audit(
     """Duplicate aid and missed aid, with evidence. Findings are results: the exit code is 0."""
     from queries.audit_report import audit as run_audit
 
-    day = dt.date.fromisoformat(as_of) if as_of else None
     with _open(store, neo4j) as graph_store:
-        report = run_audit(graph_store, as_of=day, region=region, generic_threshold=generic_threshold)
+        report = run_audit(graph_store, as_of=_day(as_of), region=region, generic_threshold=generic_threshold)
     if fmt is AuditFormat.xlsx and out_file is None:
         raise ValueError("--format xlsx needs --out FILE")
     if fmt is AuditFormat.table:
@@ -409,13 +415,6 @@ def mark(
     with _open(store, neo4j) as graph_store:
         saved = mark_finding(graph_store, finding_id, status=status, reason=reason, by=by)
     out.print(f"{finding_id}: {saved['status']} by {saved['marked_by']} at {saved['marked_at']}", markup=False)
-
-
-def _day(as_of: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(as_of) if as_of else None
-
-
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="The day to judge on (YYYY-MM-DD; default today).")]
 
 
 @app.command()

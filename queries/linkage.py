@@ -204,10 +204,7 @@ def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = N
     needs = [n.need for n in view.needs if n.need["need_id"] in unserved]
     # Most households have no unserved need: then there is nothing to rank.
     resources = store.run("linkage_resources", as_of=day.isoformat(), region=region) if needs else []
-    keys = [f"{n['need_id']}|{r['resource']['resource_id']}" for n in needs for r in resources]
-    declined = {
-        (d["need_id"], d["resource_id"]) for d in store.get_nodes(NodeKind.LINK_DECISION, keys).values() if d["decision"] == "declined"
-    }
+    declined = _declined(store, needs, resources)
     out_needs = []
     for need in needs:
         candidates, excluded = [], []
@@ -239,6 +236,13 @@ def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = N
         )
     out_needs.sort(key=lambda n: (_URGENCY_RANK.get(n.urgency, 9), n.need_id))
     return Recommendation(household_id=household_id, region_code=region, needs=out_needs, referral_level=chain.referral_level)
+
+
+def _declined(store: GraphStore, needs: list[dict[str, Any]], resources: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (need, resource) pairs a coordinator declined, among these needs and resources."""
+    keys = [f"{n['need_id']}|{r['resource']['resource_id']}" for n in needs for r in resources]
+    decisions = store.get_nodes(NodeKind.LINK_DECISION, keys).values()
+    return {(d["need_id"], d["resource_id"]) for d in decisions if d["decision"] == "declined"}
 
 
 def _unmatched_needs(store: GraphStore, day: dt.date) -> list[dict[str, Any]]:
@@ -296,10 +300,7 @@ def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | N
     needs = [n for n in _unmatched_needs(store, day) if region is None or (n["region_code"] or "").startswith(region)]
     needs.sort(key=lambda n: (n["raised_on"], n["need_id"]))
     resources = store.run("linkage_resources", as_of=day.isoformat(), region=None)
-    keys = [f"{n['need_id']}|{r['resource']['resource_id']}" for n in needs for r in resources]
-    declined = {
-        (d["need_id"], d["resource_id"]) for d in store.get_nodes(NodeKind.LINK_DECISION, keys).values() if d["decision"] == "declined"
-    }
+    declined = _declined(store, needs, resources)
     left = {r["resource"]["resource_id"]: r["resource"]["capacity"] - r["used"] for r in resources}
     options: dict[str, list[tuple[float, str]]] = {}
     for n in needs:
@@ -371,27 +372,30 @@ def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | N
 
 
 def _decide(
-    store: GraphStore, need_id: str, resource_id: str, decision: str, by: str, reason: str | None, extra: WriteBatch
+    store: GraphStore,
+    need: dict[str, Any],
+    resource_id: str,
+    decision: str,
+    by: str,
+    reason: str | None,
+    batch: WriteBatch,
+    service_id: str | None = None,
 ) -> dict[str, Any]:
-    need = store.get_node(NodeKind.NEED, need_id)
-    if need is None:
-        raise KeyError(f"no need {need_id}")
-    if store.get_node(NodeKind.RESOURCE, resource_id) is None:
-        raise KeyError(f"no resource {resource_id}")
+    """Write the decision with the rest of ``batch``, in one transaction."""
     record = LinkDecision(
-        decision_id=f"{need_id}|{resource_id}",
-        need_id=need_id,
+        decision_id=f"{need['need_id']}|{resource_id}",
+        need_id=need["need_id"],
         resource_id=resource_id,
         household_id=need["household_id"],
-        decision=decision,
+        decision=decision,  # type: ignore[arg-type]
         decided_by=by,
         decided_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        reason=reason,  # type: ignore[arg-type]
-        service_id=next((n.key for n in extra.nodes if n.kind is NodeKind.SERVICE), None),
+        reason=reason,
+        service_id=service_id,
     )
-    extra.nodes.append(NodeWrite(NodeKind.LINK_DECISION, record.decision_id, record.props()))
-    extra.source = f"{decision} by {by}"
-    store.write_batch(extra)
+    batch.nodes.append(NodeWrite(NodeKind.LINK_DECISION, record.decision_id, record.props()))
+    batch.source = f"{decision} by {by}"
+    store.write_batch(batch)
     return record.props()
 
 
@@ -428,9 +432,14 @@ def accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of:
             EdgeWrite(RelKind.FOR_NEED, NodeKind.SERVICE, service_id, NodeKind.NEED, need_id),
         ],
     )
-    return _decide(store, need_id, resource_id, "accepted", by, None, batch)
+    return _decide(store, need, resource_id, "accepted", by, None, batch, service_id)
 
 
 def decline(store: GraphStore, need_id: str, resource_id: str, *, by: str, reason: str) -> dict[str, Any]:
     """Decline a recommendation: that resource is not recommended again for that need."""
-    return _decide(store, need_id, resource_id, "declined", by, reason, WriteBatch())
+    need = store.get_node(NodeKind.NEED, need_id)
+    if need is None:
+        raise KeyError(f"no need {need_id}")
+    if store.get_node(NodeKind.RESOURCE, resource_id) is None:
+        raise KeyError(f"no resource {resource_id}")
+    return _decide(store, need, resource_id, "declined", by, reason, WriteBatch())

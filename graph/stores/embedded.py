@@ -232,6 +232,11 @@ class EmbeddedStore(GraphStore):
                 out[key] = dict(g.nodes[nid])
         return out
 
+    def existing_keys(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
+        # Membership only: an ingest checks every reference, and copying properties was waste.
+        node = self.graph._node
+        return {key for key in keys if node_id(kind, key) in node}
+
     def iter_nodes(self, kind: NodeKind) -> Iterator[NodeRecord]:
         prefix = kind.value + ":"
         keys = sorted(nid[len(prefix) :] for nid in self.graph if nid.startswith(prefix))
