@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import json
 import sys
 from collections.abc import Callable
@@ -690,6 +691,133 @@ def household(
         steps = " -> ".join(f"{t['date']} {t['department']} {t['program']}" for t in extra["timeline"])
         out.print(f"aid timeline: {steps or 'none'}", markup=False)
         out.print(f"referral level: {extra['referral_level']} ({extra['referral_reason']})", markup=False)
+
+
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state", help="The API's keys and audit trail (default ./aidgraph-api, or $AIDGRAPH_API_STATE_DIR).", show_default=False
+    ),
+]
+
+
+def _state_dir(state: Path | None) -> Path:
+    from api.core.config import Settings
+
+    return state or Settings.from_env().state_dir
+
+
+@app.command()
+@friendly
+def serve(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    state: StateOpt = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) over the store; keys come from `aidgraph keys`."""
+    import uvicorn
+
+    from api.core.config import Settings
+    from api.main import create_app
+
+    settings = Settings.from_env(state_dir=_state_dir(state))
+    graph_store = _open(store, neo4j)
+    # The embedded graph is millions of long-lived objects: leave them out of the cyclic garbage
+    # collector's full passes, which otherwise pause every request thread for about a second.
+    gc.collect()
+    gc.freeze()
+    err.print(f"serving {graph_store.engine} store on http://{host}:{port} (docs at /docs); keys and audit trail in {settings.state_dir}")
+    try:
+        # No access log: paths can hold ID numbers; the audit trail records every request, masked.
+        uvicorn.run(create_app(graph_store, settings=settings), host=host, port=port, access_log=False, log_level="warning")
+    finally:
+        graph_store.close()
+
+
+keys_app = typer.Typer(help="API keys: create, list, revoke (the server reads them at each request).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+@friendly
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or which system holds the key.")],
+    role: Annotated[str, typer.Option("--role", help="caseworker, auditor, charity, consumer or admin.")],
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region code whose subtree the key sees (caseworkers must have one).")
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="A charity coordinator's organisation (its resource id).")] = None,
+    routes: Annotated[
+        str | None, typer.Option("--routes", help="A consumer's routes, comma-separated (e.g. households.get,households.chain).")
+    ] = None,
+    rate: Annotated[int | None, typer.Option("--rate", min=1, help="Requests per minute (default from the server's settings).")] = None,
+    state: StateOpt = None,
+    by: Annotated[str, typer.Option("--by", help="Who makes it (kept).")] = "cli",
+) -> None:
+    """Make a key and print its token once (only its hash is kept)."""
+    from api.core.security import KeyRing
+
+    ring = KeyRing(_state_dir(state) / "keys.sqlite")
+    made = ring.create(
+        name=name,
+        role=role,
+        region=region,
+        org=org,
+        routes=[r.strip() for r in (routes or "").split(",") if r.strip()],
+        rate_per_minute=rate,
+        by=by,
+    )
+    ring.close()
+    err.print(f"key {made.key_id} for {name} ({made.caller.role.value}); the token is shown once:", markup=False)
+    out.print(made.token, markup=False)
+
+
+@keys_app.command("list")
+@friendly
+def keys_list(state: StateOpt = None, as_json: JsonOpt = False) -> None:
+    """Every key with its role and scope (never its secret)."""
+    from api.core.security import KeyRing
+
+    ring = KeyRing(_state_dir(state) / "keys.sqlite")
+    keys = ring.list()
+    ring.close()
+    if as_json:
+        out.print_json(json.dumps(keys, ensure_ascii=False))
+        return
+    table = _table(f"API keys ({len(keys)})", "key", "name", "role", "region", "org", "routes", "rate/min", "created", "revoked")
+    for k in keys:
+        table.add_row(
+            k["key_id"],
+            k["name"],
+            k["role"],
+            k["region"] or "",
+            k["org"] or "",
+            ",".join(k["routes"]),
+            str(k["rate_per_minute"] or ""),
+            k["created_at"],
+            k["revoked_at"] or "",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+@friendly
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (not the token).")],
+    state: StateOpt = None,
+    by: Annotated[str, typer.Option("--by")] = "cli",
+) -> None:
+    """Revoke a key: the next request with it is refused."""
+    from api.core.security import KeyRing
+
+    ring = KeyRing(_state_dir(state) / "keys.sqlite")
+    done = ring.revoke(key_id, by=by)
+    ring.close()
+    if not done:
+        raise ValueError(f"no live key {key_id}")
+    out.print(f"revoked {key_id}")
 
 
 def run() -> None:

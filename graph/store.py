@@ -13,6 +13,7 @@ questions (``queries/``). It knows nothing of duplicates or tiers.
 from __future__ import annotations
 
 import abc
+import inspect
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -312,6 +313,14 @@ class GraphStore(abc.ABC):
         from queries.registry import get_question
 
         question = get_question(name)
+        # Both engines get every parameter, defaults included (Cypher has no defaults), and an
+        # unknown parameter fails the same way on both.
+        try:
+            bound = inspect.signature(question.networkx).bind(None, **params)
+        except TypeError as exc:
+            raise StoreError(f"{name}: {exc}", question=name, params=params) from None
+        bound.apply_defaults()
+        params = dict(list(bound.arguments.items())[1:])
         try:
             return self._run_question(question, params)
         except StoreError:

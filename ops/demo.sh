@@ -17,3 +17,17 @@ sample=$(.venv/bin/python -c "import json; t=json.load(open('demo/prefecture/tru
 .venv/bin/aidgraph household "$sample"
 .venv/bin/aidgraph audit --as-of 2026-06-30 --format table --out demo/audit.json
 .venv/bin/aidgraph unmatched --as-of 2026-06-30
+
+# The HTTP API over the same store: a caseworker key for the prefecture and an auditor key,
+# then serve until Ctrl-C (SERVE=0 skips it). OpenAPI at http://127.0.0.1:8000/docs.
+export AIDGRAPH_API_STATE_DIR="${AIDGRAPH_API_STATE_DIR:-demo/api}"
+rm -rf "$AIDGRAPH_API_STATE_DIR"
+region=$(sed -n 2p demo/prefecture/households.csv | cut -d, -f2 | cut -c1-4)
+caseworker=$(.venv/bin/aidgraph keys create --name "demo caseworker" --role caseworker --region "$region" 2>/dev/null)
+auditor=$(.venv/bin/aidgraph keys create --name "demo auditor" --role auditor 2>/dev/null)
+echo "caseworker key (region $region): $caseworker"
+echo "auditor key: $auditor"
+echo "try: curl -s -H \"X-API-Key: $caseworker\" http://127.0.0.1:8000/api/v1/households/$sample/chain"
+if [ "${SERVE:-1}" != "0" ]; then
+  exec .venv/bin/aidgraph serve --port "${PORT:-8000}"
+fi

@@ -14,7 +14,7 @@ echo "== ruff"
 echo "== Neo4j"
 port="${AIDGRAPH_NEO4J_PORT:-17687}"
 bash ops/neo4j/start.sh "$port"
-trap 'bash ops/neo4j/stop.sh' EXIT
+trap 'bash ops/neo4j/stop.sh "$port"' EXIT
 
 echo "== pytest"
 AIDGRAPH_TEST_NEO4J_URI="bolt://127.0.0.1:$port" .venv/bin/python -m pytest "$@"

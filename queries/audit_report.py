@@ -20,7 +20,7 @@ from queries.duplicate_aid import DEFAULT_GENERIC_THRESHOLD, duplicate_aid, gene
 from queries.findings import Finding
 from queries.missed_aid import MinimalPolicy, missed_aid
 
-__all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "mark_finding"]
+__all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "mark_finding", "summarize"]
 
 DUPLICATE_KINDS = ("exclusive_overlap", "person_in_two_households", "need_paid_twice", "delivered_twice", "shared_identifier_ring")
 MISSED_KINDS = ("eligible_not_enrolled", "aid_ended_reason_persists", "cliff_effect", "unserved_need")
@@ -54,6 +54,25 @@ def _in_region(finding: Finding, region: str | None) -> bool:
     return region is None or (finding.region_code or "").startswith(region)
 
 
+def summarize(findings: list[AuditFinding]) -> list[SummaryRow]:
+    """Counts and amounts by family, kind and county (the first 6 digits of the region code)."""
+    groups: dict[tuple[str, str, str | None], list[AuditFinding]] = defaultdict(list)
+    for f in findings:
+        groups[(f.family, f.kind, (f.region_code or "")[:6] or None)].append(f)
+    return [
+        SummaryRow(
+            family=family,
+            kind=kind,
+            county=county,
+            findings=len(fs),
+            amount_at_stake=round(sum(f.amount_at_stake for f in fs), 2),
+            confirmed=sum(1 for f in fs if (f.mark or {}).get("status") == "confirmed"),
+            dismissed=sum(1 for f in fs if (f.mark or {}).get("status") == "dismissed"),
+        )
+        for (family, kind, county), fs in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or ""))
+    ]
+
+
 def audit(
     store: GraphStore,
     *,
@@ -74,26 +93,11 @@ def audit(
         for f in found
         if _in_region(f, region)
     ]
-    groups: dict[tuple[str, str, str | None], list[AuditFinding]] = defaultdict(list)
-    for f in findings:
-        groups[(f.family, f.kind, (f.region_code or "")[:6] or None)].append(f)
-    summary = [
-        SummaryRow(
-            family=family,
-            kind=kind,
-            county=county,
-            findings=len(fs),
-            amount_at_stake=round(sum(f.amount_at_stake for f in fs), 2),
-            confirmed=sum(1 for f in fs if (f.mark or {}).get("status") == "confirmed"),
-            dismissed=sum(1 for f in fs if (f.mark or {}).get("status") == "dismissed"),
-        )
-        for (family, kind, county), fs in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or ""))
-    ]
     return AuditReport(
         as_of=day.isoformat(),
         region=region,
         findings=findings,
-        summary=summary,
+        summary=summarize(findings),
         generic_identifiers=generic_identifiers(store, generic_threshold),
     )
 

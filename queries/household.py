@@ -97,8 +97,12 @@ CALL (h) {
   MATCH (h)-[:OWNS]->(a:Asset)
   RETURN collect(a {.*}) AS assets }
 CALL (h) {
-  MATCH (b)-[rc:RECEIVES]->(ar:AidRecord)
-  WHERE b = h OR (b:Person AND (b)-[:MEMBER_OF]->(h))
+  // From the household and its members outward: anchoring on (b) unbound would scan every aid record.
+  CALL (h) {
+    MATCH (h)-[rc:RECEIVES]->(ar:AidRecord) RETURN h AS b, rc, ar
+    UNION ALL
+    MATCH (b:Person)-[:MEMBER_OF]->(h)
+    MATCH (b)-[rc:RECEIVES]->(ar:AidRecord) RETURN b, rc, ar }
   OPTIONAL MATCH (ar)-[:PAID_BY]->(pg:Program)
   OPTIONAL MATCH (d:Department)-[:ADMINISTERS]->(pg)
   RETURN collect({record: ar {.*}, beneficiary: CASE WHEN b = h THEN 'household' ELSE b.id_number END,

@@ -66,7 +66,8 @@ def _active(r: dict[str, Any], as_of: dt.date) -> bool:
 def _household_findings(rows: list[dict[str, Any]], as_of: str, policy: dict[str, Any] | None = None, **_: Any) -> list[Finding]:
     rules = MinimalPolicy(**(policy or {}))
     day = dt.date.fromisoformat(as_of)
-    recent = (day - dt.timedelta(days=rules.recent_days)).isoformat()
+    # An as-of day in the first weeks of year 1 has no "recent" window before it.
+    recent = (day - dt.timedelta(days=min(rules.recent_days, (day - dt.date.min).days))).isoformat()
     findings = []
     for row in rows:
         living = [m for m in row["members"] if not m.get("deceased") or m["deceased"] > as_of]

@@ -30,7 +30,7 @@ def both(neo4j_store: GraphStore, two_cases_dir: Path, tmp_path: Path) -> tuple[
 def test_every_question_has_a_parity_test() -> None:
     from tests.queries.test_audit import SUB_QUESTIONS
 
-    covered = {"household_view", "unlinked_references", *(name for name, _ in SUB_QUESTIONS)}
+    covered = {"household_view", "unlinked_references", "household_search", "person_view", *(name for name, _ in SUB_QUESTIONS)}
     assert set(questions()) == covered
 
 
@@ -40,6 +40,58 @@ def test_household_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
         assert embedded.run("household_view", household_id=h) == neo4j.run("household_view", household_id=h), h
     driver = embedded.run("household_view", household_id="H-420106-0001")
     assert {a.program["program_code"] for a in driver.aid_records} == {"DIBAO", "YILIAO_BUCHONG"}
+
+
+SEARCHES = [
+    {},
+    {"region": "420106"},
+    {"region": "4202"},
+    {"region": "9999"},
+    {"member_name": "周"},
+    {"member_name": "ZHOU"},
+    {"id_number": "420203201307092421"},
+    {"id_number": "420203201307092421", "region": "420106"},
+    {"id_number": "000000000000000000"},
+    {"offset": 1, "limit": 1},
+    {"offset": 5, "limit": 10},
+]
+
+
+@pytest.mark.parametrize("params", SEARCHES, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "all")
+def test_household_search_parity(both: tuple[GraphStore, GraphStore], params: dict) -> None:
+    embedded, neo4j = both
+    assert embedded.run("household_search", **params) == neo4j.run("household_search", **params)
+
+
+def test_household_search_finds_what_it_should(both: tuple[GraphStore, GraphStore]) -> None:
+    embedded, _ = both
+    assert [h.household["household_id"] for h in embedded.run("household_search").hits] == HOUSEHOLDS
+    by_id = embedded.run("household_search", id_number="420203201307092421")
+    assert (by_id.total, by_id.hits[0].household["household_id"]) == (1, "H-420203-0001")
+    page = embedded.run("household_search", offset=1, limit=1)
+    assert (page.total, [h.household["household_id"] for h in page.hits]) == (2, ["H-420203-0001"])
+    assert embedded.run("household_search", member_name="雨欣").hits[0].household["household_id"] == "H-420106-0001"
+
+
+def test_person_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
+    embedded, neo4j = both
+    people = [n.key for n in embedded.iter_nodes(NodeKind.PERSON)] + ["000000000000000000"]
+    for person in people:
+        assert embedded.run("person_view", id_number=person) == neo4j.run("person_view", id_number=person), person
+    driver = embedded.run("person_view", id_number="420106198305141516")
+    assert driver.household["household_id"] == "H-420106-0001"
+    assert {k["relative_is"] for k in driver.kin} >= {"parent", "child"}
+
+
+def test_search_parity_on_generated_data(neo4j_store: GraphStore, generated_2000: Path, tmp_path: Path) -> None:
+    embedded = EmbeddedStore(tmp_path / "gen")
+    ingest_folder(embedded, generated_2000)
+    ingest_folder(neo4j_store, generated_2000)
+    for params in ({"region": "4205", "offset": 40, "limit": 25}, {"member_name": "王"}, {"member_name": "Li"}):
+        assert embedded.run("household_search", **params) == neo4j_store.run("household_search", **params), params
+    some = [n.key for n in embedded.iter_nodes(NodeKind.PERSON)][::97]
+    for person in some:
+        assert embedded.run("person_view", id_number=person) == neo4j_store.run("person_view", id_number=person), person
 
 
 def test_unlinked_references_parity(both: tuple[GraphStore, GraphStore]) -> None:

@@ -1,0 +1,1 @@
+"""What every route stands on: settings, callers and their keys, the audit trail, limits, errors."""

@@ -1,0 +1,37 @@
+"""The server's settings, read once from the environment (``AIDGRAPH_API_*``).
+
+>>> Settings.from_env({"AIDGRAPH_API_QUERY_TIMEOUT_S": "5"}).query_timeout_s
+5.0
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseModel):
+    """Limits and places; every field can be set by ``AIDGRAPH_API_<FIELD>`` in capitals."""
+
+    state_dir: Path = Field(Path("./aidgraph-api"), description="Keys, the audit trail and its secret.")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest JSON request body.")
+    max_upload_bytes: int = Field(256 << 20, ge=1024, description="Largest exchange-format upload (all files).")
+    query_timeout_s: float = Field(30.0, gt=0, description="A query running longer answers 504.")
+    default_rate_per_minute: int = Field(600, ge=1, description="Requests per minute per key unless the key says otherwise.")
+    cache_ttl_s: float = Field(60.0, ge=0, description="How long whole-graph answers (audit, unmatched) are reused.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = f"AIDGRAPH_API_{name.upper()}"
+            if key in env:
+                values[name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

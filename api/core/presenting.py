@@ -1,0 +1,178 @@
+"""What each role may see of a response: minors hidden, coordinators de-identified, IDs masked.
+
+Every payload leaves the server through :func:`present`. ID numbers end as first 6 + last 4 at
+most and phones as 3 + 4 (``graph.privacy``); a minor's details are shown only to a caseworker of
+the minor's region; a charity coordinator sees no ID numbers and names reduced to surname plus
+the initial of the given name until a match with their organisation is accepted.
+
+>>> initial_name("周建军"), initial_name("欧阳娜娜"), initial_name("Zhou Jianjun")
+('周J.', '欧阳N.', 'Zhou J.')
+>>> deidentify({"id_number": "420106198305141516", "name": "周建军", "phone": "13800000001", "category": "medical"})
+{'id_number': 'person-1', 'name': '周J.', 'category': 'medical'}
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pypinyin import Style, lazy_pinyin
+
+from graph.national_id import is_valid_id_number, looks_like_id_number
+from graph.privacy import _EMBEDDED_ID as _EMBEDDED
+from graph.privacy import CONTACT_FIELDS, ID_FIELDS, mask_tree
+
+__all__ = ["deidentify", "initial_name", "is_minor", "present"]
+
+ADULT_AGE = 18
+# Two-character surnames common enough to matter (百家姓); any other name's surname is one character.
+_COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 端木 西门 南宫 独孤 呼延 万俟 闻人 澹台 公冶 太史 申屠 钟离 宗政 濮阳 淳于 单于 赫连 拓跋".split()
+)
+#: A hidden minor keeps only these: enough to count household members and follow references.
+_MINOR_KEEPS = frozenset({"id_number", "name", "sex", "household_id", "relation_to_head", "in_register"})
+_NAME_FIELDS = frozenset({"name", "beneficiary_name", "label", "head_name"})
+
+
+def initial_name(name: str | None) -> str | None:
+    """Surname and the initial of the given name: 周建军 -> 周J.; Latin names keep the first word."""
+    if not name:
+        return name
+    name = name.strip()
+    if name.endswith(".") and len(name) <= 6:
+        return name  # already reduced
+    if " " in name or name.isascii():
+        first, _, rest = name.partition(" ")
+        return f"{first} {rest[:1].upper()}." if rest else f"{first[:1].upper()}."
+    cut = 2 if name[:2] in _COMPOUND_SURNAMES else 1
+    surname, given = name[:cut], name[cut:]
+    if not given:
+        return surname
+    letter = lazy_pinyin(given[0], style=Style.FIRST_LETTER, errors="ignore")
+    return f"{surname}{(letter[0][:1] if letter else '').upper()}."
+
+
+def _birth(person: dict[str, Any]) -> dt.date | None:
+    raw = person.get("birth_date") or person.get("beneficiary_birth_date")
+    if raw:
+        try:
+            return dt.date.fromisoformat(str(raw))
+        except ValueError:
+            return None
+    number = str(person.get("id_number") or person.get("beneficiary_ref") or "")
+    if looks_like_id_number(number) and is_valid_id_number(number):
+        return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    return None
+
+
+def is_minor(person: dict[str, Any], today: dt.date) -> bool:
+    """Under 18 on ``today``, by the birth date or the ID number."""
+    born = _birth(person)
+    if born is None:
+        return False
+    return (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < ADULT_AGE
+
+
+def _is_person(d: dict[str, Any]) -> bool:
+    return "id_number" in d and any(k in d for k in ("name", "birth_date", "household_id", "in_register", "sex"))
+
+
+def _walk(obj: Any, visit: Callable[[dict[str, Any]], None]) -> None:
+    if isinstance(obj, dict):
+        visit(obj)
+        for v in obj.values():
+            _walk(v, visit)
+    elif isinstance(obj, list):
+        for v in obj:
+            _walk(v, visit)
+
+
+def present(
+    payload: Any,
+    *,
+    minors_region: str | None,
+    household_regions: Callable[[Iterable[str]], dict[str, str | None]],
+    today: dt.date | None = None,
+    deidentified: bool = False,
+) -> Any:
+    """``payload`` (plain JSON data) as the caller may see it.
+
+    ``minors_region`` is the region subtree whose minors the caller may see (a caseworker's
+    region; None for every other role); ``household_regions`` looks up, in one call, the regions
+    of the households the minors live in.
+    """
+    today = today or dt.date.today()
+    payload = copy.deepcopy(payload)  # the caller's data (perhaps a cached answer) stays as it was
+    minors: list[dict[str, Any]] = []
+    _walk(payload, lambda d: minors.append(d) if _is_person(d) and is_minor(d, today) else None)
+    regions = household_regions({m["household_id"] for m in minors if m.get("household_id")}) if minors else {}
+    hidden_ids: set[str] = set()
+    hidden_names: dict[str, str | None] = {}
+    for m in minors:
+        region = regions.get(m.get("household_id") or "") or m.get("residence_region_code") or m.get("hukou_region_code")
+        if minors_region is None or not (region or "").startswith(minors_region):
+            hidden_ids.add(str(m["id_number"]))
+            if m.get("name"):
+                hidden_names[m["name"]] = initial_name(m["name"])
+
+    def hide(d: dict[str, Any]) -> None:
+        if _is_person(d) and str(d["id_number"]) in hidden_ids:
+            for k in [k for k in d if k not in _MINOR_KEEPS]:
+                del d[k]
+            d["name"] = initial_name(d.get("name"))
+            d["minor"] = True
+        elif d.get("beneficiary_ref") is not None and (
+            str(d["beneficiary_ref"]) in hidden_ids
+            or d.get("beneficiary_name") in hidden_names
+            # a minor's record the graph could not tie to a person: only a caseworker sees it
+            or (minors_region is None and is_minor(d, today))
+        ):
+            d.pop("beneficiary_birth_date", None)
+            d["beneficiary_name"] = initial_name(d.get("beneficiary_name"))
+        if d.get("kind") == "Person" and isinstance(d.get("props"), dict) and d["props"].get("minor"):
+            d["label"] = d["props"].get("name")
+        for k in _NAME_FIELDS:
+            if isinstance(d.get(k), str) and d[k] in hidden_names:
+                d[k] = hidden_names[d[k]]
+
+    if hidden_ids or minors_region is None:
+        _walk(payload, hide)
+    if deidentified:
+        payload = deidentify(payload)
+    return mask_tree(payload)
+
+
+def deidentify(obj: Any) -> Any:
+    """A copy with no ID numbers or contact details, and people's names reduced to surname + initial.
+
+    Each ID number becomes a pseudonym for this answer only (``person-1``, ``person-2``, ...), so
+    "who is the beneficiary of this record" still reads, without the number.
+    """
+    pseudonyms: dict[str, str] = {}
+
+    def pseudonym(value: str) -> str:
+        return pseudonyms.setdefault(value, f"person-{len(pseudonyms) + 1}")
+
+    def walk(o: Any, key: str | None = None, in_person: bool = False) -> Any:
+        if isinstance(o, dict):
+            person = _is_person(o) or (o.get("kind") == "Person" and "props" in o)
+            return {
+                k: walk(v, k, person or (in_person and k == "props"))
+                for k, v in o.items()
+                if k not in CONTACT_FIELDS and k not in ("birth_date", "beneficiary_birth_date", "address")
+            }
+        if isinstance(o, list):
+            return [walk(v, key, in_person) for v in o]
+        if not isinstance(o, str):
+            return o
+        if key in ID_FIELDS or key in ("persons", "dependant", "of_member", "beneficiary", "holder") or looks_like_id_number(o):
+            return o if o in ("household",) or o.startswith("H-") else pseudonym(o)
+        if (key == "name" and in_person) or key in ("beneficiary_name", "head_name") or (key == "label" and in_person):
+            return initial_name(o)
+        if key == "id" and o.startswith("Person:"):
+            return "Person:" + pseudonym(o.removeprefix("Person:"))
+        return _EMBEDDED.sub(lambda m: pseudonym(m.group(0)), o)
+
+    return walk(obj)

@@ -1,0 +1,121 @@
+"""The server's one store, shared by request threads: reads run together, a write runs alone.
+
+The embedded engine is one in-memory networkx graph, so a write must not run while a read walks
+it; Neo4j has transactions of its own and needs no gate. Reads run in worker threads with a
+time limit (a query past it answers 504; the thread finishes in the background, its answer
+dropped). Whole-graph answers (the audit) are reused for a short while and dropped on any write
+through the server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from api.core.errors import ApiError
+from graph.store import GraphStore
+
+__all__ = ["ReadWriteLock", "StoreRuntime"]
+
+T = TypeVar("T")
+
+
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer holds back new readers (no writer starvation)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    def acquire_read(self) -> None:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
+
+    def acquire_write(self) -> None:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+
+    def release_write(self) -> None:
+        with self._cond:
+            self._writing = False
+            self._cond.notify_all()
+
+
+class StoreRuntime:
+    def __init__(self, store: GraphStore, *, query_timeout_s: float, cache_ttl_s: float):
+        self.store = store
+        self.query_timeout_s = query_timeout_s
+        self.cache_ttl_s = cache_ttl_s
+        self._gate = ReadWriteLock() if store.engine == "embedded" else None
+        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._cache_lock = threading.Lock()
+        self._generation = 0
+
+    def _read_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._gate is None:
+            return fn(self.store, *args, **kwargs)
+        self._gate.acquire_read()
+        try:
+            return fn(self.store, *args, **kwargs)
+        finally:
+            self._gate.release_read()
+
+    def _write_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._gate is not None:
+            self._gate.acquire_write()
+        try:
+            return fn(self.store, *args, **kwargs)
+        finally:
+            with self._cache_lock:
+                self._cache.clear()
+                self._generation += 1
+            if self._gate is not None:
+                self._gate.release_write()
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(store, *args, **kwargs)`` in a worker thread, within the query time limit."""
+        try:
+            with anyio.fail_after(self.query_timeout_s):
+                return await anyio.to_thread.run_sync(partial(self._read_sync, fn, *args, **kwargs), abandon_on_cancel=True)
+        except TimeoutError:
+            raise ApiError(
+                504, "query_timeout", f"the query took longer than {self.query_timeout_s:g} s; narrow it (a region, a page)"
+            ) from None
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(store, ...)`` alone; never abandoned half-way (a write either lands or fails whole)."""
+        return await anyio.to_thread.run_sync(partial(self._write_sync, fn, *args, **kwargs))
+
+    async def cached(self, key: tuple[Any, ...], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A whole-graph answer, reused for ``cache_ttl_s`` unless the server wrote meanwhile."""
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            generation = self._generation
+        if hit is not None and now - hit[0] < self.cache_ttl_s:
+            return hit[1]
+        value = await self.read(fn, *args, **kwargs)
+        with self._cache_lock:
+            if generation == self._generation:  # a write in between would make this answer stale
+                self._cache[key] = (now, value)
+        return value

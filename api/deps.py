@@ -1,0 +1,172 @@
+"""Dependencies every route takes, defined once: the server context, the caller, the route's permission.
+
+A route declares ``caller: Annotated[Caller, Depends(require("households.get"))]``: the key is
+checked, the rate limit applied, and the role matched against ``ROUTE_ROLES`` before the route
+runs. Object-level checks (region, organisation) are the helpers below, called by the routes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.core.audit_log import AuditLog
+from api.core.config import Settings
+from api.core.errors import ApiError
+from api.core.limits import RateLimiter
+from api.core.presenting import present
+from api.core.runtime import StoreRuntime
+from api.core.security import Caller, KeyRing, Role, may_call
+from graph.model import NodeKind
+
+__all__ = ["MAX_PAGE_SIZE", "AsOf", "Context", "ContextDep", "Limit", "Offset", "require"]
+
+#: The largest page any list route returns (OWASP API4); declared in the schema.
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class Context:
+    """What the server holds for its lifetime."""
+
+    settings: Settings
+    runtime: StoreRuntime
+    keys: KeyRing
+    audit_log: AuditLog
+    limiter: RateLimiter
+
+
+def get_context(request: Request) -> Context:
+    return request.app.state.aidgraph
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="How many matches to skip.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}.")]
+AsOf = Annotated[dt.date | None, Query(description="The day to judge on (default today).")]
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An AidGraph API key (aidgraph keys create).")
+_bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+
+
+async def get_caller(
+    request: Request,
+    ctx: ContextDep,
+    api_key: Annotated[str | None, Security(_api_key)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> Caller:
+    token = api_key or (bearer.credentials if bearer else None)
+    if not token:
+        raise ApiError(401, "unauthorized", "send your API key in X-API-Key (or Authorization: Bearer)")
+    caller = ctx.keys.verify(token)
+    if caller is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key")
+    request.state.caller = caller
+    allowed, wait = ctx.limiter.allow(caller.key_id, per_minute=caller.rate_per_minute or ctx.settings.default_rate_per_minute)
+    if not allowed:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many requests for key {caller.key_id}; retry in {wait:.1f} s",
+            {"Retry-After": str(max(1, round(wait)))},
+        )
+    return caller
+
+
+def require(route: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
+    """A dependency: the caller, if their role may use ``route`` at all (403 otherwise)."""
+
+    async def dependency(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        request.state.action = route
+        if not may_call(caller, route):
+            what = f"a {caller.role.value} key" if caller.role is not Role.CONSUMER else f"consumer key {caller.key_id}"
+            raise ApiError(403, "forbidden", f"{what} may not use {route}")
+        return caller
+
+    return dependency
+
+
+def not_found(what: str) -> ApiError:
+    """The one answer for "absent" and "outside your scope", so scope cannot be probed (OWASP API1)."""
+    return ApiError(404, "not_found", f"no {what} in your scope")
+
+
+def check_region(caller: Caller, region_code: str | None, what: str) -> None:
+    if not caller.sees_region(region_code):
+        raise not_found(what)
+
+
+def narrow_region(caller: Caller, region: str | None) -> str | None:
+    """The region a list is limited to: the caller's scope, or a part of it they asked for."""
+    if region is None:
+        return caller.region
+    if caller.region is not None and not region.startswith(caller.region):
+        raise not_found(f"region {region}")
+    return region
+
+
+async def charity_org(ctx: Context, caller: Caller) -> dict[str, Any]:
+    """A coordinator's organisation (a Resource); a key naming an unknown one may do nothing."""
+    resource = await ctx.runtime.read(lambda s: s.get_node(NodeKind.RESOURCE, caller.org))
+    if resource is None:
+        raise ApiError(403, "forbidden", f"this key's organisation {caller.org} is not a resource in the graph")
+    return resource
+
+
+def _regions(store: Any, household_ids: Iterable[str]) -> dict[str, str | None]:
+    return {k: v.get("region_code") for k, v in store.get_nodes(NodeKind.HOUSEHOLD, list(household_ids)).items()}
+
+
+def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = ()) -> None:
+    """Note whose data a response holds, for the audit trail (before masking: the trail keeps keyed hashes)."""
+    households: set[str] = set()
+    persons: set[str] = set()
+
+    def walk(obj: Any, key: str | None = None) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, k)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v, key)
+        elif isinstance(obj, str):
+            if key in ("household_id", "households"):
+                households.add(obj)
+            elif key in ("id_number", "persons", "beneficiary_ref", "person_ref", "dependant", "of_member"):
+                persons.add(obj)
+
+    walk(payload)
+    state = request.state
+    state.audit_households = households | set(getattr(state, "audit_households", ()))
+    state.audit_persons = persons | set(getattr(state, "audit_persons", ()))
+    state.audit_others = set(others) | set(getattr(state, "audit_others", ()))
+
+
+def shown_to(caller: Caller, store: Any, payload: Any, *, today: dt.date | None = None, deidentified: bool = False) -> Any:
+    """``payload`` as ``caller`` may see it (see ``api.core.presenting``); call it inside a store read."""
+    minors_region = caller.region if caller.role is Role.CASEWORKER else None
+    return present(
+        payload, minors_region=minors_region, household_regions=lambda ids: _regions(store, ids), today=today, deidentified=deidentified
+    )
+
+
+async def respond(
+    request: Request, ctx: Context, caller: Caller, payload: Any, *, today: dt.date | None = None, deidentified: bool = False
+) -> Any:
+    """Record the subjects, then return ``payload`` as ``caller`` may see it."""
+    record_subjects(request, payload)
+    return await ctx.runtime.read(lambda store: shown_to(caller, store, payload, today=today, deidentified=deidentified))
+
+
+def household_in_scope(store: Any, caller: Caller, household_id: str) -> dict[str, Any]:
+    """The household's properties, if it exists and is in the caller's region; else the 404."""
+    household = store.get_node(NodeKind.HOUSEHOLD, household_id)
+    if household is None:
+        raise not_found(f"household {household_id}")
+    check_region(caller, household.get("region_code"), f"household {household_id}")
+    return household

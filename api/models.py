@@ -1,0 +1,216 @@
+"""Request and response models of the HTTP API, in families: ``XPublic`` out, ``XCreate``/``XIn`` in,
+``XsPublic(data, count)`` for pages (the FastAPI full-stack template's convention).
+
+Query results reuse the models of ``queries/``; their personal fields are plain dicts, already
+masked for the caller when they leave the server.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.core.security import ROUTE_ROLES, Role
+from queries.audit_report import AuditFinding, SummaryRow
+from queries.linkage import Allocation, UnmatchedFamily
+
+__all__ = [
+    "AcceptIn",
+    "AuditEntryPublic",
+    "AuditLogPublic",
+    "DecisionPublic",
+    "DeclineIn",
+    "FindingsPublic",
+    "HealthPublic",
+    "HouseholdSummary",
+    "HouseholdsPublic",
+    "IngestReportPublic",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPublic",
+    "KeysPublic",
+    "MarkIn",
+    "MarkPublic",
+    "UnmatchedPublic",
+    "UnresolvedPublic",
+]
+
+
+class Page(BaseModel):
+    count: int = Field(description="Every match, not only this page.")
+    offset: int
+    limit: int
+
+
+class HouseholdSummary(BaseModel):
+    household: dict[str, Any]
+    members: list[dict[str, Any]]
+
+
+class HouseholdsPublic(Page):
+    data: list[HouseholdSummary]
+
+
+class FindingsPublic(Page):
+    as_of: str
+    data: list[AuditFinding]
+    summary: list[SummaryRow]
+
+
+class MarkIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="Why: kept with the mark.")
+
+
+class MarkPublic(BaseModel):
+    finding_id: str
+    status: str
+    reason: str
+    marked_by: str
+    marked_at: str
+    kind: str | None = None
+
+
+class UnmatchedPublic(Page):
+    as_of: str
+    data: list[UnmatchedFamily]
+
+
+class AllocationPublic(Allocation):
+    as_of: str
+
+
+class AcceptIn(BaseModel):
+    need_id: str = Field(min_length=1, max_length=64)
+    resource_id: str = Field(min_length=1, max_length=64)
+
+
+class DeclineIn(AcceptIn):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DecisionPublic(BaseModel):
+    decision_id: str
+    need_id: str
+    resource_id: str
+    household_id: str
+    decision: str
+    decided_by: str
+    decided_at: str
+    reason: str | None = None
+    service_id: str | None = None
+
+
+class IngestFilePublic(BaseModel):
+    file: str
+    rows: int
+    rejected_rows: int
+    created: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+class IngestReportPublic(BaseModel):
+    ingest_id: str
+    files: list[IngestFilePublic]
+    files_rejected: list[dict[str, str]]
+    rejects: list[dict[str, Any]] = Field(description="The first 1,000 rejected rows by file, row and field; values masked.")
+    rejects_total: int
+    ignored: list[str]
+
+
+class UnresolvedPublic(Page):
+    data: list[dict[str, Any]] = Field(description="Department references that matched nobody: the identity-resolution queue.")
+
+
+class AuditEntryPublic(BaseModel):
+    seq: int
+    at: str
+    request_id: str
+    key_id: str | None
+    key_name: str | None
+    role: str | None
+    method: str
+    route: str
+    status: int
+    households: list[str]
+    persons: list[str] = Field(description="Masked ID numbers (first 6 + last 4).")
+    other_subjects: list[Any]
+    params: dict[str, Any]
+
+
+class AuditLogPublic(Page):
+    data: list[AuditEntryPublic]
+
+
+_REGION_CODE = r"^\d{2,12}$"
+#: The routes a consumer key may be given (everything a consumer role may call).
+ConsumerRoute = Literal[tuple(sorted(r for r, roles in ROUTE_ROLES.items() if Role.CONSUMER in roles))]  # type: ignore[valid-type]
+
+
+class _KeyCreateBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="Who or which system holds the key.")
+    rate_per_minute: int | None = Field(None, ge=1, le=1_000_000, description="Requests per minute (default: the server's).")
+
+
+class CaseworkerKeyCreate(_KeyCreateBase):
+    role: Literal["caseworker"]
+    region: str = Field(pattern=_REGION_CODE, description="The region whose subtree the caseworker works in.")
+
+
+class AuditorKeyCreate(_KeyCreateBase):
+    role: Literal["auditor"]
+    region: str | None = Field(None, pattern=_REGION_CODE, description="Omit to read across regions.")
+
+
+class CharityKeyCreate(_KeyCreateBase):
+    role: Literal["charity"]
+    org: str = Field(min_length=1, max_length=64, description="The organisation's resource id.")
+    region: str | None = Field(None, pattern=_REGION_CODE)
+
+
+class ConsumerKeyCreate(_KeyCreateBase):
+    role: Literal["consumer"]
+    routes: list[ConsumerRoute] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
+    region: str | None = Field(None, pattern=_REGION_CODE)
+
+
+class AdminKeyCreate(_KeyCreateBase):
+    role: Literal["admin"]
+
+
+#: A new key: what it needs depends on its role (a caseworker needs a region, a coordinator an organisation, ...).
+KeyCreate = Annotated[
+    CaseworkerKeyCreate | AuditorKeyCreate | CharityKeyCreate | ConsumerKeyCreate | AdminKeyCreate, Field(discriminator="role")
+]
+
+
+class KeyPublic(BaseModel):
+    key_id: str
+    name: str
+    role: str
+    region: str | None
+    org: str | None
+    routes: list[str]
+    rate_per_minute: int | None
+    created_at: str
+    created_by: str
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+
+
+class KeysPublic(BaseModel):
+    data: list[KeyPublic]
+    count: int
+
+
+class KeyCreated(BaseModel):
+    key_id: str
+    token: str = Field(description="Shown once; only its hash is kept.")
+
+
+class HealthPublic(BaseModel):
+    status: str
+    engine: str | None = None
+    detail: str | None = None

@@ -1,0 +1,114 @@
+"""Duplicate-aid and missed-aid findings, with confirm and dismiss for auditors."""
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.core.errors import ERROR_RESPONSES
+from api.core.security import Caller
+from api.deps import AsOf, Context, ContextDep, Limit, Offset, check_region, narrow_region, not_found, require, respond
+from api.models import FindingsPublic, MarkIn, MarkPublic
+from queries.audit_report import AuditFinding, AuditReport, audit, mark_finding, summarize
+
+router = APIRouter(prefix="/findings", tags=["findings"], responses=ERROR_RESPONSES)
+
+
+async def _report(ctx: Context, as_of: dt.date | None) -> AuditReport:
+    day = as_of or dt.date.today()
+    # The whole audit takes seconds at 100k households: reused until a write or the cache time.
+    return await ctx.runtime.cached(("audit", day), lambda s: audit(s, as_of=day))
+
+
+@router.get("", response_model=FindingsPublic)
+async def list_findings(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("findings.list"))],
+    as_of: AsOf = None,
+    family: Annotated[Literal["duplicate_aid", "missed_aid"] | None, Query()] = None,
+    kind: Annotated[str | None, Query(max_length=64)] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    status: Annotated[Literal["open", "confirmed", "dismissed"] | None, Query(description="open: not yet marked.")] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Any:
+    """Findings within your region, filtered, a page at a time; the summary counts all of them."""
+    scope = narrow_region(caller, region)
+    report = await _report(ctx, as_of)
+
+    def keep(f: AuditFinding) -> bool:
+        marked = (f.mark or {}).get("status", "open")
+        return (
+            (scope is None or (f.region_code or "").startswith(scope))
+            and (family is None or f.family == family)
+            and (kind is None or f.kind == kind)
+            and (status is None or marked == status)
+        )
+
+    found = [f for f in report.findings if keep(f)]
+    scoped = [f for f in report.findings if scope is None or (f.region_code or "").startswith(scope)]
+    page = [f.model_dump(mode="json") for f in found[offset : offset + limit]]
+    shown = await respond(request, ctx, caller, page, today=as_of)
+    request.state.audit_others = {f["id"] for f in page}
+    return {
+        "as_of": report.as_of,
+        "count": len(found),
+        "offset": offset,
+        "limit": limit,
+        "data": shown,
+        "summary": [r.model_dump() for r in summarize(scoped)],
+    }
+
+
+async def _finding_in_scope(ctx: Context, caller: Caller, finding_id: str, as_of: dt.date | None) -> AuditFinding:
+    report = await _report(ctx, as_of)
+    finding = next((f for f in report.findings if f.id == finding_id), None)
+    if finding is None:
+        raise not_found(f"finding {finding_id}")
+    check_region(caller, finding.region_code, f"finding {finding_id}")
+    return finding
+
+
+@router.get("/{finding_id}", response_model=AuditFinding)
+async def get_finding(
+    request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("findings.get"))], finding_id: str, as_of: AsOf = None
+) -> Any:
+    """One finding with its evidence."""
+    finding = await _finding_in_scope(ctx, caller, finding_id, as_of)
+    request.state.audit_others = {finding_id}
+    return await respond(request, ctx, caller, finding.model_dump(mode="json"), today=as_of)
+
+
+async def _mark(request: Request, ctx: Context, caller: Caller, finding_id: str, status: str, body: MarkIn, as_of: dt.date | None) -> Any:
+    finding = await _finding_in_scope(ctx, caller, finding_id, as_of)
+    request.state.audit_others = {finding_id}
+    by = f"{caller.name} ({caller.key_id})"
+    saved = await ctx.runtime.write(lambda s: mark_finding(s, finding_id, status=status, reason=body.reason, by=by, kind=finding.kind))
+    return await respond(request, ctx, caller, saved)
+
+
+@router.post("/{finding_id}/confirm", response_model=MarkPublic)
+async def confirm_finding(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("findings.mark"))],
+    finding_id: str,
+    body: MarkIn,
+    as_of: AsOf = None,
+) -> Any:
+    """Confirm a finding (auditors): it stays confirmed across re-ingest and re-audit."""
+    return await _mark(request, ctx, caller, finding_id, "confirmed", body, as_of)
+
+
+@router.post("/{finding_id}/dismiss", response_model=MarkPublic)
+async def dismiss_finding(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("findings.mark"))],
+    finding_id: str,
+    body: MarkIn,
+    as_of: AsOf = None,
+) -> Any:
+    """Dismiss a finding (auditors), with the reason."""
+    return await _mark(request, ctx, caller, finding_id, "dismissed", body, as_of)

@@ -1,0 +1,127 @@
+"""Households: search, one household, its chain, and the resources recommended for its needs."""
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.core.errors import ERROR_RESPONSES
+from api.core.security import Caller, Role
+from api.deps import (
+    AsOf,
+    ContextDep,
+    Limit,
+    Offset,
+    charity_org,
+    household_in_scope,
+    narrow_region,
+    not_found,
+    record_subjects,
+    require,
+    respond,
+    shown_to,
+)
+from api.models import HouseholdsPublic
+from queries.household import HouseholdView
+from queries.household_chain import ChainResult, household_chain
+from queries.linkage import Recommendation, recommend, unmatched_families
+
+router = APIRouter(prefix="/households", tags=["households"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=HouseholdsPublic)
+async def search_households(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("households.search"))],
+    region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="A region code: it and its subtree.")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=50, description="Part of a member's name.")] = None,
+    id_number: Annotated[str | None, Query(min_length=15, max_length=18, description="A member's ID number.")] = None,
+    offset: Offset = 0,
+    limit: Limit = 20,
+) -> Any:
+    """Households by region, member name or member ID number, a page at a time, within your region."""
+    scope = narrow_region(caller, region)
+    found = await ctx.runtime.read(
+        lambda s: s.run("household_search", region=scope, member_name=name, id_number=id_number, offset=offset, limit=limit)
+    )
+    data = [
+        {"household": hit.household, "members": [{**m, "household_id": hit.household["household_id"]} for m in hit.members]}
+        for hit in found.hits
+    ]
+    shown = await respond(request, ctx, caller, data)
+    return {"count": found.total, "offset": offset, "limit": limit, "data": shown}
+
+
+@router.get("/{household_id}", response_model=HouseholdView)
+async def get_household(
+    request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("households.get"))], household_id: str
+) -> Any:
+    """A household, its members, relatives, aid, needs and services (masked for your role).
+
+    A charity coordinator sees a household only when it has a need their organisation can meet
+    (de-identified), or once a match with their organisation is accepted (names in full).
+    """
+    await ctx.runtime.read(lambda store: household_in_scope(store, caller, household_id))
+    view = await ctx.runtime.read(lambda s: s.run("household_view", household_id=household_id))
+    if view is None:
+        raise not_found(f"household {household_id}")
+    deidentified = False
+    if caller.role is Role.CHARITY:
+        matched = any((s.resource or {}).get("resource_id") == caller.org for s in view.services)
+        if not matched:
+            org = (await charity_org(ctx, caller))["resource_id"]
+            day = dt.date.today()
+            families = await ctx.runtime.cached(("unmatched", day, org), lambda s: unmatched_families(s, as_of=day, org=org))
+            if not any(f.household_id == household_id for f in families):
+                raise not_found(f"household {household_id}")
+            deidentified = True
+    return await respond(request, ctx, caller, view.model_dump(mode="json"), deidentified=deidentified)
+
+
+@router.get("/{household_id}/chain", response_model=ChainResult)
+async def get_household_chain(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("households.chain"))],
+    household_id: str,
+    as_of: AsOf = None,
+) -> Any:
+    """The "one household + N resources" chain: obligors, aid timeline, referral level, subgraph."""
+
+    # One trip to a worker thread for the whole answer: the hot route of the API.
+    def answer(store: Any) -> tuple[Any, Any]:
+        household_in_scope(store, caller, household_id)
+        chain = household_chain(store, household_id, as_of=as_of)
+        if chain is None:
+            raise not_found(f"household {household_id}")
+        raw = chain.model_dump(mode="json")
+        return raw, shown_to(caller, store, raw, today=as_of)
+
+    raw, shown = await ctx.runtime.read(answer)
+    record_subjects(request, raw)
+    return shown
+
+
+@router.get("/{household_id}/recommendations", response_model=Recommendation)
+async def get_recommendations(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("households.recommendations"))],
+    household_id: str,
+    as_of: AsOf = None,
+    top: Annotated[int, Query(ge=1, le=20, description="Candidates per need.")] = 3,
+) -> Any:
+    """Ranked resources for each unserved need of the household, with the reasons."""
+
+    def answer(store: Any) -> tuple[Any, Any]:
+        household_in_scope(store, caller, household_id)
+        result = recommend(store, household_id, as_of=as_of, top=top)
+        if result is None:
+            raise not_found(f"household {household_id}")
+        raw = result.model_dump(mode="json")
+        return raw, shown_to(caller, store, raw, today=as_of)
+
+    raw, shown = await ctx.runtime.read(answer)
+    record_subjects(request, raw)
+    return shown
