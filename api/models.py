@@ -17,7 +17,6 @@ __all__ = [
     "AcceptIn",
     "AuditEntryPublic",
     "AuditLogPublic",
-    "DecisionPublic",
     "DeclineIn",
     "FindingsPublic",
     "HealthPublic",
@@ -29,7 +28,6 @@ __all__ = [
     "KeyPublic",
     "KeysPublic",
     "MarkIn",
-    "MarkPublic",
     "UnmatchedPublic",
     "UnresolvedPublic",
 ]
@@ -60,15 +58,6 @@ class MarkIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="Why: kept with the mark.")
 
 
-class MarkPublic(BaseModel):
-    finding_id: str
-    status: str
-    reason: str
-    marked_by: str
-    marked_at: str
-    kind: str | None = None
-
-
 class UnmatchedPublic(Page):
     as_of: str
     data: list[UnmatchedFamily]
@@ -85,18 +74,6 @@ class AcceptIn(BaseModel):
 
 class DeclineIn(AcceptIn):
     reason: str = Field(min_length=1, max_length=2000)
-
-
-class DecisionPublic(BaseModel):
-    decision_id: str
-    need_id: str
-    resource_id: str
-    household_id: str
-    decision: str
-    decided_by: str
-    decided_at: str
-    reason: str | None = None
-    service_id: str | None = None
 
 
 class IngestFilePublic(BaseModel):

@@ -151,18 +151,7 @@ def ingest(
         if rejects is not None:
             report.write_rejects_csv(rejects)
 
-    summary = [
-        {
-            "file": f.file,
-            "rows": f.rows,
-            "rejected_rows": f.rejected_rows,
-            "created": sum(f.written.created.values()),
-            "updated": sum(f.written.updated.values()),
-            "unchanged": sum(f.written.unchanged.values()),
-            "removed": sum(f.written.removed.values()),
-        }
-        for f in report.files
-    ]
+    summary = report.file_summaries()
     if as_json:
         out.print_json(
             json.dumps(

@@ -84,6 +84,21 @@ class IngestReport:
     files_rejected: list[FileRejected] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
 
+    def file_summaries(self) -> list[dict[str, Any]]:
+        """Per file: rows read, rows rejected, and nodes and relationships created, updated, unchanged, removed."""
+        return [
+            {
+                "file": f.file,
+                "rows": f.rows,
+                "rejected_rows": f.rejected_rows,
+                "created": sum(f.written.created.values()),
+                "updated": sum(f.written.updated.values()),
+                "unchanged": sum(f.written.unchanged.values()),
+                "removed": sum(f.written.removed.values()),
+            }
+            for f in self.files
+        ]
+
     @property
     def rejected_rows(self) -> int:
         return sum(f.rejected_rows for f in self.files)

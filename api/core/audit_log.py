@@ -38,8 +38,8 @@ class AuditLogError(RuntimeError):
     """The trail could not be written or does not verify."""
 
 
-_COLUMNS = (
-    "seq",
+#: The fields of an entry, in the order the hash chain covers them.
+_HASHED = (
     "at",
     "request_id",
     "key_id",
@@ -50,9 +50,13 @@ _COLUMNS = (
     "status",
     "households",
     "persons",
+    "person_tags",
     "other_subjects",
     "params",
 )
+_LISTS = ("households", "persons", "person_tags", "other_subjects", "params")
+#: What a query returns: the entry without the keyed hashes.
+_COLUMNS = ("seq", *(k for k in _HASHED if k != "person_tags"))
 
 
 class AuditLog:
@@ -193,31 +197,13 @@ class AuditLog:
         prev = ""
         n = 0
         with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, at, request_id, key_id, key_name, role, method, route, status, households, persons, person_tags,"
-                " other_subjects, params, prev_hash, hash FROM audit_entry ORDER BY seq"
-            ).fetchall()
-        keys = (
-            "at",
-            "request_id",
-            "key_id",
-            "key_name",
-            "role",
-            "method",
-            "route",
-            "status",
-            "households",
-            "persons",
-            "person_tags",
-            "other_subjects",
-            "params",
-        )
+            rows = self._db.execute(f"SELECT seq, {', '.join(_HASHED)}, prev_hash, hash FROM audit_entry ORDER BY seq").fetchall()  # noqa: S608 (fixed names)
         for row in rows:
-            entry = dict(zip(keys, row[1:14], strict=True))
-            for k in ("households", "persons", "person_tags", "other_subjects", "params"):
+            entry = dict(zip(_HASHED, row[1:-2], strict=True))
+            for k in _LISTS:
                 entry[k] = json.loads(entry[k])
             digest = hashlib.sha256((prev + json.dumps(entry, ensure_ascii=False, sort_keys=True)).encode()).hexdigest()
-            if row[14] != prev or row[15] != digest:
+            if row[-2] != prev or row[-1] != digest:
                 raise AuditLogError(f"audit trail broken at entry {row[0]}")
             prev = digest
             n += 1

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
 from api.deps import AsOf, Context, ContextDep, Limit, Offset, check_region, narrow_region, not_found, require, respond
-from api.models import FindingsPublic, MarkIn, MarkPublic
+from api.models import FindingsPublic, MarkIn
+from graph.model import FindingMark
 from queries.audit_report import AuditFinding, AuditReport, audit, mark_finding, summarize
 
 router = APIRouter(prefix="/findings", tags=["findings"], responses=ERROR_RESPONSES)
@@ -88,7 +89,7 @@ async def _mark(request: Request, ctx: Context, caller: Caller, finding_id: str,
     return await respond(request, ctx, caller, saved)
 
 
-@router.post("/{finding_id}/confirm", response_model=MarkPublic)
+@router.post("/{finding_id}/confirm", response_model=FindingMark)
 async def confirm_finding(
     request: Request,
     ctx: ContextDep,
@@ -101,7 +102,7 @@ async def confirm_finding(
     return await _mark(request, ctx, caller, finding_id, "confirmed", body, as_of)
 
 
-@router.post("/{finding_id}/dismiss", response_model=MarkPublic)
+@router.post("/{finding_id}/dismiss", response_model=FindingMark)
 async def dismiss_finding(
     request: Request,
     ctx: ContextDep,

@@ -50,18 +50,7 @@ async def upload(
     request.state.audit_others = {f"ingest:{report.ingest_id}", *(f.file for f in report.files)}
     return {
         "ingest_id": report.ingest_id,
-        "files": [
-            {
-                "file": f.file,
-                "rows": f.rows,
-                "rejected_rows": f.rejected_rows,
-                "created": sum(f.written.created.values()),
-                "updated": sum(f.written.updated.values()),
-                "unchanged": sum(f.written.unchanged.values()),
-                "removed": sum(f.written.removed.values()),
-            }
-            for f in report.files
-        ],
+        "files": report.file_summaries(),
         "files_rejected": [{"file": r.file, "reason": r.reason} for r in report.files_rejected],
         "rejects": mask_tree([r.__dict__ for r in report.rejects[:MAX_REJECTS_SHOWN]]),
         "rejects_total": len(report.rejects),

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.core.errors import ERROR_RESPONSES, ApiError
 from api.core.security import Caller, Role
 from api.deps import AsOf, Context, ContextDep, Limit, Offset, charity_org, check_region, narrow_region, not_found, require, respond
-from api.models import AcceptIn, AllocationPublic, DecisionPublic, DeclineIn, UnmatchedPublic
-from graph.model import NodeKind
+from api.models import AcceptIn, AllocationPublic, DeclineIn, UnmatchedPublic
+from graph.model import LinkDecision, NodeKind
 from queries.linkage import accept, allocate, decline, unmatched_families
 
 router = APIRouter(tags=["linkage"], responses=ERROR_RESPONSES)
@@ -84,7 +84,7 @@ def _by(caller: Caller) -> str:
     return f"{caller.name} ({caller.key_id})"
 
 
-@router.post("/linkage/accept", response_model=DecisionPublic)
+@router.post("/linkage/accept", response_model=LinkDecision)
 async def accept_match(
     request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("linkage.accept"))], body: AcceptIn
 ) -> Any:
@@ -100,7 +100,7 @@ async def accept_match(
     return await respond(request, ctx, caller, decision)
 
 
-@router.post("/linkage/decline", response_model=DecisionPublic)
+@router.post("/linkage/decline", response_model=LinkDecision)
 async def decline_match(
     request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("linkage.decline"))], body: DeclineIn
 ) -> Any:
