@@ -1,14 +1,17 @@
 """Households: search, one household, its chain, and the resources recommended for its needs."""
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller, Role
 from api.deps import (
     AsOf,
+    Context,
     ContextDep,
     Limit,
     Offset,
@@ -88,19 +91,9 @@ async def get_household_chain(
     as_of: AsOf = None,
 ) -> Any:
     """The "one household + N resources" chain: obligors, aid timeline, referral level, subgraph."""
-
-    # One trip to a worker thread for the whole answer: the hot route of the API.
-    def answer(store: Any) -> tuple[Any, Any]:
-        household_in_scope(store, caller, household_id)
-        chain = household_chain(store, household_id, as_of=as_of)
-        if chain is None:
-            raise not_found(f"household {household_id}")
-        raw = chain.model_dump(mode="json")
-        return raw, shown_to(caller, store, raw, today=as_of)
-
-    raw, shown = await ctx.runtime.read(answer)
-    record_subjects(request, raw)
-    return shown
+    return await _about_household(
+        request, ctx, caller, household_id, lambda store: household_chain(store, household_id, as_of=as_of), as_of
+    )
 
 
 @router.get("/{household_id}/recommendations", response_model=Recommendation)
@@ -113,14 +106,23 @@ async def get_recommendations(
     top: Annotated[int, Query(ge=1, le=20, description="Candidates per need.")] = 3,
 ) -> Any:
     """Ranked resources for each unserved need of the household, with the reasons."""
+    return await _about_household(
+        request, ctx, caller, household_id, lambda store: recommend(store, household_id, as_of=as_of, top=top), as_of
+    )
+
+
+async def _about_household(
+    request: Request, ctx: Context, caller: Caller, household_id: str, compute: Callable[[Any], BaseModel | None], today: dt.date | None
+) -> Any:
+    """Scope check, query and masking in one trip to a worker thread (the API's hot routes)."""
 
     def answer(store: Any) -> tuple[Any, Any]:
         household_in_scope(store, caller, household_id)
-        result = recommend(store, household_id, as_of=as_of, top=top)
+        result = compute(store)
         if result is None:
             raise not_found(f"household {household_id}")
         raw = result.model_dump(mode="json")
-        return raw, shown_to(caller, store, raw, today=as_of)
+        return raw, shown_to(caller, store, raw, today=today)
 
     raw, shown = await ctx.runtime.read(answer)
     record_subjects(request, raw)
