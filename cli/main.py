@@ -682,6 +682,130 @@ def household(
         out.print(f"referral level: {extra['referral_level']} ({extra['referral_reason']})", markup=False)
 
 
+PolicyOpt = Annotated[
+    Path | None, typer.Option("--policy", help="A policy file (TOML); default: the shipped default (policy/configs/default.toml).")
+]
+
+
+@app.command()
+@friendly
+def evaluate(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="A region code and its subtree.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Obligations and tiers of every household by the policy; writes the OBLIGED_TO_SUPPORT relationships."""
+    from policy.config import load_policy
+    from queries.means_test import evaluate as run
+    from queries.means_test import write_obligations
+
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        result = run(graph_store, rules, as_of=_day(as_of), region=region)
+        written = write_obligations(graph_store, run(graph_store, rules, as_of=_day(as_of)).obligations if region else result.obligations)
+    counts: dict[str, int] = {}
+    for d in result.households:
+        counts[d.tier or "none"] = counts.get(d.tier or "none", 0) + 1
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "as_of": result.as_of,
+                    "policy": result.policy,
+                    "tiers": counts,
+                    "obligations": len(result.obligations),
+                    "written": written,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = _table(
+        f"tiers as of {result.as_of} ({result.policy})" + (f", region {region}" if region else ""),
+        "tier",
+        "households",
+        numeric=("households",),
+    )
+    for tier in ("特困", "低保", "低保边缘", "刚性支出困难", "防止返贫监测", "其他", "none"):
+        if tier in counts:
+            table.add_row(tier, str(counts[tier]))
+    out.print(table)
+    able = sum(1 for o in result.obligations if o.monthly_amount > 0)
+    out.print(f"obligations: {len(result.obligations)} ({able} with an amount due); OBLIGED_TO_SUPPORT written: {written}")
+
+
+@app.command()
+@friendly
+def explain(
+    household_id: Annotated[str, typer.Argument(help="The household id.")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why a household is in its tier: who, which numbers, which rule (ID numbers masked)."""
+    from policy.config import load_policy
+    from queries.means_test import evaluate as run
+
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        result = run(graph_store, rules, as_of=_day(as_of), household_ids=[household_id])
+    if not result.households:
+        raise ValueError(f"no household {household_id} in this store")
+    d = result.households[0]
+    data = mask_tree(d.model_dump(mode="json"))
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False, sort_keys=True))
+        return
+    e = data["explanation"]
+    out.print(f"[bold]{d.household_id}[/bold]: {d.tier or 'no tier'} as of {result.as_of} (policy: {result.policy})")
+    out.print(f"  because {d.rule}", markup=False)
+    members = _table("members counted", "ID number", "name", "relation", "age", "labour", "categories", numeric=("age",))
+    for m in e["members"]:
+        members.add_row(
+            m["id"],
+            m.get("name") or "",
+            m.get("relation") or "",
+            str(m.get("age") or ""),
+            m.get("labour") or "",
+            ", ".join(m["categories"]),
+        )
+    out.print(members)
+    lines = [f"  income items: {len(e['income_items'])}, counted {d.own_income:,.2f}"]
+    for i in e["income_items"]:
+        lines.append(
+            f"    {i['person']} {i['kind']} {i['amount']:,.2f}{'' if i['counted'] else ' (exempt)'} from {i.get('department') or '?'}"
+        )
+    if e["job_cost_deductions"]:
+        lines.append(f"  minus job costs {d.deductions:,.2f}")
+    for x in e["imputed_income"]:
+        lines.append(f"  plus imputed farm income {x['amount']:,.2f} ({x['quantity']:g} {x['kind']} x {x['per_unit']:g})")
+    for o in e["obligors"]:
+        lines.append(f"  plus maintenance {o['monthly_amount']:,.2f} from {o['obligor']} ({o['kind']}; {o['basis']}): {o['rule']}")
+    lines.append(f"  = {d.counted_income:,.2f} for {d.members} members: {d.per_capita_income:,.2f} per person")
+    t = e["thresholds"]
+    lines.append(f"  thresholds: standard {t['standard']:g}, marginal {t['marginal']:g}, watch {t['watch']:g}")
+    if d.rigid_expenditure:
+        lines.append(
+            f"  rigid expenditure {d.rigid_expenditure:,.2f}: "
+            + "; ".join(f"{r['person']} {r['condition']} {r['amount']:g}" for r in e["rigid_expenditure"])
+        )
+    for a in d.assets_over_limit:
+        lines.append(f"  assets over limit: {a}")
+    if d.benefit is not None:
+        lines.append(
+            f"  benefit {d.benefit:,.2f} a month: " + "; ".join(f"{b['person']} {b['gap']:g} x {b['coefficient']:g}" for b in e["benefit"])
+        )
+    if d.classes:
+        lines.append(f"  classes: {', '.join(d.classes)}")
+    for line in lines:
+        out.print(line, markup=False)
+
+
 StateOpt = Annotated[
     Path | None,
     typer.Option(

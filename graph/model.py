@@ -66,6 +66,7 @@ class RelKind(StrEnum):
     PROVIDES = "PROVIDES"  # Resource -> Service
     SERVES = "SERVES"  # Service -> Household
     BASED_IN = "BASED_IN"  # Resource -> Region it serves (with its subtree)
+    OBLIGED_TO_SUPPORT = "OBLIGED_TO_SUPPORT"  # Person (obligor) -> Person (dependant) {kind, monthly_amount, rule}; derived
 
 
 #: The property that keys each node kind (the first column of its exchange file).
@@ -112,6 +113,7 @@ REL_ENDPOINTS: dict[RelKind, tuple[frozenset[NodeKind], frozenset[NodeKind]]] = 
     RelKind.PROVIDES: (frozenset({NodeKind.RESOURCE}), frozenset({NodeKind.SERVICE})),
     RelKind.SERVES: (frozenset({NodeKind.SERVICE}), frozenset({NodeKind.HOUSEHOLD})),
     RelKind.BASED_IN: (frozenset({NodeKind.RESOURCE}), frozenset({NodeKind.REGION})),
+    RelKind.OBLIGED_TO_SUPPORT: (frozenset({NodeKind.PERSON}), frozenset({NodeKind.PERSON})),
 }
 
 #: The end of a relationship that can have only one of it: a person is a member of one household,
@@ -134,6 +136,7 @@ REL_UNIQUE_END: dict[RelKind, Literal["src", "dst"] | None] = {
     RelKind.PROVIDES: "dst",
     RelKind.SERVES: "src",
     RelKind.BASED_IN: "src",
+    RelKind.OBLIGED_TO_SUPPORT: None,
 }
 
 

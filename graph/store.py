@@ -77,6 +77,8 @@ class WriteBatch:
     nodes: list[NodeWrite] = field(default_factory=list)
     edges: list[EdgeWrite] = field(default_factory=list)
     source: str = ""  # recorded in the history of updated nodes (file and ingest id)
+    #: Relationships to delete (existing ones: derived relationships recomputed, e.g. obligations).
+    removed_edges: list[EdgeWrite] = field(default_factory=list)
 
 
 @dataclass
@@ -239,6 +241,7 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
         else:
             plan.edges[edge] = merged
             result.updated[e.rel.value] += 1
+    plan.removals.update((e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key) for e in batch.removed_edges)
     plan.removals -= set(plan.edges)
     for removed in plan.removals:
         result.removed[removed[0].value] += 1

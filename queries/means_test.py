@@ -1,0 +1,763 @@
+"""Means test, maintenance obligations and tiers (分层), by a region's configured policy.
+
+Two questions gather the facts on either engine: ``means_facts`` (per household: members,
+incomes, assets, aid records) and ``kin_links`` (KIN relationships with both ends' household,
+birth and incomes). Everything else is plain Python on those rows, the same for both engines:
+
+- **obligations** (赡养 support of parents / 抚养 raising of children / 扶养 between spouses):
+  adult children owe parents aged 60+ or without labour capacity; parents owe minor children;
+  spouses owe each other, whenever the two live in different households (in one household the
+  income is counted together anyway). Where no child can pay (none alive, or none with capacity),
+  adult grandchildren owe the grandparent; where no parent can pay a minor, grandparents and adult
+  siblings do. What an obligor owes: ``max(0, obligor household per-capita income - k x their
+  standard) x share`` a month (``policy.maintenance``), once per dependant household;
+- **means test**: current income of the living members, minus exempt kinds and job costs, plus
+  imputed farm income (where none is recorded) and maintenance due, per member, against the
+  standards; assets against the limits; rigid expenditure (刚性支出) per member by condition;
+- **tier**: 特困 (one person, no labour capacity, no income, no obligor able to pay), 低保 (below
+  the standard, assets within limits), 低保边缘 (below the marginal multiple), 刚性支出困难 (below
+  the standard once rigid expenditure is paid), 防止返贫监测 (below the watch multiple), 其他
+  (emergency aid active), or none; each with its explanation (members, items, obligors, thresholds);
+- **benefit** for 低保 and 特困: the gap to the standard of each member times the member's
+  identity coefficient (分类施保).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from graph.model import NodeKind, RelKind, split_node_id
+from policy.config import PolicyConfig
+from queries._nx import inc, nodes_of, out
+from queries.findings import covers
+from queries.registry import question
+
+__all__ = [
+    "KIN_LINKS_CYPHER",
+    "MEANS_FACTS_CYPHER",
+    "Evaluation",
+    "Obligation",
+    "TierDecision",
+    "derive_obligations",
+    "evaluate",
+    "means_test",
+    "write_obligations",
+]
+
+ADULT, ELDERLY = 18, 60
+SUPPORT_OF_PARENTS, RAISING_OF_CHILDREN, BETWEEN_SPOUSES = "赡养 support of parents", "抚养 raising of children", "扶养 between spouses"
+
+
+class Obligation(BaseModel):
+    """One obligor's monthly maintenance to one dependant household."""
+
+    obligor: str
+    obligor_household: str | None
+    dependant_household: str
+    dependants: list[str]
+    kind: str
+    basis: str  # which rule made them an obligor
+    obligor_household_per_capita_income: float
+    obligor_standard: float
+    monthly_amount: float
+    rule: str  # the amount's formula with the numbers
+
+
+class TierDecision(BaseModel):
+    household_id: str
+    region_code: str | None
+    tier: str | None
+    rule: str  # the rule that decided, in words
+    classes: list[str]  # 分类: kinds of need
+    members: int
+    standard: float
+    thresholds: dict[str, float]
+    own_income: float
+    deductions: float
+    imputed_income: float
+    maintenance_due: float
+    counted_income: float
+    per_capita_income: float
+    rigid_expenditure: float
+    assets_over_limit: list[str]
+    benefit: float | None  # 低保/特困 monthly amount, yuan
+    explanation: dict[str, Any]
+
+
+class Evaluation(BaseModel):
+    as_of: str
+    policy: str
+    households: list[TierDecision]
+    obligations: list[Obligation]
+
+
+# -- the facts -------------------------------------------------------------------------------
+
+MEANS_FACTS_CYPHER = """
+MATCH (h:Household)
+WHERE $household_ids IS NULL OR h.household_id IN $household_ids
+RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural,
+  [(p:Person)-[m:MEMBER_OF]->(h) | {id: p.id_number, name: p.name, birth: p.birth_date, sex: p.sex, labour: p.labour_capacity,
+     employment: p.employment, disability: p.disability_grade, major: p.major_illness, chronic: p.chronic_illness,
+     deceased: p.deceased_on, relation: m.relation_to_head}] AS members,
+  [(i:Income)<-[:HAS_INCOME]-(p:Person)-[:MEMBER_OF]->(h) | {id: i.income_id, person: p.id_number, kind: i.kind,
+     amount: i.monthly_amount, start: i.period_start, end: i.period_end, department: i.source_department}] AS incomes,
+  [(h)-[:OWNS]->(a:Asset) | {id: a.asset_id, kind: a.kind, quantity: a.quantity, value: a.value}] AS assets,
+  [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h) | {id: r.record_id, program: g.program_code, kind: g.kind,
+      amount: r.amount, start: r.period_start, end: r.period_end, status: r.status, person: null}]
+  + [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h) | {id: r.record_id,
+      program: g.program_code, kind: g.kind, amount: r.amount, start: r.period_start, end: r.period_end, status: r.status,
+      person: p.id_number}] AS records,
+  [(h)-[:HAS_NEED]->(n:Need) | {id: n.need_id, category: n.category, status: n.status}] AS needs
+"""
+
+
+def _sorted_facts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    out_rows = []
+    for r in sorted(rows, key=lambda r: r["household"]):
+        out_rows.append(
+            {
+                **r,
+                "members": sorted(r["members"], key=lambda m: m["id"]),
+                "incomes": sorted(r["incomes"], key=lambda i: i["id"]),
+                "assets": sorted(r["assets"], key=lambda a: a["id"]),
+                "records": sorted(r["records"], key=lambda x: (x["id"], x["person"] or "")),
+                "needs": sorted(r["needs"], key=lambda n: n["id"]),
+            }
+        )
+    return out_rows
+
+
+def _facts_from_records(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
+    return _sorted_facts(rows)
+
+
+def _person_facts(G: Any, p: str, relation: str | None = None) -> dict[str, Any]:
+    q = G._node[p]
+    return {
+        "id": q["id_number"],
+        "name": q.get("name"),
+        "birth": q.get("birth_date"),
+        "sex": q.get("sex"),
+        "labour": q.get("labour_capacity"),
+        "employment": q.get("employment"),
+        "disability": q.get("disability_grade"),
+        "major": q.get("major_illness"),
+        "chronic": q.get("chronic_illness"),
+        "deceased": q.get("deceased_on"),
+        "relation": relation,
+    }
+
+
+@question("means_facts", cypher=MEANS_FACTS_CYPHER, from_records=_facts_from_records)
+def means_facts(G: Any, household_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per household (all, or those of ``household_ids``): members, incomes, assets, aid records, needs."""
+    wanted = None if household_ids is None else set(household_ids)
+    rows = []
+    for h, props in nodes_of(G, NodeKind.HOUSEHOLD):
+        if wanted is not None and props["household_id"] not in wanted:
+            continue
+        members = inc(G, h, RelKind.MEMBER_OF)
+        records = []
+        for b in [h, *members]:
+            for r in out(G, b, RelKind.RECEIVES):
+                rec = G._node[r]
+                for g in out(G, r, RelKind.PAID_BY):
+                    records.append(
+                        {
+                            "id": rec["record_id"],
+                            "program": G._node[g]["program_code"],
+                            "kind": G._node[g]["kind"],
+                            "amount": rec.get("amount"),
+                            "start": rec.get("period_start"),
+                            "end": rec.get("period_end"),
+                            "status": rec.get("status"),
+                            "person": None if b == h else G._node[b]["id_number"],
+                        }
+                    )
+        rows.append(
+            {
+                "household": props["household_id"],
+                "region": props.get("region_code"),
+                "urban_rural": props.get("urban_rural"),
+                "members": [_person_facts(G, m, G.edges[m, h, RelKind.MEMBER_OF.value].get("relation_to_head")) for m in members],
+                "incomes": [
+                    {
+                        "id": G._node[i]["income_id"],
+                        "person": G._node[m]["id_number"],
+                        "kind": G._node[i].get("kind"),
+                        "amount": G._node[i].get("monthly_amount"),
+                        "start": G._node[i].get("period_start"),
+                        "end": G._node[i].get("period_end"),
+                        "department": G._node[i].get("source_department"),
+                    }
+                    for m in members
+                    for i in out(G, m, RelKind.HAS_INCOME)
+                ],
+                "assets": [
+                    {"id": a["asset_id"], "kind": a.get("kind"), "quantity": a.get("quantity"), "value": a.get("value")}
+                    for a in (G._node[x] for x in out(G, h, RelKind.OWNS))
+                ],
+                "records": records,
+                "needs": [
+                    {"id": n["need_id"], "category": n.get("category"), "status": n.get("status")}
+                    for n in (G._node[x] for x in out(G, h, RelKind.HAS_NEED))
+                ],
+            }
+        )
+    return _sorted_facts(rows)
+
+
+KIN_LINKS_CYPHER = """
+MATCH (a:Person)-[k:KIN]->(b:Person)
+WHERE $person_ids IS NULL OR a.id_number IN $person_ids OR b.id_number IN $person_ids
+RETURN k.relation AS relation,
+  {id: a.id_number, birth: a.birth_date, deceased: a.deceased_on, labour: a.labour_capacity,
+   household: head([(a)-[:MEMBER_OF]->(h:Household) | h.household_id]),
+   incomes: [(a)-[:HAS_INCOME]->(i:Income) | {amount: i.monthly_amount, kind: i.kind, start: i.period_start, end: i.period_end}]} AS src,
+  {id: b.id_number, birth: b.birth_date, deceased: b.deceased_on, labour: b.labour_capacity,
+   household: head([(b)-[:MEMBER_OF]->(h:Household) | h.household_id]),
+   incomes: [(b)-[:HAS_INCOME]->(i:Income) | {amount: i.monthly_amount, kind: i.kind, start: i.period_start, end: i.period_end}]} AS dst
+"""
+
+
+def _sorted_kin(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    def norm(p: dict[str, Any]) -> dict[str, Any]:
+        return {**p, "incomes": sorted(p["incomes"], key=lambda i: (i["start"] or "", i["kind"] or "", i["amount"] or 0))}
+
+    return sorted(
+        ({"relation": r["relation"], "src": norm(r["src"]), "dst": norm(r["dst"])} for r in rows),
+        key=lambda r: (r["src"]["id"], r["dst"]["id"], r["relation"]),
+    )
+
+
+def _kin_from_records(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
+    return _sorted_kin(rows)
+
+
+@question("kin_links", cypher=KIN_LINKS_CYPHER, from_records=_kin_from_records)
+def kin_links(G: Any, person_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """KIN relationships (all, or those touching ``person_ids``) with both ends' household, birth and incomes."""
+
+    def end(p: str) -> dict[str, Any]:
+        q = G._node[p]
+        households = out(G, p, RelKind.MEMBER_OF)
+        return {
+            "id": q["id_number"],
+            "birth": q.get("birth_date"),
+            "deceased": q.get("deceased_on"),
+            "labour": q.get("labour_capacity"),
+            "household": split_node_id(households[0])[1] if households else None,
+            "incomes": [
+                {
+                    "amount": G._node[i].get("monthly_amount"),
+                    "kind": G._node[i].get("kind"),
+                    "start": G._node[i].get("period_start"),
+                    "end": G._node[i].get("period_end"),
+                }
+                for i in out(G, p, RelKind.HAS_INCOME)
+            ],
+        }
+
+    if person_ids is None:
+        starts = [p for p, _ in nodes_of(G, NodeKind.PERSON)]
+    else:
+        starts = [f"Person:{p}" for p in person_ids if f"Person:{p}" in G]
+    seen = set()
+    rows = []
+    for p in starts:
+        for a, b in [(p, o) for o in out(G, p, RelKind.KIN)] + [(o, p) for o in inc(G, p, RelKind.KIN)]:
+            if (a, b) in seen:
+                continue
+            seen.add((a, b))
+            rows.append({"relation": G.edges[a, b, RelKind.KIN.value]["relation"], "src": end(a), "dst": end(b)})
+    return _sorted_kin(rows)
+
+
+# -- the rules -------------------------------------------------------------------------------
+
+
+def _age(birth: str | None, on: dt.date) -> int | None:
+    if not birth:
+        return None
+    b = dt.date.fromisoformat(birth)
+    return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+
+
+def _alive(p: dict[str, Any], on: dt.date) -> bool:
+    return not p.get("deceased") or p["deceased"] > on.isoformat()
+
+
+def _current(items: Iterable[dict[str, Any]], on: dt.date) -> list[dict[str, Any]]:
+    return [i for i in items if covers(i.get("start"), i.get("end"), on)]
+
+
+def _money(x: float) -> float:
+    return round(x + 0.0, 2)
+
+
+def _own_income(fact: dict[str, Any], policy: PolicyConfig, on: dt.date) -> dict[str, Any]:
+    """A household's own counted income (no maintenance): items, deductions, imputed farm income."""
+    living = {m["id"] for m in fact["members"] if _alive(m, on)}
+    rules = policy.income
+    items, earned_by = [], defaultdict(float)
+    for i in _current(fact["incomes"], on):
+        if i["person"] not in living:
+            continue
+        counted = i["kind"] not in rules.exempt_kinds
+        items.append(
+            {
+                "id": i["id"],
+                "person": i["person"],
+                "kind": i["kind"],
+                "amount": i["amount"],
+                "counted": counted,
+                "department": i.get("department"),
+            }
+        )
+        if counted and i["kind"] in rules.earned_kinds:
+            earned_by[i["person"]] += i["amount"]
+    deductions = {}
+    for person, earned in sorted(earned_by.items()):
+        cut = earned * rules.job_cost_share
+        if rules.job_cost_max:
+            cut = min(cut, rules.job_cost_max)
+        if cut:
+            deductions[person] = _money(cut)
+    imputed = []
+    if not any(i["kind"] == "farm" for i in items):
+        for a in fact["assets"]:
+            per_unit = rules.farm_per_unit.get(a["kind"])
+            if per_unit:
+                imputed.append(
+                    {
+                        "asset": a["id"],
+                        "kind": a["kind"],
+                        "quantity": a["quantity"],
+                        "per_unit": per_unit,
+                        "amount": _money(a["quantity"] * per_unit),
+                    }
+                )
+    own = sum(i["amount"] for i in items if i["counted"])
+    total = own - sum(deductions.values()) + sum(x["amount"] for x in imputed)
+    return {
+        "members": len(living),
+        "items": items,
+        "own": _money(own),
+        "deductions": deductions,
+        "imputed": imputed,
+        "counted": _money(max(0.0, total)),
+    }
+
+
+def derive_obligations(facts: list[dict[str, Any]], kin: list[dict[str, Any]], policy: PolicyConfig, on: dt.date) -> list[Obligation]:
+    """Who owes maintenance to which household, and how much (see the module docstring)."""
+    by_household = {f["household"]: f for f in facts}
+    persons: dict[str, dict[str, Any]] = {}
+    for row in kin:
+        for end in (row["src"], row["dst"]):
+            persons.setdefault(end["id"], end)
+    for f in facts:
+        for m in f["members"]:
+            persons.setdefault(
+                m["id"],
+                {
+                    "id": m["id"],
+                    "birth": m["birth"],
+                    "deceased": m["deceased"],
+                    "labour": m["labour"],
+                    "household": f["household"],
+                    "incomes": [],
+                },
+            )
+            persons[m["id"]] = {**persons[m["id"]], "household": f["household"], "labour": m["labour"]}
+    children, parents, spouses, siblings = defaultdict(set), defaultdict(set), defaultdict(set), defaultdict(set)
+    for row in kin:
+        a, b = row["src"]["id"], row["dst"]["id"]
+        if row["relation"] == "parent_of":
+            children[a].add(b)
+            parents[b].add(a)
+        elif row["relation"] == "spouse_of":
+            spouses[a].add(b)
+            spouses[b].add(a)
+        elif row["relation"] == "sibling_of":
+            siblings[a].add(b)
+            siblings[b].add(a)
+
+    capacity_cache: dict[str, tuple[float, float, float]] = {}
+
+    def capacity(obligor: str) -> tuple[float, float, float]:
+        """(monthly amount they can owe, their household's per-capita income, their standard)."""
+        if obligor in capacity_cache:
+            return capacity_cache[obligor]
+        p = persons[obligor]
+        household = by_household.get(p.get("household") or "")
+        if household is not None:
+            own = _own_income(household, policy, on)
+            per_capita = own["counted"] / max(own["members"], 1)
+            standard = policy.standard.for_area(household.get("urban_rural"))
+        else:  # known only from another department's records: a household of one
+            per_capita = sum(i["amount"] or 0 for i in _current(p["incomes"], on))
+            standard = policy.standard.for_area(None)
+        rule = policy.maintenance
+        owed = _money(max(0.0, per_capita - rule.k * standard) * rule.share)
+        capacity_cache[obligor] = (owed, _money(per_capita), standard)
+        return capacity_cache[obligor]
+
+    def adult(pid: str) -> bool:
+        age = _age(persons[pid].get("birth"), on)
+        return age is not None and age >= ADULT and _alive(persons[pid], on)
+
+    def elsewhere(pid: str, household: str) -> bool:
+        return persons[pid].get("household") != household
+
+    def able(candidates: Iterable[str]) -> list[str]:
+        return [c for c in candidates if capacity(c)[0] > 0]
+
+    # One obligation per obligor and dependant household: an obligor's capacity counts once there,
+    # even if they owe two members on two grounds (a father of a child and son of its grandmother).
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def owe(obligor: str, dependant: str, household: str, kind: str, basis: str) -> None:
+        entry = found.setdefault((obligor, household), {"dependants": set(), "kinds": {}, "bases": {}})
+        entry["dependants"].add(dependant)
+        entry["kinds"][kind] = None
+        entry["bases"][basis] = None
+
+    for f in facts:
+        hid = f["household"]
+        for m in f["members"]:
+            d = m["id"]
+            if not _alive(m, on):
+                continue
+            age = _age(m["birth"], on)
+            if age is not None and (age >= ELDERLY or m.get("labour") == "none") and age >= ADULT:
+                kids = [c for c in children[d] if adult(c)]
+                for c in kids:
+                    if elsewhere(c, hid):
+                        owe(c, d, hid, SUPPORT_OF_PARENTS, "adult child of a parent aged 60+ or without labour capacity")
+                # No child at home and none elsewhere can pay: adult grandchildren do.
+                if not any(not elsewhere(c, hid) for c in kids) and not able(c for c in kids if elsewhere(c, hid)):
+                    for c in children[d]:
+                        for g in children[c]:
+                            if adult(g) and elsewhere(g, hid):
+                                owe(g, d, hid, SUPPORT_OF_PARENTS, "adult grandchild: no child of the grandparent can pay")
+            if age is not None and age < ADULT:
+                ps = [p for p in parents[d] if _alive(persons[p], on)]
+                for p in ps:
+                    if elsewhere(p, hid):
+                        owe(p, d, hid, RAISING_OF_CHILDREN, "parent of a minor child")
+                # No parent at home and none elsewhere can pay: grandparents and adult siblings do.
+                if not any(not elsewhere(p, hid) for p in ps) and not able(p for p in ps if elsewhere(p, hid)):
+                    for p in parents[d]:
+                        for gp in parents[p]:
+                            if _alive(persons[gp], on) and elsewhere(gp, hid):
+                                owe(gp, d, hid, RAISING_OF_CHILDREN, "grandparent: no parent of the minor can pay")
+                    for s in siblings[d] | {c for p in parents[d] for c in children[p]} - {d}:
+                        if adult(s) and elsewhere(s, hid):
+                            owe(s, d, hid, RAISING_OF_CHILDREN, "adult sibling: no parent of the minor can pay")
+            for s in spouses[d]:
+                if _alive(persons[s], on) and elsewhere(s, hid):
+                    owe(s, d, hid, BETWEEN_SPOUSES, "spouse living in another household")
+
+    rule = policy.maintenance
+    obligations = []
+    for (obligor, household), entry in sorted(found.items()):
+        owed, per_capita, standard = capacity(obligor)
+        kind, basis = "; ".join(entry["kinds"]), "; ".join(entry["bases"])
+        obligations.append(
+            Obligation(
+                obligor=obligor,
+                obligor_household=persons[obligor].get("household"),
+                dependant_household=household,
+                dependants=sorted(entry["dependants"]),
+                kind=kind,
+                basis=basis,
+                obligor_household_per_capita_income=per_capita,
+                obligor_standard=standard,
+                monthly_amount=owed,
+                rule=f"max(0, {per_capita:g} - {rule.k:g} x {standard:g}) x {rule.share:g} = {owed:g}",
+            )
+        )
+    if rule.split == "equal":
+        by_dependant: dict[str, list[Obligation]] = defaultdict(list)
+        for o in obligations:
+            by_dependant[o.dependant_household].append(o)
+        for group in by_dependant.values():
+            payers = [o for o in group if o.monthly_amount > 0]
+            if len(payers) > 1:
+                total = sum(o.monthly_amount for o in payers)
+                for o in payers:
+                    o.monthly_amount = _money(total / len(payers))
+                    o.rule += f"; split equally among {len(payers)} obligors: {total:g} / {len(payers)} = {o.monthly_amount:g}"
+    return obligations
+
+
+_CLASS_OF_PROGRAM_KIND = {"basic_living": "basic living", "emergency": "temporary"}
+_CLASS_OF_NEED = {
+    "medical": "medical",
+    "schooling": "education",
+    "housing": "housing",
+    "employment": "employment",
+    "disaster": "disaster",
+    "care": "services",
+    "psychological": "services",
+    "visits": "services",
+}
+
+
+def member_categories(m: dict[str, Any], on: dt.date) -> list[str]:
+    """The identity categories (分类施保) a member falls in, by what the graph holds of them.
+
+    Codes a policy may give coefficients to: serious_illness, severe_disability, mild_disability,
+    lost_labour, elderly_80, men_60, women_50, student, retiree, able_to_work.
+    """
+    age = _age(m.get("birth"), on)
+    found = []
+    if m.get("major"):
+        found.append("serious_illness")
+    if m.get("disability") in (1, 2):
+        found.append("severe_disability")
+    elif m.get("disability") in (3, 4):
+        found.append("mild_disability")
+    if m.get("labour") == "none" and age is not None and ADULT <= age < ELDERLY:
+        found.append("lost_labour")
+    if age is not None and age >= 80:
+        found.append("elderly_80")
+    if age is not None and age >= 60 and m.get("sex") == "M":
+        found.append("men_60")
+    if age is not None and age >= 50 and m.get("sex") == "F":
+        found.append("women_50")
+    if m.get("employment") == "student":
+        found.append("student")
+    if m.get("employment") == "retired":
+        found.append("retiree")
+    if m.get("labour") == "full" and not found:
+        found.append("able_to_work")
+    return found
+
+
+def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfig, on: dt.date) -> TierDecision:
+    """The tier of one household (its facts as ``means_facts`` gives them), with the explanation."""
+    living = [m for m in fact["members"] if _alive(m, on)]
+    n = max(len(living), 1)
+    own = _own_income(fact, policy, on)
+    maintenance = _money(sum(o.monthly_amount for o in owed))
+    counted = _money(own["counted"] + maintenance)
+    per_capita = _money(counted / n)
+    thresholds = policy.thresholds(fact.get("urban_rural"))
+    standard = thresholds["standard"]
+
+    # Assets against the limits.
+    over = []
+    if policy.assets.deposit_months is not None:
+        deposits = sum(a.get("value") or a.get("quantity") or 0 for a in fact["assets"] if a["kind"] == "deposit")
+        limit = policy.assets.deposit_months * standard * n
+        if deposits > limit:
+            over.append(f"deposits {deposits:g} > {policy.assets.deposit_months:g} months x {standard:g} x {n} = {limit:g}")
+    for kind, most in sorted(policy.assets.max_units.items()):
+        units = sum(a.get("quantity") or 0 for a in fact["assets"] if a["kind"] == kind)
+        if units > most:
+            over.append(f"{kind}: {units:g} > {most:g}")
+
+    # Rigid expenditure, per member by condition.
+    rigid_rules = policy.rigid_expenditure
+    rigid_items = []
+    for m in living:
+        for condition, amount, applies in (
+            ("major illness", rigid_rules.major_illness, bool(m.get("major"))),
+            ("severe disability", rigid_rules.severe_disability, m.get("disability") in (1, 2)),
+            ("student", rigid_rules.student, m.get("employment") == "student"),
+        ):
+            if applies and amount:
+                rigid_items.append({"person": m["id"], "condition": condition, "amount": amount})
+    rigid = _money(sum(i["amount"] for i in rigid_items))
+
+    active = [r for r in fact["records"] if r.get("status") not in ("ended", "suspended") and covers(r.get("start"), r.get("end"), on)]
+    able_obligors = [o for o in owed if o.monthly_amount > 0]
+    single_without_means = (
+        len(living) == 1 and living[0].get("labour") == "none" and counted == 0 and not able_obligors and not own["imputed"]
+    )
+    if single_without_means:
+        tier, rule = "特困", "one person without labour capacity, without income and without an obligor able to support them"
+    elif per_capita < standard and not over:
+        tier, rule = "低保", f"per-capita income {per_capita:g} below the standard {standard:g}, assets within limits"
+    elif per_capita < thresholds["marginal"] and not over:
+        tier, rule = (
+            "低保边缘",
+            f"per-capita income {per_capita:g} below {policy.multiples.marginal:g} x the standard = {thresholds['marginal']:g}",
+        )
+    elif rigid and (counted - rigid) / n < standard:
+        tier, rule = (
+            "刚性支出困难",
+            f"after rigid expenditure of {rigid:g}, per-capita income {_money((counted - rigid) / n):g} is below the standard {standard:g}",
+        )
+    elif per_capita < thresholds["watch"]:
+        tier, rule = (
+            "防止返贫监测",
+            f"per-capita income {per_capita:g} below {policy.multiples.watch:g} x the standard = {thresholds['watch']:g}",
+        )
+    elif any(r["kind"] == "emergency" for r in active):
+        tier, rule = "其他", "emergency aid (急难) active"
+    else:
+        tier, rule = (
+            None,
+            f"per-capita income {per_capita:g} at or above {policy.multiples.watch:g} x the standard = {thresholds['watch']:g}"
+            + (f"; assets over limits: {'; '.join(over)}" if over else ""),
+        )
+    if over and tier == "防止返贫监测" and per_capita < thresholds["marginal"]:
+        rule += f" (income alone would qualify; assets over limits: {'; '.join(over)})"
+
+    categories = {m["id"]: member_categories(m, on) for m in living}
+    benefit = None
+    benefit_lines = []
+    if tier in ("低保", "特困"):
+        gap = max(0.0, standard - per_capita)
+        total = 0.0
+        for m in living:
+            coefficient = policy.coefficient(categories[m["id"]])
+            total += gap * coefficient
+            benefit_lines.append(
+                {
+                    "person": m["id"],
+                    "gap": _money(gap),
+                    "categories": categories[m["id"]],
+                    "coefficient": coefficient,
+                    "amount": _money(gap * coefficient),
+                }
+            )
+        benefit = _money(total)
+
+    classes = sorted(
+        {_CLASS_OF_PROGRAM_KIND[r["kind"]] for r in active if r["kind"] in _CLASS_OF_PROGRAM_KIND}
+        | {_CLASS_OF_NEED.get(x["category"], "services") for x in fact["needs"] if (x.get("status") or "open") != "closed"}
+        | ({"basic living"} if tier in ("特困", "低保") else set())
+    )
+    explanation = {
+        "members": [
+            {
+                "id": m["id"],
+                "name": m.get("name"),
+                "relation": m.get("relation"),
+                "age": _age(m.get("birth"), on),
+                "labour": m.get("labour"),
+                "categories": categories[m["id"]],
+            }
+            for m in living
+        ],
+        "income_items": own["items"],
+        "job_cost_deductions": own["deductions"],
+        "imputed_income": own["imputed"],
+        "obligors": [o.model_dump() for o in owed],
+        "rigid_expenditure": rigid_items,
+        "thresholds": thresholds,
+        "benefit": benefit_lines,
+        "policy": policy.name,
+    }
+    return TierDecision(
+        household_id=fact["household"],
+        region_code=fact.get("region"),
+        tier=tier,
+        rule=rule,
+        classes=classes,
+        members=len(living),
+        standard=standard,
+        thresholds=thresholds,
+        own_income=own["own"],
+        deductions=_money(sum(own["deductions"].values())),
+        imputed_income=_money(sum(x["amount"] for x in own["imputed"])),
+        maintenance_due=maintenance,
+        counted_income=counted,
+        per_capita_income=per_capita,
+        rigid_expenditure=rigid,
+        assets_over_limit=over,
+        benefit=benefit,
+        explanation=explanation,
+    )
+
+
+def evaluate(
+    store: Any, policy: PolicyConfig, *, as_of: dt.date | None = None, household_ids: list[str] | None = None, region: str | None = None
+) -> Evaluation:
+    """Obligations and tiers of every household (or of ``household_ids``, or of a ``region``).
+
+    Examples
+    --------
+    >>> from graph.stores.embedded import EmbeddedStore
+    >>> from policy.config import load_policy
+    >>> evaluate(EmbeddedStore.in_memory(), load_policy(), as_of=dt.date(2026, 6, 30)).households
+    []
+    """
+    day = as_of or dt.date.today()
+    if household_ids is None:
+        facts = store.run("means_facts", household_ids=None)
+        kin = store.run("kin_links", person_ids=None)
+        targets = [f for f in facts if region is None or (f.get("region") or "").startswith(region)]
+    else:
+        targets = store.run("means_facts", household_ids=sorted(set(household_ids)))
+        members = sorted({m["id"] for f in targets for m in f["members"]})
+        kin = store.run("kin_links", person_ids=members) if members else []
+        # Two steps out: grandchildren of a grandparent, grandparents and siblings of a minor.
+        second = sorted({e["id"] for row in kin for e in (row["src"], row["dst"])} - set(members))
+        if second:
+            known = {(r["src"]["id"], r["dst"]["id"], r["relation"]) for r in kin}
+            kin = _sorted_kin(
+                [
+                    *kin,
+                    *(r for r in store.run("kin_links", person_ids=second) if (r["src"]["id"], r["dst"]["id"], r["relation"]) not in known),
+                ]
+            )
+        others = sorted(
+            {e["household"] for row in kin for e in (row["src"], row["dst"]) if e["household"]} - {f["household"] for f in targets}
+        )
+        facts = targets + (store.run("means_facts", household_ids=others) if others else [])
+    obligations = derive_obligations(facts, kin, policy, day)
+    owed_to: dict[str, list[Obligation]] = defaultdict(list)
+    for o in obligations:
+        owed_to[o.dependant_household].append(o)
+    decisions = [means_test(f, owed_to[f["household"]], policy, day) for f in targets]
+    wanted = {f["household"] for f in targets}
+    return Evaluation(
+        as_of=day.isoformat(),
+        policy=policy.name,
+        households=decisions,
+        obligations=[o for o in obligations if o.dependant_household in wanted],
+    )
+
+
+def write_obligations(store: Any, obligations: list[Obligation], *, by: str = "evaluate") -> dict[str, int]:
+    """Make the store's OBLIGED_TO_SUPPORT relationships these (one per obligor and dependant), in one batch.
+
+    Relationships no longer owed are removed; the amounts and the rule travel on the relationship.
+    """
+    from graph.store import EdgeWrite, WriteBatch
+
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for o in obligations:
+        for d in o.dependants:
+            wanted[(o.obligor, d)] = {
+                "kind": o.kind,
+                "monthly_amount": o.monthly_amount,
+                "rule": o.rule,
+                "basis": o.basis,
+                "dependant_household": o.dependant_household,
+            }
+    existing = {(e.src_key, e.dst_key) for e in store.iter_edges(RelKind.OBLIGED_TO_SUPPORT)}
+    rel, person = RelKind.OBLIGED_TO_SUPPORT, NodeKind.PERSON
+    batch = WriteBatch(
+        edges=[EdgeWrite(rel, person, a, person, b, props) for (a, b), props in sorted(wanted.items())],
+        removed_edges=[EdgeWrite(rel, person, a, person, b) for a, b in sorted(existing - set(wanted))],
+        source=f"obligations by {by}",
+    )
+    result = store.write_batch(batch)
+    return {
+        "created": result.created[rel.value],
+        "updated": result.updated[rel.value],
+        "unchanged": result.unchanged[rel.value],
+        "removed": result.removed[rel.value],
+    }
