@@ -23,6 +23,7 @@ from api.core.presenting import present
 from api.core.runtime import StoreRuntime
 from api.core.security import Caller, KeyRing, Role, may_call
 from graph.model import NodeKind
+from policy.config import PolicyConfig
 
 __all__ = ["MAX_PAGE_SIZE", "AsOf", "Context", "ContextDep", "Limit", "Offset", "require"]
 
@@ -39,6 +40,7 @@ class Context:
     keys: KeyRing
     audit_log: AuditLog
     limiter: RateLimiter
+    policy: PolicyConfig
 
 
 def get_context(request: Request) -> Context:

@@ -26,9 +26,10 @@ from api.core.presenting import initial_name
 from api.core.runtime import StoreRuntime
 from api.core.security import KeyRing
 from api.deps import Context
-from api.routes import audit_log, findings, health, households, identity, ingest, keys, linkage, persons
+from api.routes import audit_log, findings, health, households, identity, ingest, keys, linkage, persons, policy
 from graph.privacy import mask_tree, mask_value
 from graph.store import GraphStore, StoreError
+from policy.config import load_policy
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -56,6 +57,7 @@ def create_app(
         keys=key_ring or KeyRing(state_dir / "keys.sqlite"),
         audit_log=audit_trail or AuditLog(state_dir / "audit-log.sqlite"),
         limiter=RateLimiter(),
+        policy=load_policy(settings.policy_file),
     )
     app = FastAPI(
         title="AidGraph",
@@ -68,7 +70,7 @@ def create_app(
         ),
     )
     app.state.aidgraph = ctx
-    for module in (health, households, persons, findings, linkage, identity, ingest, audit_log, keys):
+    for module in (health, households, persons, findings, linkage, policy, identity, ingest, audit_log, keys):
         app.include_router(module.router, prefix=API_PREFIX)
     _add_error_handlers(app)
     app.add_middleware(AuditTrail, audit_log=ctx.audit_log)

@@ -699,13 +699,26 @@ def evaluate(
 ) -> None:
     """Obligations and tiers of every household by the policy; writes the OBLIGED_TO_SUPPORT relationships."""
     from policy.config import load_policy
+    from queries.changes import record_evaluation
+    from queries.early_warning import early_warnings
     from queries.means_test import evaluate as run
     from queries.means_test import write_obligations
 
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
-        result = run(graph_store, rules, as_of=_day(as_of), region=region)
-        written = write_obligations(graph_store, run(graph_store, rules, as_of=_day(as_of)).obligations if region else result.obligations)
+        # Obligations cross regions (a son in another county owes his parents): the whole graph is
+        # evaluated, and --region only narrows what is reported.
+        everything = run(graph_store, rules, as_of=_day(as_of))
+        written = write_obligations(graph_store, everything.obligations)
+        warned = {w.household_id for w in early_warnings(everything, rules)}
+        recorded = record_evaluation(graph_store, everything, warned)
+    result = everything
+    if region:
+        result = everything.model_copy(
+            update={"households": [d for d in everything.households if (d.region_code or "").startswith(region)]}
+        )
+        wanted = {d.household_id for d in result.households}
+        result.obligations = [o for o in everything.obligations if o.dependant_household in wanted]
     counts: dict[str, int] = {}
     for d in result.households:
         counts[d.tier or "none"] = counts.get(d.tier or "none", 0) + 1
@@ -718,6 +731,7 @@ def evaluate(
                     "tiers": counts,
                     "obligations": len(result.obligations),
                     "written": written,
+                    "recorded": recorded,
                 },
                 ensure_ascii=False,
             )
@@ -735,6 +749,174 @@ def evaluate(
     out.print(table)
     able = sum(1 for o in result.obligations if o.monthly_amount > 0)
     out.print(f"obligations: {len(result.obligations)} ({able} with an amount due); OBLIGED_TO_SUPPORT written: {written}")
+    out.print(
+        f"tier records: {recorded['created']} new, {recorded['updated']} changed, {recorded['unchanged']} unchanged (see `aidgraph changes`)"
+    )
+
+
+@app.command()
+@friendly
+def warnings(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="A region code and its subtree.")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """The early-warning push list: top 5% hardship index, or income under 2x the standard, not enrolled."""
+    from policy.config import load_policy
+    from queries.early_warning import early_warnings
+    from queries.means_test import evaluate as run
+
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        rows = early_warnings(run(graph_store, rules, as_of=_day(as_of)), rules)
+    rows = [r for r in rows if region is None or (r.region_code or "").startswith(region)]
+    if as_json:
+        out.print_json(json.dumps([r.model_dump() for r in rows], ensure_ascii=False))
+        return
+    table = _table(
+        f"early warnings ({len(rows)})",
+        "household",
+        "region",
+        "index",
+        "rank",
+        "tier",
+        "income/head",
+        "why",
+        numeric=("index", "rank", "income/head"),
+    )
+    for r in rows[:top]:
+        table.add_row(
+            r.household_id,
+            r.region_code or "",
+            f"{r.index:.3f}",
+            str(r.rank),
+            r.tier or "",
+            f"{r.per_capita_income:,.0f}",
+            "; ".join(r.reasons),
+        )
+    out.print(table)
+
+
+@app.command()
+@friendly
+def reviews(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    due_before: Annotated[str | None, typer.Option("--due-before", help="Only reviews due before this day (YYYY-MM-DD).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enrolled households' next reviews by the cadence rules, and the gradual exits."""
+    from policy.config import load_policy
+    from queries.means_test import evaluate as run
+    from queries.reviews import gradual_exits, reviews_due
+
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        evaluation = run(graph_store, rules, as_of=_day(as_of))
+    due = reviews_due(evaluation, rules, due_before=_day(due_before))
+    exits = gradual_exits(evaluation, rules)
+    if as_json:
+        out.print_json(json.dumps({"reviews": [r.model_dump() for r in due], "exits": [e.model_dump() for e in exits]}, ensure_ascii=False))
+        return
+    table = _table(
+        f"reviews due ({len(due)})",
+        "household",
+        "tier",
+        "enrolled since",
+        "basis",
+        "every (months)",
+        "next review",
+        numeric=("every (months)",),
+    )
+    for r in due:
+        table.add_row(r.household_id, r.tier or "none", r.enrolled_since, r.basis, str(r.every_months), r.next_review)
+    out.print(table)
+    table = _table(f"exits ({len(exits)})", "household", "tier now", "income/head", "exit on", "why", numeric=("income/head",))
+    for e in exits:
+        table.add_row(e.household_id, e.tier or "none", f"{e.per_capita_income:,.0f}", e.exit_on, e.why)
+    out.print(table)
+
+
+@app.command()
+@friendly
+def changes(
+    since: Annotated[str, typer.Option("--since", help="A time (YYYY-MM-DD or ISO date-time, UTC unless it says otherwise).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-evaluate, then list every household whose tier, benefit, obligations or warning changed since a time, with the facts that changed."""
+    from policy.config import load_policy
+    from queries.changes import changes_since, record_evaluation
+    from queries.early_warning import early_warnings
+    from queries.means_test import evaluate as run
+    from queries.means_test import write_obligations
+
+    moment = dt.datetime.fromisoformat(since)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        evaluation = run(graph_store, rules, as_of=_day(as_of))
+        write_obligations(graph_store, evaluation.obligations)
+        record_evaluation(graph_store, evaluation, {w.household_id for w in early_warnings(evaluation, rules)})
+        found = changes_since(graph_store, moment)
+    data = mask_tree([c.model_dump() for c in found])
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    out.print(f"{len(found)} change(s) since {moment.isoformat()}")
+    for c in data:
+        b, a = c["before"], c["after"]
+        out.print(
+            f"[bold]{c['household_id']}[/bold] at {c['at']}: tier {b['tier']} -> {a['tier']}, income/head {b['per_capita_income']} -> {a['per_capita_income']}, benefit {b['benefit']} -> {a['benefit']}, warned {b['warned']} -> {a['warned']}"
+        )
+        for line in c["facts_removed"]:
+            out.print(f"   - {line}", markup=False)
+        for line in c["facts_added"]:
+            out.print(f"   + {line}", markup=False)
+        for line in c["obligors_removed"]:
+            out.print(f"   - obligor {line}", markup=False)
+        for line in c["obligors_added"]:
+            out.print(f"   + obligor {line}", markup=False)
+
+
+@app.command("check-declaration")
+@friendly
+def check_declaration_cmd(
+    file: Annotated[Path, typer.Argument(help="The applicant's declaration (JSON; see queries/declaration.py).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Trust-based enrolment (告知承诺): compare a declaration with every department's records. Exit 0 if all agree, 3 if not."""
+    from queries.declaration import check_declaration, load_declaration
+
+    declaration = load_declaration(file)
+    with _open(store, neo4j) as graph_store:
+        result = check_declaration(graph_store, declaration, as_of=_day(as_of))
+    data = mask_tree(result.model_dump())
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+    else:
+        out.print(f"{result.household_id or 'applicant'}: {result.verdict}", markup=False)
+        if data["differences"]:
+            table = _table("differences", "field", "declared", "held", "department")
+            for d in data["differences"]:
+                table.add_row(str(d["field"]), str(d["declared"]), str(d["held"]), str(d["department"] or ""))
+            out.print(table)
+        out.print(f"agreed: {len(result.checked)} field(s)")
+    if not result.agrees:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
 
 
 @app.command()
@@ -828,14 +1010,17 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     state: StateOpt = None,
+    policy: PolicyOpt = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) over the store; keys come from `aidgraph keys`."""
     import uvicorn
 
     from api.core.config import Settings
     from api.main import create_app
+    from policy.config import load_policy
 
-    settings = Settings.from_env(state_dir=_state_dir(state))
+    settings = Settings.from_env(state_dir=_state_dir(state), policy_file=policy)
+    load_policy(settings.policy_file)  # a bad policy file stops the server before it starts
     graph_store = _open(store, neo4j)
     # The embedded graph is millions of long-lived objects: leave them out of the cyclic garbage
     # collector's full passes, which otherwise pause every request thread for about a second.

@@ -45,6 +45,7 @@ class NodeKind(StrEnum):
     SERVICE = "Service"
     FINDING_MARK = "FindingMark"
     LINK_DECISION = "LinkDecision"
+    TIER_RECORD = "TierRecord"
 
 
 class RelKind(StrEnum):
@@ -84,6 +85,7 @@ NODE_KEY: dict[NodeKind, str] = {
     NodeKind.SERVICE: "service_id",
     NodeKind.FINDING_MARK: "finding_id",
     NodeKind.LINK_DECISION: "decision_id",
+    NodeKind.TIER_RECORD: "household_id",
 }
 
 #: Which node kinds each relationship joins (source kinds, target kinds).
@@ -585,6 +587,22 @@ class LinkDecision(_Node):
     service_id: Key | None = None
 
 
+class TierRecord(_Node):
+    """The last evaluation of a household by the policy engine, kept so that a change shows: every
+    earlier version stays in the node's history (when, and what the tier and its facts were)."""
+
+    household_id: Key
+    tier: str  # a tier, or "none"
+    per_capita_income: float
+    benefit: float | None = None
+    maintenance_due: float = 0.0
+    warned: bool = False
+    hardship_index: float = 0.0
+    obligors: list[str] = []  # "obligor ID: amount"
+    facts: list[str] = []  # the facts the decision rests on, one line each (members, incomes, assets)
+    policy: str
+
+
 NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.REGION: Region,
     NodeKind.DEPARTMENT: Department,
@@ -599,6 +617,7 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.SERVICE: Service,
     NodeKind.FINDING_MARK: FindingMark,
     NodeKind.LINK_DECISION: LinkDecision,
+    NodeKind.TIER_RECORD: TierRecord,
 }
 
 

@@ -17,6 +17,9 @@ sample=$(.venv/bin/python -c "import json; t=json.load(open('demo/prefecture/tru
 .venv/bin/aidgraph household "$sample"
 .venv/bin/aidgraph audit --as-of 2026-06-30 --format table --out demo/audit.json
 .venv/bin/aidgraph unmatched --as-of 2026-06-30
+# The policy engine: tiers and obligations by the default policy, and why the sample household is where it is.
+.venv/bin/aidgraph evaluate --as-of 2026-06-30
+.venv/bin/aidgraph explain "$sample" --as-of 2026-06-30
 
 # The HTTP API over the same store: a caseworker key for the prefecture and an auditor key,
 # then serve until Ctrl-C (SERVE=0 skips it). OpenAPI at http://127.0.0.1:8000/docs.

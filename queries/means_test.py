@@ -86,6 +86,11 @@ class TierDecision(BaseModel):
     rigid_expenditure: float
     assets_over_limit: list[str]
     benefit: float | None  # 低保/特困 monthly amount, yuan
+    enrolled_since: str | None  # start of the active basic-living aid (低保/特困), if any
+    earned_income_since: str | None  # start of the latest current earned income
+    review_basis: str  # no_labour_capacity, stable_income or unstable_income: the review cadence
+    hardship: dict[str, float]  # the early-warning dimensions (0..1) and their weighted "index"
+    facts: list[str]  # what the decision rests on, a line each: members, incomes, assets, active aid
     explanation: dict[str, Any]
 
 
@@ -113,7 +118,7 @@ RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS ur
   + [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h) | {id: r.record_id,
       program: g.program_code, kind: g.kind, amount: r.amount, start: r.period_start, end: r.period_end, status: r.status,
       person: p.id_number}] AS records,
-  [(h)-[:HAS_NEED]->(n:Need) | {id: n.need_id, category: n.category, status: n.status}] AS needs
+  [(h)-[:HAS_NEED]->(n:Need) | {id: n.need_id, category: n.category, status: n.status, raised_on: n.raised_on}] AS needs
 """
 
 
@@ -205,7 +210,7 @@ def means_facts(G: Any, household_ids: list[str] | None = None) -> list[dict[str
                 ],
                 "records": records,
                 "needs": [
-                    {"id": n["need_id"], "category": n.get("category"), "status": n.get("status")}
+                    {"id": n["need_id"], "category": n.get("category"), "status": n.get("status"), "raised_on": n.get("raised_on")}
                     for n in (G._node[x] for x in out(G, h, RelKind.HAS_NEED))
                 ],
             }
@@ -659,6 +664,34 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         "benefit": benefit_lines,
         "policy": policy.name,
     }
+    enrolled_since = min((r["start"] for r in active if r["kind"] == "basic_living" and r.get("start")), default=None)
+    earned = [
+        i for i in _current(fact["incomes"], on) if i["kind"] in policy.income.earned_kinds and i["person"] in {m["id"] for m in living}
+    ]
+    earned_since = max((i["start"] for i in earned if i.get("start")), default=None)
+    ages = {m["id"]: _age(m.get("birth"), on) for m in living}
+
+    def dependent_by_nature(m: dict[str, Any]) -> bool:
+        age = ages[m["id"]]
+        return m.get("labour") == "none" or m.get("disability") in (1, 2) or (age is not None and (age < 16 or age >= ELDERLY))
+
+    if all(dependent_by_nature(m) for m in living):
+        review_basis = "no_labour_capacity"
+    elif any(i["kind"] in policy.review.unstable_kinds and i["counted"] for i in own["items"]):
+        review_basis = "unstable_income"
+    else:
+        review_basis = "stable_income"
+    hardship = _hardship(fact, living, ages, own, per_capita, thresholds, rigid, counted, policy, on)
+    fact_lines = [
+        f"member {m['id']} {m.get('relation') or ''} born {m.get('birth') or '?'} labour {m.get('labour') or '?'}"
+        + (f" disability {m['disability']}" if m.get("disability") else "")
+        + (" major illness" if m.get("major") else "")
+        for m in living
+    ]
+    fact_lines += [f"deceased {m['id']} on {m['deceased']}" for m in fact["members"] if not _alive(m, on)]
+    fact_lines += [f"income {i['id']} {i['person']} {i['kind']} {i['amount']:g}" for i in own["items"]]
+    fact_lines += [f"asset {a['id']} {a['kind']} x{a['quantity']:g}" for a in fact["assets"]]
+    fact_lines += [f"aid {r['id']} {r['program']} since {r.get('start')}" for r in active]
     return TierDecision(
         household_id=fact["household"],
         region_code=fact.get("region"),
@@ -677,8 +710,63 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         rigid_expenditure=rigid,
         assets_over_limit=over,
         benefit=benefit,
+        enrolled_since=enrolled_since,
+        earned_income_since=earned_since,
+        review_basis=review_basis,
+        hardship=hardship,
+        facts=fact_lines,
         explanation=explanation,
     )
+
+
+RECENT_DAYS = 90
+
+
+def _hardship(
+    fact: dict[str, Any],
+    living: list[dict[str, Any]],
+    ages: dict[str, int | None],
+    own: dict[str, Any],
+    per_capita: float,
+    thresholds: dict[str, float],
+    rigid: float,
+    counted: float,
+    policy: PolicyConfig,
+    on: dt.date,
+) -> dict[str, float]:
+    """The early-warning dimensions, each 0..1, and the index: their weighted mean (``policy.warning.weights``).
+
+    income_gap: how far per-capita income falls below the watch line (0 at or above it, 1 at
+    nothing); age_structure: the share of members under 16 or 60 and over; health: seriously ill
+    or severely disabled members count 1, chronically ill 0.5, over the members; dependency: the
+    share of members without an income of their own; recent_events: 1 if in the last 90 days an
+    income ended (a lost job), special or emergency aid started, or a medical need was raised;
+    expenditure: rigid expenditure over counted income (at most 1).
+    """
+    n = max(len(living), 1)
+    recent = (on - dt.timedelta(days=RECENT_DAYS)).isoformat()
+    today = on.isoformat()
+    earners = {i["person"] for i in own["items"] if i["counted"] and i["amount"]}
+    events = (
+        any(i.get("end") and recent <= i["end"] < today for i in fact["incomes"])
+        or any(r["kind"] in ("special", "emergency") and r.get("start") and recent <= r["start"] <= today for r in fact["records"])
+        or any(x.get("category") == "medical" and x.get("raised_on") and recent <= x["raised_on"] <= today for x in fact["needs"])
+    )
+    scores = {
+        "income_gap": max(0.0, 1 - per_capita / thresholds["watch"]) if thresholds["watch"] else 0.0,
+        "age_structure": sum(1 for a in ages.values() if a is not None and (a < 16 or a >= ELDERLY)) / n,
+        "health": min(
+            1.0, sum(1.0 if (m.get("major") or m.get("disability") in (1, 2)) else 0.5 if m.get("chronic") else 0.0 for m in living) / n
+        ),
+        "dependency": 1 - len(earners & {m["id"] for m in living}) / n,
+        "recent_events": 1.0 if events else 0.0,
+        "expenditure": min(1.0, rigid / counted) if counted else (1.0 if rigid else 0.0),
+    }
+    weights = policy.warning.weights
+    total = sum(weights.values()) or 1.0
+    scores = {k: round(v, 4) for k, v in scores.items()}
+    scores["index"] = round(sum(weights.get(k, 0.0) * v for k, v in scores.items()) / total, 4)
+    return scores
 
 
 def evaluate(

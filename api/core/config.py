@@ -24,6 +24,7 @@ class Settings(BaseModel):
     query_timeout_s: float = Field(30.0, gt=0, description="A query running longer answers 504.")
     default_rate_per_minute: int = Field(600, ge=1, description="Requests per minute per key unless the key says otherwise.")
     cache_ttl_s: float = Field(60.0, ge=0, description="How long whole-graph answers (audit, unmatched) are reused.")
+    policy_file: Path | None = Field(None, description="The policy (TOML) tiers, warnings and reviews follow; default: the shipped one.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

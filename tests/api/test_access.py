@@ -29,7 +29,10 @@ MATRIX = [
     ("households.get", "GET", f"/households/{HOUSEHOLD}", {}, [200, 404, 200, 200, 200, 200, 403, 401]),
     ("households.chain", "GET", f"/households/{HOUSEHOLD}/chain", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
     ("households.recommendations", "GET", f"/households/{HOUSEHOLD}/recommendations", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
+    ("households.tier", "GET", f"/households/{HOUSEHOLD}/tier", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
     ("persons.get", "GET", f"/persons/{HEAD}", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
+    ("policy.warnings", "GET", "/warnings", {}, [200, 200, 200, 403, 200, 403, 403, 401]),
+    ("policy.reviews", "GET", "/reviews", {}, [200, 200, 200, 403, 200, 403, 403, 401]),
     ("findings.list", "GET", "/findings", {}, [200, 200, 200, 403, 200, 403, 403, 401]),
     ("findings.get", "GET", "/findings/{finding}", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
     (
@@ -137,6 +140,18 @@ def test_charity_sees_only_what_its_organisation_can_meet(api: Api) -> None:
     head = after["members"][0]["person"]
     assert (head["name"], head["id_number"]) == ("王付红", "420203********1710")
     assert api.client.get("/unmatched-families", headers=charity).json()["count"] == 0
+
+
+def test_tier_and_lists_follow_the_policy_and_the_region(api: Api) -> None:
+    tier = api.client.get(f"/households/{HOUSEHOLD}/tier", params={"as_of": "2024-01-31"}, headers=api.headers("caseworker_in")).json()
+    # 1,800 + 1,200 for 3 on 2024-01-31 = 1,000 a head in a rural village (666): at or above 1.5 x 666 = 999, below 2 x: 防止返贫监测.
+    assert (tier["per_capita_income"], tier["standard"], tier["tier"]) == (1000.0, 666.0, "防止返贫监测")
+    assert tier["explanation"]["members"][0]["id"] == "420203********1710"
+    reviews = api.client.get("/reviews", params={"as_of": "2024-01-31"}, headers=api.headers("caseworker_out")).json()
+    assert all(r["region_code"].startswith("420106") for r in reviews["data"] + reviews["exits"])
+    assert {
+        r["household_id"] for r in api.client.get("/reviews", params={"as_of": "2024-01-31"}, headers=api.headers("auditor")).json()["data"]
+    } == {HOUSEHOLD, OTHER_HOUSEHOLD}
 
 
 def test_consumer_is_held_to_its_routes_and_region(api: Api) -> None:

@@ -42,10 +42,16 @@ def test_default_matches_the_generator() -> None:
 @pytest.mark.parametrize(
     "text,message",
     [
-        ('name = "x"\n[standard]\nbase = 740\n[maintenance]\nshare = 1.5\n', "x.toml: maintenance.share: Input should be less than or equal to 1"),
+        (
+            'name = "x"\n[standard]\nbase = 740\n[maintenance]\nshare = 1.5\n',
+            "x.toml: maintenance.share: Input should be less than or equal to 1",
+        ),
         ('name = "x"\n', "x.toml: standard: Field required"),
         ('name = "x"\n[standard]\nbase = 740\nbse = 1\n', "x.toml: standard.bse: Extra inputs are not permitted"),
-        ('name = "x"\n[standard]\nbase = 740\n[multiples]\nmarginal = 2.5\nwatch = 2\n', "x.toml: multiples: Value error, watch must be at least marginal"),
+        (
+            'name = "x"\n[standard]\nbase = 740\n[multiples]\nmarginal = 2.5\nwatch = 2\n',
+            "x.toml: multiples: Value error, watch must be at least marginal",
+        ),
         ('name = "x"\n[standard\n', "x.toml: not valid TOML"),
     ],
 )

@@ -30,7 +30,15 @@ def both(neo4j_store: GraphStore, two_cases_dir: Path, tmp_path: Path) -> tuple[
 def test_every_question_has_a_parity_test() -> None:
     from tests.queries.test_audit import SUB_QUESTIONS
 
-    covered = {"household_view", "unlinked_references", "household_search", "person_view", "means_facts", "kin_links", *(name for name, _ in SUB_QUESTIONS)}
+    covered = {
+        "household_view",
+        "unlinked_references",
+        "household_search",
+        "person_view",
+        "means_facts",
+        "kin_links",
+        *(name for name, _ in SUB_QUESTIONS),
+    }
     assert set(questions()) == covered
 
 
@@ -97,7 +105,9 @@ def test_search_parity_on_generated_data(neo4j_store: GraphStore, generated_2000
 def test_means_facts_and_kin_links_parity(both: tuple[GraphStore, GraphStore]) -> None:
     embedded, neo4j = both
     assert embedded.run("means_facts") == neo4j.run("means_facts")
-    assert embedded.run("means_facts", household_ids=[HOUSEHOLDS[1], "H-missing"]) == neo4j.run("means_facts", household_ids=[HOUSEHOLDS[1], "H-missing"])
+    assert embedded.run("means_facts", household_ids=[HOUSEHOLDS[1], "H-missing"]) == neo4j.run(
+        "means_facts", household_ids=[HOUSEHOLDS[1], "H-missing"]
+    )
     assert embedded.run("kin_links") == neo4j.run("kin_links")
     people = ["420106198305141516", "000000000000000000"]
     assert embedded.run("kin_links", person_ids=people) == neo4j.run("kin_links", person_ids=people)

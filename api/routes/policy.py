@@ -1,0 +1,118 @@
+"""The policy engine's answers: a household's tier with its explanation, the warning push list, reviews due and exits."""
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from api.core.errors import ERROR_RESPONSES
+from api.core.security import Caller
+from api.deps import (
+    AsOf,
+    Context,
+    ContextDep,
+    Limit,
+    Offset,
+    household_in_scope,
+    narrow_region,
+    not_found,
+    record_subjects,
+    require,
+    respond,
+    shown_to,
+)
+from queries.early_warning import WarningRow, early_warnings
+from queries.means_test import Evaluation, TierDecision, evaluate
+from queries.reviews import ExitRow, ReviewRow, gradual_exits, reviews_due
+
+router = APIRouter(tags=["policy"], responses=ERROR_RESPONSES)
+Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="A region code: it and its subtree.")]
+
+
+class WarningsPublic(BaseModel):
+    as_of: str
+    policy: str
+    count: int
+    offset: int
+    limit: int
+    data: list[WarningRow]
+
+
+class ReviewsPublic(BaseModel):
+    as_of: str
+    policy: str
+    count: int
+    offset: int
+    limit: int
+    data: list[ReviewRow]
+    exits: list[ExitRow]
+
+
+async def _evaluation(ctx: Context, as_of: dt.date | None) -> Evaluation:
+    day = as_of or dt.date.today()
+    # Every household at once (obligations cross regions): reused until a write or the cache time.
+    return await ctx.runtime.cached(("evaluation", day), lambda s: evaluate(s, ctx.policy, as_of=day))
+
+
+@router.get("/households/{household_id}/tier", response_model=TierDecision)
+async def get_tier(
+    request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("households.tier"))], household_id: str, as_of: AsOf = None
+) -> Any:
+    """The household's tier (分层) by the server's policy, with the explanation: members, income items, obligors, thresholds."""
+
+    def answer(store: Any) -> tuple[Any, Any]:
+        household_in_scope(store, caller, household_id)
+        result = evaluate(store, ctx.policy, as_of=as_of, household_ids=[household_id])
+        if not result.households:
+            raise not_found(f"household {household_id}")
+        raw = result.households[0].model_dump(mode="json")
+        return raw, shown_to(caller, store, raw, today=as_of)
+
+    raw, shown = await ctx.runtime.read(answer)
+    record_subjects(request, raw)
+    return shown
+
+
+@router.get("/warnings", response_model=WarningsPublic)
+async def list_warnings(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("policy.warnings"))],
+    as_of: AsOf = None,
+    region: Region = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Any:
+    """The early-warning push list within your region, hardest first."""
+    scope = narrow_region(caller, region)
+    evaluation = await _evaluation(ctx, as_of)
+    rows = [r for r in early_warnings(evaluation, ctx.policy) if scope is None or (r.region_code or "").startswith(scope)]
+    page = [r.model_dump(mode="json") for r in rows[offset : offset + limit]]
+    shown = await respond(request, ctx, caller, page)
+    return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(rows), "offset": offset, "limit": limit, "data": shown}
+
+
+@router.get("/reviews", response_model=ReviewsPublic)
+async def list_reviews(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("policy.reviews"))],
+    as_of: AsOf = None,
+    due_before: Annotated[dt.date | None, Query(description="Only reviews due before this day.")] = None,
+    region: Region = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Any:
+    """Reviews due by the cadence rules, soonest first, and the households leaving (gradual exit), within your region."""
+    scope = narrow_region(caller, region)
+    evaluation = await _evaluation(ctx, as_of)
+
+    def mine(rows: list[Any]) -> list[Any]:
+        return [r for r in rows if scope is None or (r.region_code or "").startswith(scope)]
+
+    due = mine(reviews_due(evaluation, ctx.policy, due_before=due_before))
+    exits = mine(gradual_exits(evaluation, ctx.policy))
+    page = [r.model_dump(mode="json") for r in due[offset : offset + limit]]
+    shown = await respond(request, ctx, caller, {"data": page, "exits": [e.model_dump(mode="json") for e in exits]})
+    return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(due), "offset": offset, "limit": limit, **shown}
