@@ -984,6 +984,8 @@ def explain(
         )
     if d.classes:
         lines.append(f"  classes: {', '.join(d.classes)}")
+    if d.eligible_programs:
+        lines.append(f"  qualifies for: {', '.join(d.eligible_programs)}")
     for line in lines:
         out.print(line, markup=False)
 

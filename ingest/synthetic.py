@@ -1014,7 +1014,8 @@ class _Generator:
                         "obligor": child.id_number,
                         "obligor_household": chh.household_id,
                         "dependant_household": hh.household_id,
-                        "dependants": sorted(p.id_number for p in hh.members),
+                        # Who the child owes: parents aged 60+ or without labour capacity.
+                        "dependants": sorted(p.id_number for p in hh.members if _age_on(p.birth, AS_OF) >= 60 or p.labour == "none"),
                         "kind": "赡养 support of parents",
                         "obligor_household_per_capita_income": round(pc, 2),
                         "monthly_amount": amount,
@@ -1153,6 +1154,10 @@ class _Generator:
         self.collect_people()
         self.write(out)
         return self.truth
+
+
+def _age_on(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def generate_prefecture(*, households: int, seed: int, out: str | Path) -> dict[str, Any]:

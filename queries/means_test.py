@@ -86,6 +86,7 @@ class TierDecision(BaseModel):
     rigid_expenditure: float
     assets_over_limit: list[str]
     benefit: float | None  # 低保/特困 monthly amount, yuan
+    eligible_programs: list[str]  # the policy's programmes whose tiers include this one
     enrolled_since: str | None  # start of the active basic-living aid (低保/特困), if any
     earned_income_since: str | None  # start of the latest current earned income
     review_basis: str  # no_labour_capacity, stable_income or unstable_income: the review cadence
@@ -710,6 +711,7 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         rigid_expenditure=rigid,
         assets_over_limit=over,
         benefit=benefit,
+        eligible_programs=sorted(code for code, program in policy.programs.items() if tier in program.tiers),
         enrolled_since=enrolled_since,
         earned_income_since=earned_since,
         review_basis=review_basis,

@@ -186,6 +186,7 @@ def test_district_rules_deduct_job_costs_and_impute_farm_income(tmp_path: Path) 
     # 1,000 wage - min(20% = 200, 300) job costs + 3 mu x 60 imputed = 980.
     assert (d.deductions, d.imputed_income, d.counted_income) == (200.0, 180.0, 980.0)
     assert d.tier == "低保边缘"  # 980 between 666 and 999
+    assert d.eligible_programs == ["JIAOYU_JIUZHU", "YILIAO_JIUZHU"]  # the district's special assistance reaches 低保边缘
 
 
 @pytest.mark.slow
