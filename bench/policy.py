@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         obligation_ok = sum(
             1
             for o in truth["obligations"]
-            if (got := owed.get((o["obligor"], o["dependant_household"]))) and got.monthly_amount == o["monthly_amount"] and got.dependants == o["dependants"]
+            if (got := owed.get((o["obligor"], o["dependant_household"])))
+            and got.monthly_amount == o["monthly_amount"]
+            and got.dependants == o["dependants"]
         )
         counts: dict[str, int] = {}
         for d in evaluation.households:
