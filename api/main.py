@@ -53,7 +53,12 @@ def create_app(
     state_dir = Path(settings.state_dir)
     ctx = Context(
         settings=settings,
-        runtime=StoreRuntime(store, query_timeout_s=settings.query_timeout_s, cache_ttl_s=settings.cache_ttl_s),
+        runtime=StoreRuntime(
+            store,
+            query_timeout_s=settings.query_timeout_s,
+            cache_ttl_s=settings.cache_ttl_s,
+            whole_graph_timeout_s=settings.whole_graph_timeout_s,
+        ),
         keys=key_ring or KeyRing(state_dir / "keys.sqlite"),
         audit_log=audit_trail or AuditLog(state_dir / "audit-log.sqlite"),
         limiter=RateLimiter(),

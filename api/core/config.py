@@ -22,6 +22,9 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest JSON request body.")
     max_upload_bytes: int = Field(256 << 20, ge=1024, description="Largest exchange-format upload (all files).")
     query_timeout_s: float = Field(30.0, gt=0, description="A query running longer answers 504.")
+    whole_graph_timeout_s: float = Field(
+        600.0, gt=0, description="The same for whole-graph answers (audit, evaluation), computed once per cache period."
+    )
     default_rate_per_minute: int = Field(600, ge=1, description="Requests per minute per key unless the key says otherwise.")
     cache_ttl_s: float = Field(60.0, ge=0, description="How long whole-graph answers (audit, unmatched) are reused.")
     policy_file: Path | None = Field(None, description="The policy (TOML) tiers, warnings and reviews follow; default: the shipped one.")

@@ -62,10 +62,12 @@ class ReadWriteLock:
 
 
 class StoreRuntime:
-    def __init__(self, store: GraphStore, *, query_timeout_s: float, cache_ttl_s: float):
+    def __init__(self, store: GraphStore, *, query_timeout_s: float, cache_ttl_s: float, whole_graph_timeout_s: float | None = None):
         self.store = store
         self.query_timeout_s = query_timeout_s
+        self.whole_graph_timeout_s = whole_graph_timeout_s or query_timeout_s
         self.cache_ttl_s = cache_ttl_s
+        self._computing: dict[tuple[Any, ...], anyio.Lock] = {}
         self._gate = ReadWriteLock() if store.engine == "embedded" else None
         self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._cache_lock = threading.Lock()
@@ -92,30 +94,35 @@ class StoreRuntime:
             if self._gate is not None:
                 self._gate.release_write()
 
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def read(self, fn: Callable[..., T], *args: Any, _timeout: float | None = None, **kwargs: Any) -> T:
         """``fn(store, *args, **kwargs)`` in a worker thread, within the query time limit."""
+        limit = _timeout or self.query_timeout_s
         try:
-            with anyio.fail_after(self.query_timeout_s):
+            with anyio.fail_after(limit):
                 return await anyio.to_thread.run_sync(partial(self._read_sync, fn, *args, **kwargs), abandon_on_cancel=True)
         except TimeoutError:
-            raise ApiError(
-                504, "query_timeout", f"the query took longer than {self.query_timeout_s:g} s; narrow it (a region, a page)"
-            ) from None
+            raise ApiError(504, "query_timeout", f"the query took longer than {limit:g} s; narrow it (a region, a page)") from None
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(store, ...)`` alone; never abandoned half-way (a write either lands or fails whole)."""
         return await anyio.to_thread.run_sync(partial(self._write_sync, fn, *args, **kwargs))
 
     async def cached(self, key: tuple[Any, ...], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A whole-graph answer, reused for ``cache_ttl_s`` unless the server wrote meanwhile."""
-        now = time.monotonic()
-        with self._cache_lock:
-            hit = self._cache.get(key)
-            generation = self._generation
-        if hit is not None and now - hit[0] < self.cache_ttl_s:
-            return hit[1]
-        value = await self.read(fn, *args, **kwargs)
-        with self._cache_lock:
-            if generation == self._generation:  # a write in between would make this answer stale
-                self._cache[key] = (now, value)
-        return value
+        """A whole-graph answer, reused for ``cache_ttl_s`` unless the server wrote meanwhile.
+
+        It has the longer ``whole_graph_timeout_s`` (an evaluation of 100k households takes half a
+        minute), and requests that want the same answer wait for one computation of it.
+        """
+        lock = self._computing.setdefault(key, anyio.Lock())
+        async with lock:
+            now = time.monotonic()
+            with self._cache_lock:
+                hit = self._cache.get(key)
+                generation = self._generation
+            if hit is not None and now - hit[0] < self.cache_ttl_s:
+                return hit[1]
+            value = await self.read(fn, *args, _timeout=self.whole_graph_timeout_s, **kwargs)
+            with self._cache_lock:
+                if generation == self._generation:  # a write in between would make this answer stale
+                    self._cache[key] = (now, value)
+            return value

@@ -92,3 +92,25 @@ def test_ingest_upload_reports_rejects_by_file_row_and_field(api: Api) -> None:
     assert "*" in reject["value"] and report["ignored"] == ["extra.csv"]
     sneaky = api.client.post("/ingest", files=[("files", ("../persons.csv", b"x", "text/csv"))], headers=api.headers("admin"))
     assert sneaky.status_code == 200 and sneaky.json()["ignored"] == ["../persons.csv"] and not sneaky.json()["files"]
+
+
+def test_whole_graph_answers_have_their_own_time_limit_and_are_computed_once(
+    store: GraphStore, api_fixture_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import api.routes.policy as policy_routes
+
+    ingest_folder(store, api_fixture_dir)
+    calls = []
+    real = policy_routes.evaluate
+
+    def slow_evaluation(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.5)  # longer than a query may take, shorter than a whole-graph answer may
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(policy_routes, "evaluate", slow_evaluation)
+    client, keys = open_api(store, tmp_path / "state", query_timeout_s=0.2, whole_graph_timeout_s=10)
+    with client:
+        for path in ("/warnings", "/reviews", "/warnings"):
+            assert client.get(path, headers={"X-API-Key": keys["auditor"]}).status_code == 200
+    assert len(calls) == 1  # one evaluation served all three
