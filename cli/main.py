@@ -682,6 +682,18 @@ def household(
         out.print(f"referral level: {extra['referral_level']} ({extra['referral_reason']})", markup=False)
 
 
+def _evaluate_and_record(graph_store: GraphStore, rules: Any, day: dt.date | None) -> tuple[Any, dict[str, int], dict[str, int]]:
+    """Evaluate every household; write the obligations and the tier records (what changed is kept in history)."""
+    from queries.changes import record_evaluation
+    from queries.early_warning import early_warnings
+    from queries.means_test import evaluate, write_obligations
+
+    evaluation = evaluate(graph_store, rules, as_of=day)
+    written = write_obligations(graph_store, evaluation.obligations)
+    recorded = record_evaluation(graph_store, evaluation, {w.household_id for w in early_warnings(evaluation, rules)})
+    return evaluation, written, recorded
+
+
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", help="A policy file (TOML); default: the shipped default (policy/configs/default.toml).")
 ]
@@ -699,19 +711,12 @@ def evaluate(
 ) -> None:
     """Obligations and tiers of every household by the policy; writes the OBLIGED_TO_SUPPORT relationships."""
     from policy.config import load_policy
-    from queries.changes import record_evaluation
-    from queries.early_warning import early_warnings
-    from queries.means_test import evaluate as run
-    from queries.means_test import write_obligations
 
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
         # Obligations cross regions (a son in another county owes his parents): the whole graph is
         # evaluated, and --region only narrows what is reported.
-        everything = run(graph_store, rules, as_of=_day(as_of))
-        written = write_obligations(graph_store, everything.obligations)
-        warned = {w.household_id for w in early_warnings(everything, rules)}
-        recorded = record_evaluation(graph_store, everything, warned)
+        everything, written, recorded = _evaluate_and_record(graph_store, rules, _day(as_of))
     result = everything
     if region:
         result = everything.model_copy(
@@ -855,19 +860,14 @@ def changes(
 ) -> None:
     """Re-evaluate, then list every household whose tier, benefit, obligations or warning changed since a time, with the facts that changed."""
     from policy.config import load_policy
-    from queries.changes import changes_since, record_evaluation
-    from queries.early_warning import early_warnings
-    from queries.means_test import evaluate as run
-    from queries.means_test import write_obligations
+    from queries.changes import changes_since
 
     moment = dt.datetime.fromisoformat(since)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
-        evaluation = run(graph_store, rules, as_of=_day(as_of))
-        write_obligations(graph_store, evaluation.obligations)
-        record_evaluation(graph_store, evaluation, {w.household_id for w in early_warnings(evaluation, rules)})
+        _evaluate_and_record(graph_store, rules, _day(as_of))
         found = changes_since(graph_store, moment)
     data = mask_tree([c.model_dump() for c in found])
     if as_json:

@@ -43,3 +43,25 @@ def household_of(G: Any, beneficiary: str) -> str | None:
         return beneficiary
     households = out(G, beneficiary, RelKind.MEMBER_OF)
     return households[0] if households else None
+
+
+def household_aid_records(G: Any, h: str, members: list[str]) -> list[dict[str, Any]]:
+    """Aid records received by household ``h`` or its ``members``, each with its programme's code and kind."""
+    records = []
+    for b in [h, *members]:
+        for r in out(G, b, RelKind.RECEIVES):
+            rec = G._node[r]
+            for g in out(G, r, RelKind.PAID_BY):
+                records.append(
+                    {
+                        "id": rec["record_id"],
+                        "program": G._node[g]["program_code"],
+                        "kind": G._node[g]["kind"],
+                        "amount": rec.get("amount"),
+                        "start": rec.get("period_start"),
+                        "end": rec.get("period_end"),
+                        "status": rec.get("status"),
+                        "person": None if b == h else G._node[b]["id_number"],
+                    }
+                )
+    return records

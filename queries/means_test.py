@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind, split_node_id
 from policy.config import PolicyConfig
-from queries._nx import inc, nodes_of, out
+from queries._nx import household_aid_records, inc, nodes_of, out
 from queries.findings import covers
 from queries.registry import question
 
@@ -169,23 +169,7 @@ def means_facts(G: Any, household_ids: list[str] | None = None) -> list[dict[str
         if wanted is not None and props["household_id"] not in wanted:
             continue
         members = inc(G, h, RelKind.MEMBER_OF)
-        records = []
-        for b in [h, *members]:
-            for r in out(G, b, RelKind.RECEIVES):
-                rec = G._node[r]
-                for g in out(G, r, RelKind.PAID_BY):
-                    records.append(
-                        {
-                            "id": rec["record_id"],
-                            "program": G._node[g]["program_code"],
-                            "kind": G._node[g]["kind"],
-                            "amount": rec.get("amount"),
-                            "start": rec.get("period_start"),
-                            "end": rec.get("period_end"),
-                            "status": rec.get("status"),
-                            "person": None if b == h else G._node[b]["id_number"],
-                        }
-                    )
+        records = household_aid_records(G, h, members)
         rows.append(
             {
                 "household": props["household_id"],

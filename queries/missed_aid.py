@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind
-from queries._nx import inc, nodes_of, out
+from queries._nx import household_aid_records, inc, nodes_of, out
 from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
 from queries.registry import question
 
@@ -128,22 +128,7 @@ def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) 
     rows = []
     for h, props in nodes_of(G, NodeKind.HOUSEHOLD):
         members = inc(G, h, RelKind.MEMBER_OF)
-        records = []
-        for b in [h, *members]:
-            for r in out(G, b, RelKind.RECEIVES):
-                rec = G._node[r]
-                for g in out(G, r, RelKind.PAID_BY):
-                    records.append(
-                        {
-                            "id": rec["record_id"],
-                            "program": G._node[g]["program_code"],
-                            "kind": G._node[g]["kind"],
-                            "start": rec["period_start"],
-                            "end": rec.get("period_end"),
-                            "status": rec.get("status"),
-                            "person": None if b == h else G._node[b]["id_number"],
-                        }
-                    )
+        records = household_aid_records(G, h, members)
         rows.append(
             {
                 "household": props["household_id"],
