@@ -30,6 +30,7 @@ from api.routes import audit_log, findings, health, households, identity, ingest
 from graph.privacy import mask_tree, mask_value
 from graph.store import GraphStore, StoreError
 from policy.config import load_policy
+from viz import explorer
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -77,6 +78,7 @@ def create_app(
     app.state.aidgraph = ctx
     for module in (health, households, persons, findings, linkage, policy, identity, ingest, audit_log, keys):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(explorer.router)
     _add_error_handlers(app)
     app.add_middleware(AuditTrail, audit_log=ctx.audit_log)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)

@@ -253,6 +253,7 @@ class AuditFormat(StrEnum):
     json = "json"
     csv = "csv"
     xlsx = "xlsx"
+    html = "html"
 
 
 @app.command()
@@ -267,14 +268,23 @@ def audit(
     generic_threshold: Annotated[
         int, typer.Option("--generic-threshold", min=1, help="An identifier shared by more households is generic.")
     ] = 8,
+    policy: Annotated[Path | None, typer.Option("--policy", help="The policy for the tier charts of --format html.")] = None,
 ) -> None:
-    """Duplicate aid and missed aid, with evidence. Findings are results: the exit code is 0."""
+    """Duplicate aid and missed aid, with evidence. Findings are results: the exit code is 0.
+
+    --format html writes a page with charts (findings by kind and county, amount at stake, tiers by
+    county, warnings over time, unmatched needs by category); xlsx a workbook for auditors.
+    """
     from queries.audit_report import audit as run_audit
 
+    if fmt in (AuditFormat.xlsx, AuditFormat.html) and out_file is None:
+        raise ValueError(f"--format {fmt.value} needs --out FILE")
     with _open(store, neo4j) as graph_store:
         report = run_audit(graph_store, as_of=_day(as_of), region=region, generic_threshold=generic_threshold)
-    if fmt is AuditFormat.xlsx and out_file is None:
-        raise ValueError("--format xlsx needs --out FILE")
+        if fmt is AuditFormat.html:
+            _write_html_report(graph_store, mask_tree(report.model_dump(mode="json")), out_file, _day(as_of), region, policy)  # type: ignore[arg-type]
+            err.print(f"report written to {out_file}", markup=False)
+            return
     if fmt is AuditFormat.table:
         totals: dict[tuple[str, str], list[float]] = {}
         for row in report.summary:
@@ -323,6 +333,29 @@ def audit(
         out_file.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if out_file is not None:
         err.print(f"evidence written to {out_file}", markup=False)
+
+
+def _write_html_report(
+    graph_store: GraphStore, data: dict[str, Any], path: Path, day: dt.date | None, region: str | None, policy: Path | None
+) -> None:
+    from policy.config import load_policy
+    from queries.changes import warnings_over_time
+    from queries.linkage import unmatched_families
+    from queries.means_test import evaluate as run_evaluation
+    from viz.report import render_report, report_data
+
+    evaluation = run_evaluation(graph_store, load_policy(policy), as_of=day)
+    tiers: dict[str, dict[str, int]] = {}
+    for d in evaluation.households:
+        if region is None or (d.region_code or "").startswith(region):
+            county = (d.region_code or "")[:6] or "unknown"
+            tiers.setdefault(county, {})
+            tiers[county][d.tier or "none"] = tiers[county].get(d.tier or "none", 0) + 1
+    unmatched = [
+        f.model_dump() for f in unmatched_families(graph_store, as_of=day) if region is None or (f.region_code or "").startswith(region)
+    ]
+    page = render_report(data, report_data(data, tiers, warnings_over_time(graph_store), unmatched))
+    path.write_text(page, encoding="utf-8")
 
 
 _FINDING_COLUMNS = (
@@ -532,6 +565,29 @@ def decline_cmd(
     with _open(store, neo4j) as graph_store:
         decline(graph_store, need_id, resource_id, by=by, reason=reason)
     out.print(f"{need_id}: {resource_id} declined by {by}", markup=False)
+
+
+@app.command()
+@friendly
+def draw(
+    household_id: Annotated[str, typer.Argument(help="The household id.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write (self-contained: opens with no network).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Draw a household's chain into one HTML file for a case file (ID numbers masked; findings in red)."""
+    from queries.audit_report import audit as run_audit
+    from queries.household_chain import household_chain
+    from viz.draw import draw_chain
+
+    with _open(store, neo4j) as graph_store:
+        chain = household_chain(graph_store, household_id, as_of=_day(as_of))
+        if chain is None:
+            raise ValueError(f"no household {household_id} in this store")
+        findings = [f.model_dump(mode="json") for f in run_audit(graph_store, as_of=_day(as_of)).findings if household_id in f.households]
+    counts = draw_chain(mask_tree(chain.model_dump(mode="json")), mask_tree(findings), out_file)
+    out.print(f"wrote {out_file}: {counts['nodes']} nodes, {counts['edges']} relationships, {len(findings)} finding(s) outlined")
 
 
 def _age(birth: str | None) -> str:

@@ -11,6 +11,15 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
+echo "== Chromium (the explorer's browser tests)"
+# Debian's chromium and a CJK font, from Debian's packages; Playwright drives that binary (it cannot
+# download a browser of its own here).
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wqy; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null \
+    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
+fi
+
 echo "== Neo4j"
 port="${AIDGRAPH_NEO4J_PORT:-17687}"
 bash ops/neo4j/start.sh "$port"

@@ -18,7 +18,7 @@ from graph.model import NodeKind, TierRecord
 from graph.store import NodeWrite, WriteBatch
 from queries.means_test import Evaluation
 
-__all__ = ["Change", "changes_since", "record_evaluation"]
+__all__ = ["Change", "changes_since", "record_evaluation", "warnings_over_time"]
 
 
 class Change(BaseModel):
@@ -81,3 +81,25 @@ def changes_since(store: Any, since: dt.datetime) -> list[Change]:
             )
         )
     return sorted(changes, key=lambda c: (c.at, c.household_id))
+
+
+def warnings_over_time(store: Any) -> list[tuple[str, int]]:
+    """How many households were on the warning list after each recorded evaluation that changed any.
+
+    Replayed backwards from the current tier records through their history: ``(time, count)``,
+    oldest first; the first point is the first evaluation recorded.
+    """
+    state = {r.key: bool(r.props.get("warned")) for r in store.iter_nodes(NodeKind.TIER_RECORD)}
+    if not state:
+        return []
+    by_time: dict[str, list[dict[str, Any]]] = {}
+    for entry in store.iter_history():
+        if entry["kind"] == NodeKind.TIER_RECORD.value:
+            by_time.setdefault(entry["at"], []).append(entry)
+    points = []
+    for at in sorted(by_time, reverse=True):
+        points.append((at[:19].replace("T", " "), sum(state.values())))
+        for entry in by_time[at]:
+            state[entry["key"]] = bool(entry["before"].get("warned"))
+    points.append(("first evaluation", sum(state.values())))
+    return list(reversed(points))

@@ -31,6 +31,7 @@ async def list_findings(
     kind: Annotated[str | None, Query(max_length=64)] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     status: Annotated[Literal["open", "confirmed", "dismissed"] | None, Query(description="open: not yet marked.")] = None,
+    household: Annotated[str | None, Query(max_length=64, description="Only findings about this household.")] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
@@ -45,6 +46,7 @@ async def list_findings(
             and (family is None or f.family == family)
             and (kind is None or f.kind == kind)
             and (status is None or marked == status)
+            and (household is None or household in f.households)
         )
 
     found = [f for f in report.findings if keep(f)]
