@@ -569,6 +569,54 @@ def decline_cmd(
 
 @app.command()
 @friendly
+def resolve(
+    records: Annotated[
+        Path, typer.Argument(help="A CSV with record_id and any of name, id_number, other_id, birth_date, sex, address, phone, source.")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write record_id,cluster_id,score.")],
+    review_file: Annotated[Path | None, typer.Option("--review", help="Where to write the pairs a caseworker should look at.")] = None,
+    accept: Annotated[float, typer.Option("--accept", min=0.5, max=1.0, help="Join pairs at or above this match probability.")] = 0.9,
+    review: Annotated[
+        float, typer.Option("--review-above", min=0.0, max=1.0, help="List pairs from this probability up to --accept.")
+    ] = 0.5,
+) -> None:
+    """Which records are the same person (Fellegi-Sunter linkage with EM; see ingest/resolve.py)."""
+    import csv
+
+    from ingest.resolve import resolve as run
+
+    with records.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or "record_id" not in reader.fieldnames:
+            raise ValueError(f"{records}: the header must have a record_id column")
+        rows = list(reader)
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        if not (row.get("record_id") or "").strip():
+            raise ValueError(f"{records} row {line} field record_id: empty")
+        if row["record_id"] in seen:
+            raise ValueError(f"{records} row {line} field record_id: {row['record_id']!r} appears twice")
+        seen.add(row["record_id"])
+    result = run(rows, accept=accept, review=review)
+    with out_file.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["record_id", "cluster_id", "score"])
+        for c in result.clusters:
+            writer.writerow([c.record_id, c.cluster_id, f"{c.score:.6f}"])
+    if review_file is not None:
+        with review_file.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["record_a", "record_b", "probability", "evidence"])
+            for p in result.review:
+                writer.writerow([p.a, p.b, f"{p.probability:.6f}", "; ".join(p.evidence)])
+    clusters = len({c.cluster_id for c in result.clusters})
+    out.print(
+        f"{len(rows)} records -> {clusters} persons; {len(result.pairs)} candidate pairs, {len(result.review)} for review; wrote {out_file}"
+    )
+
+
+@app.command()
+@friendly
 def draw(
     household_id: Annotated[str, typer.Argument(help="The household id.")],
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write (self-contained: opens with no network).")],

@@ -1,0 +1,99 @@
+"""Identity resolution on hand-made records: typos, variants, no ID, legacy IDs, Latin names, generic values."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from ingest.resolve import compare, normalise, resolve
+
+DRIVER = "420106198305141516"
+DAUGHTER = "420203201307092421"
+
+
+def _cluster_of(result) -> dict[str, str]:
+    return {c.record_id: c.cluster_id for c in result.clusters}
+
+
+def _population(n: int = 60) -> list[dict]:
+    """Background people, so that EM sees non-matches: distinct names and births, valid-looking IDs."""
+    from graph.national_id import check_character
+
+    surnames, given = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+    people = []
+    for i in range(n):
+        birth = f"19{50 + i % 45:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        first17 = f"420502{birth.replace('-', '')}{100 + i:03d}"
+        people.append({"record_id": f"bg{i}", "name": surnames[i % len(surnames)] + given[i % len(given)] + given[(i * 7) % len(given)], "id_number": first17 + check_character(first17), "birth_date": birth})
+    return people
+
+
+def test_the_two_real_cases_resolve() -> None:
+    records = _population() + [
+        {"record_id": "register-driver", "name": "周建军", "id_number": DRIVER, "birth_date": "1983-05-14", "sex": "M"},
+        {"record_id": "yb-driver", "name": "周建軍", "id_number": DRIVER, "birth_date": "1983-05-14"},  # traditional characters
+        {"record_id": "register-daughter", "name": "王小美", "id_number": DAUGHTER, "birth_date": "2013-07-09", "sex": "F"},
+        {"record_id": "yb-daughter", "name": "王小美", "id_number": "420203201307092431", "birth_date": "2013-07-09"},  # one digit mistyped
+    ]
+    clusters = _cluster_of(resolve(records))
+    assert clusters["yb-driver"] == clusters["register-driver"]
+    assert clusters["yb-daughter"] == clusters["register-daughter"]
+    assert clusters["register-driver"] != clusters["register-daughter"]
+    assert len(set(clusters.values())) == 60 + 2
+
+
+def test_no_id_legacy_id_transposed_digits_and_latin_names() -> None:
+    legacy = "420106830514151"  # the driver's 15-digit number: 6 + yymmdd + 3
+    records = _population() + [
+        {"record_id": "register", "name": "周建军", "id_number": DRIVER, "birth_date": "1983-05-14", "sex": "M", "phone": "13800000001"},
+        {"record_id": "legacy", "name": "周建军", "id_number": legacy},
+        {"record_id": "no-id", "name": "周建军", "birth_date": "1983-05-14", "phone": "138-0000-0001"},
+        {"record_id": "latin", "name": "Jianjun ZHOU", "birth_date": "1983-05-14", "sex": "M"},
+        {"record_id": "swapped", "name": "周建军", "id_number": DRIVER[:10] + DRIVER[11] + DRIVER[10] + DRIVER[12:], "birth_date": "1983-05-14"},
+        {"record_id": "namesake", "name": "周建军", "id_number": "420502197001011234", "birth_date": "1970-01-01"},  # another man
+    ]
+    assert normalise({"record_id": "x", "id_number": legacy}).id == DRIVER[:17] + normalise({"record_id": "x", "id_number": legacy}).id[17]
+    result = resolve(records)
+    clusters = _cluster_of(result)
+    for rid in ("legacy", "no-id", "latin", "swapped"):
+        assert clusters[rid] == clusters["register"], rid
+    assert clusters["namesake"] != clusters["register"]
+    pair = next(p for p in result.pairs if {p.a, p.b} == {"register", "swapped"})
+    assert "ID number digits transposed" in pair.evidence and pair.probability >= 0.9
+
+
+def test_comparison_levels() -> None:
+    a = normalise({"record_id": "a", "name": "周建军", "birth_date": "1983-05-04"})
+    b = normalise({"record_id": "b", "name": "周军", "birth_date": "1983-04-05"})
+    levels = dict(zip(("id", "name", "birth", "sex", "phone", "address"), compare(a, b), strict=True))
+    assert levels == {"id": 0, "name": 3, "birth": 2, "sex": 0, "phone": 0, "address": 0}  # a missing character; day and month swapped
+
+
+def test_a_generic_phone_does_not_make_one_person_of_a_village() -> None:
+    office = "07171234567"
+    records = _population(60)
+    for r in records[:40]:
+        r["phone"] = office  # the village office's phone on forty records
+    clusters = _cluster_of(resolve(records, max_block=30))
+    assert len(set(clusters.values())) == 60
+
+
+def test_resolve_command(tmp_path: Path) -> None:
+    path = tmp_path / "records.csv"
+    rows = [*_population(), {"record_id": "r1", "name": "周建军", "id_number": DRIVER}, {"record_id": "r2", "name": "周建軍", "id_number": DRIVER}]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["record_id", "name", "id_number", "birth_date"])
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "clusters.csv"
+    done = CliRunner().invoke(app, ["resolve", str(path), "--out", str(out), "--review", str(tmp_path / "review.csv")])
+    assert done.exit_code == 0, done.output
+    clusters = {r["record_id"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert clusters["r1"]["cluster_id"] == clusters["r2"]["cluster_id"] and float(clusters["r2"]["score"]) >= 0.9
+    assert list(clusters["r1"]) == ["record_id", "cluster_id", "score"]
+    path.write_text("record_id,name\nx,a\nx,b\n", encoding="utf-8")
+    bad = CliRunner().invoke(app, ["resolve", str(path), "--out", str(out)])
+    assert bad.exit_code == 1 and "row 3 field record_id" in bad.output
