@@ -27,7 +27,14 @@ def _population(n: int = 60) -> list[dict]:
     for i in range(n):
         birth = f"19{50 + i % 45:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}"
         first17 = f"420502{birth.replace('-', '')}{100 + i:03d}"
-        people.append({"record_id": f"bg{i}", "name": surnames[i % len(surnames)] + given[i % len(given)] + given[(i * 7) % len(given)], "id_number": first17 + check_character(first17), "birth_date": birth})
+        people.append(
+            {
+                "record_id": f"bg{i}",
+                "name": surnames[i % len(surnames)] + given[i % len(given)] + given[(i * 7) % len(given)],
+                "id_number": first17 + check_character(first17),
+                "birth_date": birth,
+            }
+        )
     return people
 
 
@@ -52,7 +59,12 @@ def test_no_id_legacy_id_transposed_digits_and_latin_names() -> None:
         {"record_id": "legacy", "name": "周建军", "id_number": legacy},
         {"record_id": "no-id", "name": "周建军", "birth_date": "1983-05-14", "phone": "138-0000-0001"},
         {"record_id": "latin", "name": "Jianjun ZHOU", "birth_date": "1983-05-14", "sex": "M"},
-        {"record_id": "swapped", "name": "周建军", "id_number": DRIVER[:10] + DRIVER[11] + DRIVER[10] + DRIVER[12:], "birth_date": "1983-05-14"},
+        {
+            "record_id": "swapped",
+            "name": "周建军",
+            "id_number": DRIVER[:10] + DRIVER[11] + DRIVER[10] + DRIVER[12:],
+            "birth_date": "1983-05-14",
+        },
         {"record_id": "namesake", "name": "周建军", "id_number": "420502197001011234", "birth_date": "1970-01-01"},  # another man
     ]
     assert normalise({"record_id": "x", "id_number": legacy}).id == DRIVER[:17] + normalise({"record_id": "x", "id_number": legacy}).id[17]
@@ -83,7 +95,11 @@ def test_a_generic_phone_does_not_make_one_person_of_a_village() -> None:
 
 def test_resolve_command(tmp_path: Path) -> None:
     path = tmp_path / "records.csv"
-    rows = [*_population(), {"record_id": "r1", "name": "周建军", "id_number": DRIVER}, {"record_id": "r2", "name": "周建軍", "id_number": DRIVER}]
+    rows = [
+        *_population(),
+        {"record_id": "r1", "name": "周建军", "id_number": DRIVER},
+        {"record_id": "r2", "name": "周建軍", "id_number": DRIVER},
+    ]
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["record_id", "name", "id_number", "birth_date"])
         writer.writeheader()
