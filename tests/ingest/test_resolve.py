@@ -39,7 +39,8 @@ def _population(n: int = 60) -> list[dict]:
 
 
 def test_the_two_real_cases_resolve() -> None:
-    records = _population() + [
+    records = [
+        *_population(),
         {"record_id": "register-driver", "name": "周建军", "id_number": DRIVER, "birth_date": "1983-05-14", "sex": "M"},
         {"record_id": "yb-driver", "name": "周建軍", "id_number": DRIVER, "birth_date": "1983-05-14"},  # traditional characters
         {"record_id": "register-daughter", "name": "王小美", "id_number": DAUGHTER, "birth_date": "2013-07-09", "sex": "F"},
@@ -54,7 +55,8 @@ def test_the_two_real_cases_resolve() -> None:
 
 def test_no_id_legacy_id_transposed_digits_and_latin_names() -> None:
     legacy = "420106830514151"  # the driver's 15-digit number: 6 + yymmdd + 3
-    records = _population() + [
+    records = [
+        *_population(),
         {"record_id": "register", "name": "周建军", "id_number": DRIVER, "birth_date": "1983-05-14", "sex": "M", "phone": "13800000001"},
         {"record_id": "legacy", "name": "周建军", "id_number": legacy},
         {"record_id": "no-id", "name": "周建军", "birth_date": "1983-05-14", "phone": "138-0000-0001"},
