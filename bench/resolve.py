@@ -19,8 +19,6 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ingest.resolve import resolve
-
 
 def load_records(data: Path) -> tuple[list[dict], dict[str, str]]:
     truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
@@ -80,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
     args = parser.parse_args(argv)
+    from ingest.resolve import resolve  # here: bench.splink_baseline reuses this module without AidGraph's dependencies
+
     records, who = load_records(args.data)
     started = time.perf_counter()
     result = resolve(records)
