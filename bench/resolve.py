@@ -1,6 +1,6 @@
 """Identity resolution on a generated prefecture: pairwise precision, recall, F1 and records per second.
 
-    python -m bench.resolve --data DATA
+    python -m bench.resolve --data DATA [--splink-python /tmp/splink-env/bin/python]
 
 DATA is a folder written by ``aidgraph generate`` (with truth.json). The records are the register
 (persons.csv: name, ID, birth, sex, phone, address) and every department record about a person
@@ -77,6 +77,9 @@ def pairwise(clusters: dict[str, str], who: dict[str, str]) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument(
+        "--splink-python", help="A Python with Splink installed: run bench.splink_baseline on the same records in this run."
+    )
     args = parser.parse_args(argv)
     from ingest.resolve import resolve  # here: bench.splink_baseline reuses this module without AidGraph's dependencies
 
@@ -101,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     for group in misses["split"][:5]:
         print("  split:", group)
+    if args.splink_python:
+        import os
+        import subprocess
+
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": root}
+        done = subprocess.run(
+            [args.splink_python, "-m", "bench.splink_baseline", "--data", str(args.data)], env=env, capture_output=True, text=True, cwd=root
+        )
+        print(next((line for line in done.stdout.splitlines() if line.startswith("splink:")), done.stderr[-2000:]))
     return 0
 
 

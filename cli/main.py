@@ -1140,6 +1140,82 @@ def serve(
         graph_store.close()
 
 
+identity_app = typer.Typer(
+    help="Identity resolution on the store: link department records to people, and the review queue.", no_args_is_help=True
+)
+app.add_typer(identity_app, name="identity")
+
+
+@identity_app.command("resolve")
+@friendly
+def identity_resolve(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    accept: Annotated[float, typer.Option("--accept", min=0.5, max=1.0, help="Link at or above this match probability.")] = 0.9,
+    review: Annotated[
+        float, typer.Option("--review-above", min=0.0, max=1.0, help="Queue pairs from this probability up to --accept.")
+    ] = 0.5,
+) -> None:
+    """Link the department records that matched nobody exactly; queue the unsure ones."""
+    from ingest.identity import resolve_store
+
+    with _open(store, neo4j) as graph_store:
+        outcome = resolve_store(graph_store, accept=accept, review=review)
+    for link in mask_tree(outcome.linked):
+        out.print(f"linked {link['record']} -> {link['person']} ({link['score']:.4f}: {'; '.join(link['evidence'])})", markup=False)
+    out.print(f"{len(outcome.linked)} linked, {len(outcome.queued)} queued for review, {len(outcome.unresolved)} with no register person")
+
+
+@identity_app.command("review")
+@friendly
+def identity_review(store: StoreOpt = None, neo4j: Neo4jOpt = None, as_json: JsonOpt = False) -> None:
+    """The pairs waiting for a caseworker, surest first (ID numbers masked)."""
+    from ingest.identity import pending_reviews
+
+    with _open(store, neo4j) as graph_store:
+        rows = mask_tree(pending_reviews(graph_store))
+    if as_json:
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = _table(f"identity review ({len(rows)})", "review", "probability", "evidence", numeric=("probability",))
+    for r in rows:
+        table.add_row(r["review_id"], f"{r['probability']:.4f}", "; ".join(r.get("evidence", [])))
+    out.print(table)
+
+
+@identity_app.command("confirm")
+@friendly
+def identity_confirm(
+    review_id: Annotated[str, typer.Argument(help="The review id (from `aidgraph identity review --json`).")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (kept, with the time).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """The record is this person: link them now; never asked again."""
+    from ingest.identity import decide
+
+    with _open(store, neo4j) as graph_store:
+        decide(graph_store, review_id, status="confirmed", by=by)
+    out.print(f"confirmed by {by}", markup=False)
+
+
+@identity_app.command("reject")
+@friendly
+def identity_reject(
+    review_id: Annotated[str, typer.Argument(help="The review id.")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (kept, with the time).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why.")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """The record is not this person: never linked, never asked again."""
+    from ingest.identity import decide
+
+    with _open(store, neo4j) as graph_store:
+        decide(graph_store, review_id, status="rejected", by=by, reason=reason)
+    out.print(f"rejected by {by}", markup=False)
+
+
 keys_app = typer.Typer(help="API keys: create, list, revoke (the server reads them at each request).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

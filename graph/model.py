@@ -46,6 +46,7 @@ class NodeKind(StrEnum):
     FINDING_MARK = "FindingMark"
     LINK_DECISION = "LinkDecision"
     TIER_RECORD = "TierRecord"
+    IDENTITY_REVIEW = "IdentityReview"
 
 
 class RelKind(StrEnum):
@@ -67,6 +68,7 @@ class RelKind(StrEnum):
     PROVIDES = "PROVIDES"  # Resource -> Service
     SERVES = "SERVES"  # Service -> Household
     BASED_IN = "BASED_IN"  # Resource -> Region it serves (with its subtree)
+    RESOLVED_TO = "RESOLVED_TO"  # AidRecord or Income -> Person {score, evidence}: identity resolution's link
     OBLIGED_TO_SUPPORT = "OBLIGED_TO_SUPPORT"  # Person (obligor) -> Person (dependant) {kind, monthly_amount, rule}; derived
 
 
@@ -86,6 +88,7 @@ NODE_KEY: dict[NodeKind, str] = {
     NodeKind.FINDING_MARK: "finding_id",
     NodeKind.LINK_DECISION: "decision_id",
     NodeKind.TIER_RECORD: "household_id",
+    NodeKind.IDENTITY_REVIEW: "review_id",
 }
 
 #: Which node kinds each relationship joins (source kinds, target kinds).
@@ -116,6 +119,7 @@ REL_ENDPOINTS: dict[RelKind, tuple[frozenset[NodeKind], frozenset[NodeKind]]] = 
     RelKind.SERVES: (frozenset({NodeKind.SERVICE}), frozenset({NodeKind.HOUSEHOLD})),
     RelKind.BASED_IN: (frozenset({NodeKind.RESOURCE}), frozenset({NodeKind.REGION})),
     RelKind.OBLIGED_TO_SUPPORT: (frozenset({NodeKind.PERSON}), frozenset({NodeKind.PERSON})),
+    RelKind.RESOLVED_TO: (frozenset({NodeKind.AID_RECORD, NodeKind.INCOME}), frozenset({NodeKind.PERSON})),
 }
 
 #: The end of a relationship that can have only one of it: a person is a member of one household,
@@ -139,6 +143,7 @@ REL_UNIQUE_END: dict[RelKind, Literal["src", "dst"] | None] = {
     RelKind.SERVES: "src",
     RelKind.BASED_IN: "src",
     RelKind.OBLIGED_TO_SUPPORT: None,
+    RelKind.RESOLVED_TO: "src",
 }
 
 
@@ -603,6 +608,22 @@ class TierRecord(_Node):
     policy: str
 
 
+class IdentityReview(_Node):
+    """A department record and a register person identity resolution was unsure of: a caseworker
+    confirms or rejects the pair, and the decision is kept (with who and when) and never asked again."""
+
+    review_id: Key  # "<record kind>:<record key>|<person ID number>"
+    record_kind: str
+    record_key: Key
+    person: Key
+    probability: float
+    evidence: list[str] = []
+    status: Literal["pending", "confirmed", "rejected"] = "pending"
+    decided_by: str | None = None
+    decided_at: str | None = None
+    reason: str | None = None
+
+
 NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.REGION: Region,
     NodeKind.DEPARTMENT: Department,
@@ -618,6 +639,7 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.FINDING_MARK: FindingMark,
     NodeKind.LINK_DECISION: LinkDecision,
     NodeKind.TIER_RECORD: TierRecord,
+    NodeKind.IDENTITY_REVIEW: IdentityReview,
 }
 
 

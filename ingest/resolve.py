@@ -49,6 +49,17 @@ FIELDS = ("id", "name", "birth", "sex", "phone", "address")
 #: Number of comparison levels per field; level 0 is "missing on either side" and weighs nothing.
 LEVELS = {"id": 5, "name": 5, "birth": 5, "sex": 3, "phone": 3, "address": 4}
 _T2S = opencc.OpenCC("t2s")
+#: Chance agreement between different people, per field and level, as measured on a generated
+#: 100k-household prefecture (`python -m bench.resolve`); the prior of the u estimate.
+U_PRIOR = {
+    "id": [0.0, 5e-06, 5e-06, 5e-06, 0.999985],
+    "name": [0.0, 1e-04, 1e-05, 2.3e-04, 0.99966],
+    "birth": [0.0, 4e-05, 2.5e-05, 9.7e-04, 0.998965],
+    "sex": [0.0, 0.5, 0.5],
+    "phone": [0.0, 7e-05, 0.99993],
+    "address": [0.0, 0.0036, 0.0478, 0.9486],
+}
+U_PRIOR_PAIRS = 10_000
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _COMPOUND_SURNAMES = frozenset(
     "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 端木 西门 南宫 独孤 呼延 万俟 闻人 澹台 公冶 太史 申屠 钟离 宗政 濮阳 淳于 单于 赫连 拓跋".split()
@@ -253,12 +264,18 @@ def resolve(
     # u: how often each level occurs between random (almost surely different) records.
     rng = random.Random(seed)
     ids = [r.record_id for r in records]
-    u_counts = {f: [1.0] * LEVELS[f] for f in FIELDS}  # add-one smoothing
+    u_counts = {f: [0.0] * LEVELS[f] for f in FIELDS}
     for _ in range(min(200_000, max(1000, len(ids) * 20)) if len(ids) > 1 else 0):
         a, b = rng.sample(ids, 2)
         for f, level in zip(FIELDS, compare(by_id[a], by_id[b]), strict=True):
             u_counts[f][level] += 1
-    u = {f: [c / sum(u_counts[f][1:]) for c in u_counts[f]] for f in FIELDS}
+    # A prior of U_PRIOR_PAIRS random pairs at the rates seen on a 100k-household prefecture: on a
+    # large file the sample decides; on a small one (a county's feed, a test) chance agreement
+    # among a few dozen records would otherwise look common.
+    u = {}
+    for f in FIELDS:
+        counts = [c + U_PRIOR_PAIRS * prior_rate for c, prior_rate in zip(u_counts[f], U_PRIOR[f], strict=True)]
+        u[f] = [c / sum(counts[1:]) for c in counts]
     # Exact names: term frequency (a common name is more often shared by chance).
     name_freq = Counter(r.name for r in records if r.name)
     total_named = sum(name_freq.values()) or 1
