@@ -58,6 +58,8 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "linkage.accept": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),
     "linkage.decline": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),
     "identity.unresolved": frozenset({Role.AUDITOR, Role.CONSUMER}),
+    "identity.reviews": frozenset({Role.AUDITOR, Role.CONSUMER}),
+    "identity.decide": frozenset({Role.AUDITOR}),
     "ingest.upload": frozenset({Role.ADMIN, Role.CONSUMER}),
     "audit_log.list": frozenset({Role.AUDITOR}),
     "keys.list": frozenset({Role.ADMIN}),

@@ -3,12 +3,14 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
 
-from api.core.errors import ERROR_RESPONSES
+from api.core.errors import ERROR_RESPONSES, ApiError
 from api.core.security import Caller
-from api.deps import ContextDep, Limit, Offset, require, respond
+from api.deps import ContextDep, Limit, Offset, not_found, require, respond
 from api.models import UnresolvedPublic
-from graph.model import NodeKind
+from graph.model import IdentityReview, NodeKind
+from ingest.identity import decide, pending_reviews
 
 router = APIRouter(prefix="/identity", tags=["identity"], responses=ERROR_RESPONSES)
 
@@ -41,3 +43,57 @@ async def list_unresolved(
     total, rows = await ctx.runtime.read(page)
     shown = await respond(request, ctx, caller, rows)
     return {"count": total, "offset": offset, "limit": limit, "data": shown}
+
+
+class ReviewsPublic(BaseModel):
+    count: int
+    offset: int
+    limit: int
+    data: list[IdentityReview]
+
+
+class DecisionIn(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+
+
+@router.get("/reviews", response_model=ReviewsPublic)
+async def list_reviews(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("identity.reviews"))],
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Any:
+    """Pairs identity resolution was unsure of, surest first, waiting for a decision."""
+    rows = await ctx.runtime.read(pending_reviews)
+    shown = await respond(request, ctx, caller, rows[offset : offset + limit])
+    return {"count": len(rows), "offset": offset, "limit": limit, "data": shown}
+
+
+async def _decide(request: Request, ctx: Any, caller: Caller, review_id: str, status: str, body: DecisionIn) -> Any:
+    request.state.audit_others = {review_id}
+    try:
+        decided = await ctx.runtime.write(
+            lambda s: decide(s, review_id, status=status, by=f"{caller.name} ({caller.key_id})", reason=body.reason)
+        )
+    except KeyError:
+        raise not_found(f"identity review {review_id}") from None
+    except ValueError as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return await respond(request, ctx, caller, decided)
+
+
+@router.post("/reviews/{review_id}/confirm", response_model=IdentityReview)
+async def confirm_review(
+    request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("identity.decide"))], review_id: str, body: DecisionIn
+) -> Any:
+    """The record is this person: linked now, never asked again."""
+    return await _decide(request, ctx, caller, review_id, "confirmed", body)
+
+
+@router.post("/reviews/{review_id}/reject", response_model=IdentityReview)
+async def reject_review(
+    request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("identity.decide"))], review_id: str, body: DecisionIn
+) -> Any:
+    """The record is not this person: never linked, never asked again."""
+    return await _decide(request, ctx, caller, review_id, "rejected", body)

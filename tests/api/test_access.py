@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from api.core.security import ROUTE_ROLES
-from tests.api.conftest import CHARITY_ORG, HEAD, HOUSEHOLD, OPEN_NEED, OTHER_HOUSEHOLD, Api
+from tests.api.conftest import CHARITY_ORG, HEAD, HOUSEHOLD, MINOR, OPEN_NEED, OTHER_HOUSEHOLD, Api
 
 CALLERS = ["caseworker_in", "caseworker_out", "auditor", "charity", "consumer_all", "consumer_one", "admin", "nobody"]
 
@@ -60,6 +60,15 @@ MATRIX = [
         [200, 404, 403, 200, 200, 403, 403, 401],
     ),
     ("identity.unresolved", "GET", "/identity/unresolved", {}, [403, 403, 200, 403, 200, 403, 403, 401]),
+    ("identity.reviews", "GET", "/identity/reviews", {}, [403, 403, 200, 403, 200, 403, 403, 401]),
+    ("identity.decide", "POST", "/identity/reviews/{review}/confirm", {"json": {}}, [403, 403, 200, 403, 403, 403, 403, 401]),
+    (
+        "identity.decide",
+        "POST",
+        "/identity/reviews/{review}/reject",
+        {"json": {"reason": "another girl"}},
+        [403, 403, 200, 403, 403, 403, 403, 401],
+    ),
     ("ingest.upload", "POST", "/ingest", {"files": None}, [403, 403, 403, 403, 200, 403, 200, 401]),
     ("audit_log.list", "GET", "/audit-log", {}, [403, 403, 200, 403, 403, 403, 403, 401]),
     ("keys.list", "GET", "/keys", {}, [403, 403, 403, 403, 403, 403, 200, 401]),
@@ -74,7 +83,14 @@ def test_every_route_is_in_the_matrix(api: Api) -> None:
     schema_paths = {(method.upper(), path.removeprefix("/api/v1")) for path, ops in api.app.openapi()["paths"].items() for method in ops}
     unauthenticated = {("GET", "/health"), ("GET", "/ready"), ("DELETE", "/keys/{key_id}")}
     concrete = {
-        (m, p.replace(HOUSEHOLD, "{household_id}").replace(HEAD, "{id_number}").replace("{finding}", "{finding_id}")) for m, p in paths
+        (
+            m,
+            p.replace(HOUSEHOLD, "{household_id}")
+            .replace(HEAD, "{id_number}")
+            .replace("{finding}", "{finding_id}")
+            .replace("{review}", "{review_id}"),
+        )
+        for m, p in paths
     }
     assert schema_paths - unauthenticated == concrete
 
@@ -83,6 +99,11 @@ def test_every_route_is_in_the_matrix(api: Api) -> None:
 def test_role_route_matrix(api: Api, route: str, method: str, path: str, kwargs: dict, expected: list[int]) -> None:
     if "{finding}" in path:
         path = path.replace("{finding}", _finding(api))
+    if "{review}" in path:
+        from ingest.identity import resolve_store
+
+        resolve_store(api.store, accept=0.99999999)  # the mistyped record becomes a pending review
+        path = path.replace("{review}", f"AidRecord:YB-2023-007731|{MINOR}")
     got = {}
     for caller in CALLERS:
         request = dict(kwargs)
