@@ -612,7 +612,7 @@ class IdentityReview(_Node):
     """A department record and a register person identity resolution was unsure of: a caseworker
     confirms or rejects the pair, and the decision is kept (with who and when) and never asked again."""
 
-    review_id: Key  # "<record kind>:<record key>|<person ID number>"
+    review_id: Key  # a hash of the record and the person (ingest.identity.review_id): no ID number in it
     record_kind: str
     record_key: Key
     person: Key

@@ -18,6 +18,7 @@ together (``ingest.resolve``), and for each record:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from graph.model import IdentityReview, NodeKind, RelKind
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
 from ingest.resolve import resolve
 
-__all__ = ["StoreResolution", "decide", "pending_reviews", "resolve_store"]
+__all__ = ["StoreResolution", "decide", "pending_reviews", "resolve_store", "review_id"]
 
 _PREFIX = {"P": NodeKind.PERSON, "A": NodeKind.AID_RECORD, "I": NodeKind.INCOME}
 
@@ -38,7 +39,12 @@ class StoreResolution:
 
 
 def review_id(kind: NodeKind, key: str, person: str) -> str:
-    return f"{kind.value}:{key}|{person}"
+    """A short id for a (record, person) pair that holds no ID number: it appears in URLs and logs.
+
+    >>> review_id(NodeKind.AID_RECORD, "YB-1", "420203201307092421")
+    'IR-28cdc1ca94b7'
+    """
+    return "IR-" + hashlib.sha256(f"{kind.value}:{key}|{person}".encode()).hexdigest()[:12]
 
 
 def _records(store: GraphStore) -> list[dict[str, Any]]:

@@ -103,7 +103,10 @@ def test_role_route_matrix(api: Api, route: str, method: str, path: str, kwargs:
         from ingest.identity import resolve_store
 
         resolve_store(api.store, accept=0.99999999)  # the mistyped record becomes a pending review
-        path = path.replace("{review}", f"AidRecord:YB-2023-007731|{MINOR}")
+        from graph.model import NodeKind
+        from ingest.identity import review_id
+
+        path = path.replace("{review}", review_id(NodeKind.AID_RECORD, "YB-2023-007731", MINOR))
     got = {}
     for caller in CALLERS:
         request = dict(kwargs)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from graph.model import NodeKind, RelKind
 from graph.store import GraphStore
-from ingest.identity import decide, pending_reviews, resolve_store
+from ingest.identity import decide, pending_reviews, resolve_store, review_id
 from ingest.loader import ingest_folder
 
 DAUGHTER = "420203201307092421"
@@ -33,7 +33,7 @@ def test_unsure_pairs_wait_for_a_caseworker_and_decisions_are_remembered(store: 
     ingest_folder(store, two_cases_dir)
     # A strict threshold makes the typo an unsure case.
     outcome = resolve_store(store, accept=0.99999999)
-    review = f"AidRecord:{MISTYPED_RECORD}|{DAUGHTER}"
+    review = review_id(NodeKind.AID_RECORD, MISTYPED_RECORD, DAUGHTER)
     assert outcome.queued == [review] and outcome.linked == []
     assert [r["review_id"] for r in pending_reviews(store)] == [review]
     assert resolve_store(store, accept=0.99999999).queued == []  # asked once, not again
@@ -50,7 +50,32 @@ def test_unsure_pairs_wait_for_a_caseworker_and_decisions_are_remembered(store: 
 def test_a_confirmed_pair_is_linked(store: GraphStore, two_cases_dir: Path) -> None:
     ingest_folder(store, two_cases_dir)
     resolve_store(store, accept=0.99999999)
-    decide(store, f"AidRecord:{MISTYPED_RECORD}|{DAUGHTER}", status="confirmed", by="caseworker 7")
+    decide(store, review_id(NodeKind.AID_RECORD, MISTYPED_RECORD, DAUGHTER), status="confirmed", by="caseworker 7")
     [edge] = [e for e in store.iter_edges(RelKind.RESOLVED_TO) if e.src_key == MISTYPED_RECORD]
     assert edge.dst_key == DAUGHTER and edge.props["by"] == "caseworker 7"
     assert store.run("unlinked_references").aid_records == []
+
+
+def test_the_review_queue_from_the_command_line(tmp_path: Path, two_cases_dir: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    store = ["--store", str(tmp_path / "store")]
+    assert runner.invoke(app, ["ingest", str(two_cases_dir), *store]).exit_code == 0
+    queued = runner.invoke(app, ["identity", "resolve", "--accept", "0.99999999", *store])
+    assert queued.exit_code == 0 and "0 linked, 1 queued for review" in queued.stdout
+    [pending] = json.loads(runner.invoke(app, ["identity", "review", "--json", *store]).stdout)
+    review = review_id(NodeKind.AID_RECORD, MISTYPED_RECORD, DAUGHTER)
+    assert pending["review_id"] == review and pending["person"] == "420203********2421"
+    review = review_id(NodeKind.AID_RECORD, MISTYPED_RECORD, DAUGHTER)
+    rejected = runner.invoke(app, ["identity", "reject", review, "--by", "caseworker 7", "--reason", "another girl", *store])
+    assert rejected.exit_code == 0
+    again = runner.invoke(app, ["identity", "resolve", *store])  # a new run (a new process would read the same store)
+    assert "0 linked, 0 queued for review" in again.stdout
+    assert json.loads(runner.invoke(app, ["identity", "review", "--json", *store]).stdout) == []
+    unknown = runner.invoke(app, ["identity", "confirm", "IR-000000000000", "--by", "x", *store])
+    assert unknown.exit_code == 1 and "no identity review" in unknown.output
