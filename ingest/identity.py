@@ -97,15 +97,17 @@ def resolve_store(store: GraphStore, *, accept: float = 0.9, review: float = 0.5
     for rid, cid in cluster_of.items():
         members.setdefault(cid, []).append(rid)
     best: dict[tuple[str, str], Any] = {}
+    register_neighbours: dict[str, set[str]] = {}  # record -> the register persons it was compared with
     for p in result.pairs:
         best[(p.a, p.b)] = best[(p.b, p.a)] = p
+        for mine, other in ((p.a, p.b), (p.b, p.a)):
+            if other.startswith("P:"):
+                register_neighbours.setdefault(mine, set()).add(other)
     batch = WriteBatch(source="identity resolution")
     for rid in sorted(r["record_id"] for r in rows if r["record_id"][0] in "AI"):
         kind, key = _PREFIX[rid[0]], rid[2:]
         persons = [m for m in members[cluster_of[rid]] if m.startswith("P:")]
-        candidates = sorted(
-            {(p.b if p.a == rid else p.a) for p in result.pairs if rid in (p.a, p.b) and (p.b if p.a == rid else p.a).startswith("P:")}
-        )
+        candidates = sorted(register_neighbours.get(rid, ()))
         done = False
         for person_rid in candidates:  # decisions first: confirmed pairs link, rejected never do
             decision = decisions.get(review_id(kind, key, person_rid[2:]))

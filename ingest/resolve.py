@@ -41,6 +41,7 @@ import opencc
 from pypinyin import lazy_pinyin
 from rapidfuzz.distance import JaroWinkler
 
+from graph.names import split_chinese_name
 from graph.national_id import is_valid_id_number, upgrade_15_to_18
 
 __all__ = ["FIELDS", "Cluster", "Pair", "Resolution", "compare", "normalise", "resolve"]
@@ -61,9 +62,6 @@ U_PRIOR = {
 }
 U_PRIOR_PAIRS = 10_000
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 端木 西门 南宫 独孤 呼延 万俟 闻人 澹台 公冶 太史 申屠 钟离 宗政 濮阳 淳于 单于 赫连 拓跋".split()
-)
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,7 @@ class Record:
 
 def _pinyin_key(name: str) -> str:
     if _CJK.search(name):
-        cut = 2 if name[:2] in _COMPOUND_SURNAMES else 1
-        parts = ["".join(lazy_pinyin(name[:cut])), "".join(lazy_pinyin(name[cut:]))]
+        parts = ["".join(lazy_pinyin(part)) for part in split_chinese_name(name)]
     else:
         parts = re.findall(r"[a-z]+", name.lower())
     return " ".join(sorted(p for p in parts if p))

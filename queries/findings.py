@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["FAR_FUTURE", "Finding", "covers", "finding_id", "need_is_unserved", "overlaps", "sort_findings"]
+__all__ = ["FAR_FUTURE", "Finding", "age_on", "covers", "finding_id", "need_is_unserved", "overlaps", "sort_findings"]
 
 #: Stands for "ongoing" when periods are compared as ISO date strings.
 FAR_FUTURE = "9999-12-31"
@@ -43,6 +43,18 @@ def finding_id(kind: str, keys: Iterable[str]) -> str:
     """A short id from the finding's kind and the sorted keys of what it is about."""
     digest = hashlib.sha256("|".join([kind, *sorted(keys)]).encode()).hexdigest()[:12]
     return f"{kind}-{digest}"
+
+
+def age_on(birth: str | None, day: dt.date) -> int | None:
+    """Age in whole years on ``day`` of someone born on ``birth`` (ISO date), None if unknown.
+
+    >>> age_on("2013-07-09", dt.date(2031, 7, 8)), age_on(None, dt.date(2031, 7, 8))
+    (17, None)
+    """
+    if not birth:
+        return None
+    b = dt.date.fromisoformat(birth)
+    return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
 def overlaps(a_start: str, a_end: str | None, b_start: str, b_end: str | None) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from queries.findings import FAR_FUTURE, need_is_unserved, overlaps
+from queries.findings import FAR_FUTURE, age_on, need_is_unserved, overlaps
 from queries.household import HouseholdView
 
 __all__ = ["REFERRAL_LEVELS", "ChainResult", "Obligor", "household_chain"]
@@ -47,13 +47,6 @@ class ChainResult(BaseModel):
     edges: list[dict[str, Any]]
 
 
-def _age(birth: str | None, on: dt.date) -> int | None:
-    if not birth:
-        return None
-    b = dt.date.fromisoformat(birth)
-    return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
-
-
 def _obligors(view: HouseholdView, on: dt.date) -> list[Obligor]:
     members = {m.person["id_number"]: m for m in view.members}
     found = []
@@ -61,8 +54,8 @@ def _obligors(view: HouseholdView, on: dt.date) -> list[Obligor]:
         member = members.get(r.of_member)
         if member is None:
             continue
-        member_age = _age(member.person.get("birth_date"), on)
-        relative_age = _age(r.person.get("birth_date"), on)
+        member_age = age_on(member.person.get("birth_date"), on)
+        relative_age = age_on(r.person.get("birth_date"), on)
         if r.relative_is == "child" and (relative_age is None or relative_age >= 18):
             if (member_age is not None and member_age >= 60) or member.person.get("labour_capacity") == "none":
                 found.append(

@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from graph.model import NodeKind, RelKind, split_node_id
 from policy.config import PolicyConfig
 from queries._nx import household_aid_records, inc, nodes_of, out
-from queries.findings import covers
+from queries.findings import age_on, covers
 from queries.registry import question
 
 __all__ = [
@@ -272,13 +272,6 @@ def kin_links(G: Any, person_ids: list[str] | None = None) -> list[dict[str, Any
 # -- the rules -------------------------------------------------------------------------------
 
 
-def _age(birth: str | None, on: dt.date) -> int | None:
-    if not birth:
-        return None
-    b = dt.date.fromisoformat(birth)
-    return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
-
-
 def _alive(p: dict[str, Any], on: dt.date) -> bool:
     return not p.get("deceased") or p["deceased"] > on.isoformat()
 
@@ -400,7 +393,7 @@ def derive_obligations(facts: list[dict[str, Any]], kin: list[dict[str, Any]], p
         return capacity_cache[obligor]
 
     def adult(pid: str) -> bool:
-        age = _age(persons[pid].get("birth"), on)
+        age = age_on(persons[pid].get("birth"), on)
         return age is not None and age >= ADULT and _alive(persons[pid], on)
 
     def elsewhere(pid: str, household: str) -> bool:
@@ -425,7 +418,7 @@ def derive_obligations(facts: list[dict[str, Any]], kin: list[dict[str, Any]], p
             d = m["id"]
             if not _alive(m, on):
                 continue
-            age = _age(m["birth"], on)
+            age = age_on(m["birth"], on)
             if age is not None and (age >= ELDERLY or m.get("labour") == "none") and age >= ADULT:
                 kids = [c for c in children[d] if adult(c)]
                 for c in kids:
@@ -507,7 +500,7 @@ def member_categories(m: dict[str, Any], on: dt.date) -> list[str]:
     Codes a policy may give coefficients to: serious_illness, severe_disability, mild_disability,
     lost_labour, elderly_80, men_60, women_50, student, retiree, able_to_work.
     """
-    age = _age(m.get("birth"), on)
+    age = age_on(m.get("birth"), on)
     found = []
     if m.get("major"):
         found.append("serious_illness")
@@ -634,7 +627,7 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
                 "id": m["id"],
                 "name": m.get("name"),
                 "relation": m.get("relation"),
-                "age": _age(m.get("birth"), on),
+                "age": age_on(m.get("birth"), on),
                 "labour": m.get("labour"),
                 "categories": categories[m["id"]],
             }
@@ -654,7 +647,7 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         i for i in _current(fact["incomes"], on) if i["kind"] in policy.income.earned_kinds and i["person"] in {m["id"] for m in living}
     ]
     earned_since = max((i["start"] for i in earned if i.get("start")), default=None)
-    ages = {m["id"]: _age(m.get("birth"), on) for m in living}
+    ages = {m["id"]: age_on(m.get("birth"), on) for m in living}
 
     def dependent_by_nature(m: dict[str, Any]) -> bool:
         age = ages[m["id"]]

@@ -20,6 +20,7 @@ from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
+from graph.names import split_chinese_name
 from graph.national_id import is_valid_id_number, looks_like_id_number
 from graph.privacy import _EMBEDDED_ID as _EMBEDDED
 from graph.privacy import CONTACT_FIELDS, ID_FIELDS, mask_tree
@@ -27,10 +28,6 @@ from graph.privacy import CONTACT_FIELDS, ID_FIELDS, mask_tree
 __all__ = ["deidentify", "initial_name", "is_minor", "present"]
 
 ADULT_AGE = 18
-# Two-character surnames common enough to matter (百家姓); any other name's surname is one character.
-_COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 端木 西门 南宫 独孤 呼延 万俟 闻人 澹台 公冶 太史 申屠 钟离 宗政 濮阳 淳于 单于 赫连 拓跋".split()
-)
 #: A hidden minor keeps only these: enough to count household members and follow references.
 _MINOR_KEEPS = frozenset({"id_number", "name", "sex", "household_id", "relation_to_head", "in_register"})
 _NAME_FIELDS = frozenset({"name", "beneficiary_name", "label", "head_name"})
@@ -46,8 +43,7 @@ def initial_name(name: str | None) -> str | None:
     if " " in name or name.isascii():
         first, _, rest = name.partition(" ")
         return f"{first} {rest[:1].upper()}." if rest else f"{first[:1].upper()}."
-    cut = 2 if name[:2] in _COMPOUND_SURNAMES else 1
-    surname, given = name[:cut], name[cut:]
+    surname, given = split_chinese_name(name)
     if not given:
         return surname
     letter = lazy_pinyin(given[0], style=Style.FIRST_LETTER, errors="ignore")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
-from api.deps import AsOf, Context, ContextDep, Limit, Offset, check_region, narrow_region, not_found, require, respond
+from api.deps import AsOf, Context, ContextDep, Limit, Offset, RegionQuery, check_region, narrow_region, not_found, require, respond
 from api.models import FindingsPublic, MarkIn
 from graph.model import FindingMark
 from queries.audit_report import AuditFinding, AuditReport, audit, mark_finding, summarize
@@ -29,7 +29,7 @@ async def list_findings(
     as_of: AsOf = None,
     family: Annotated[Literal["duplicate_aid", "missed_aid"] | None, Query()] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    region: RegionQuery = None,
     status: Annotated[Literal["open", "confirmed", "dismissed"] | None, Query(description="open: not yet marked.")] = None,
     household: Annotated[str | None, Query(max_length=64, description="Only findings about this household.")] = None,
     offset: Offset = 0,

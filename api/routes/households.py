@@ -1,28 +1,25 @@
 """Households: search, one household, its chain, and the resources recommended for its needs."""
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
 
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller, Role
 from api.deps import (
     AsOf,
-    Context,
     ContextDep,
     Limit,
     Offset,
+    RegionQuery,
+    about_household,
     charity_org,
     household_in_scope,
     narrow_region,
     not_found,
-    record_subjects,
     require,
     respond,
-    shown_to,
 )
 from api.models import HouseholdsPublic
 from queries.household import HouseholdView
@@ -37,7 +34,7 @@ async def search_households(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("households.search"))],
-    region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="A region code: it and its subtree.")] = None,
+    region: RegionQuery = None,
     name: Annotated[str | None, Query(min_length=1, max_length=50, description="Part of a member's name.")] = None,
     id_number: Annotated[str | None, Query(min_length=15, max_length=18, description="A member's ID number.")] = None,
     offset: Offset = 0,
@@ -91,9 +88,7 @@ async def get_household_chain(
     as_of: AsOf = None,
 ) -> Any:
     """The "one household + N resources" chain: obligors, aid timeline, referral level, subgraph."""
-    return await _about_household(
-        request, ctx, caller, household_id, lambda store: household_chain(store, household_id, as_of=as_of), as_of
-    )
+    return await about_household(request, ctx, caller, household_id, lambda store: household_chain(store, household_id, as_of=as_of), as_of)
 
 
 @router.get("/{household_id}/recommendations", response_model=Recommendation)
@@ -106,24 +101,6 @@ async def get_recommendations(
     top: Annotated[int, Query(ge=1, le=20, description="Candidates per need.")] = 3,
 ) -> Any:
     """Ranked resources for each unserved need of the household, with the reasons."""
-    return await _about_household(
+    return await about_household(
         request, ctx, caller, household_id, lambda store: recommend(store, household_id, as_of=as_of, top=top), as_of
     )
-
-
-async def _about_household(
-    request: Request, ctx: Context, caller: Caller, household_id: str, compute: Callable[[Any], BaseModel | None], today: dt.date | None
-) -> Any:
-    """Scope check, query and masking in one trip to a worker thread (the API's hot routes)."""
-
-    def answer(store: Any) -> tuple[Any, Any]:
-        household_in_scope(store, caller, household_id)
-        result = compute(store)
-        if result is None:
-            raise not_found(f"household {household_id}")
-        raw = result.model_dump(mode="json")
-        return raw, shown_to(caller, store, raw, today=today)
-
-    raw, shown = await ctx.runtime.read(answer)
-    record_subjects(request, raw)
-    return shown

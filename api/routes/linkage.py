@@ -3,17 +3,29 @@
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from api.core.errors import ERROR_RESPONSES, ApiError
 from api.core.security import Caller, Role
-from api.deps import AsOf, Context, ContextDep, Limit, Offset, charity_org, check_region, narrow_region, not_found, require, respond
+from api.deps import (
+    AsOf,
+    Context,
+    ContextDep,
+    Limit,
+    Offset,
+    RegionQuery,
+    charity_org,
+    check_region,
+    narrow_region,
+    not_found,
+    require,
+    respond,
+)
 from api.models import AcceptIn, AllocationPublic, DeclineIn, UnmatchedPublic
 from graph.model import LinkDecision, NodeKind
 from queries.linkage import accept, allocate, decline, unmatched_families
 
 router = APIRouter(tags=["linkage"], responses=ERROR_RESPONSES)
-Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="A region code: it and its subtree.")]
 
 
 @router.get("/unmatched-families", response_model=UnmatchedPublic)
@@ -22,7 +34,7 @@ async def list_unmatched_families(
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("linkage.unmatched"))],
     as_of: AsOf = None,
-    region: Region = None,
+    region: RegionQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
@@ -45,7 +57,7 @@ async def get_allocation(
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("linkage.allocation"))],
     as_of: AsOf = None,
-    region: Region = None,
+    region: RegionQuery = None,
 ) -> Any:
     """Unserved needs assigned to resources at once (capacity-respecting, urgency-weighted); a proposal, not a decision.
 

@@ -14,20 +14,17 @@ from api.deps import (
     ContextDep,
     Limit,
     Offset,
-    household_in_scope,
+    RegionQuery,
+    about_household,
     narrow_region,
-    not_found,
-    record_subjects,
     require,
     respond,
-    shown_to,
 )
 from queries.early_warning import WarningRow, early_warnings
 from queries.means_test import Evaluation, TierDecision, evaluate
 from queries.reviews import ExitRow, ReviewRow, gradual_exits, reviews_due
 
 router = APIRouter(tags=["policy"], responses=ERROR_RESPONSES)
-Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="A region code: it and its subtree.")]
 
 
 class WarningsPublic(BaseModel):
@@ -61,17 +58,14 @@ async def get_tier(
 ) -> Any:
     """The household's tier (分层) by the server's policy, with the explanation: members, income items, obligors, thresholds."""
 
-    def answer(store: Any) -> tuple[Any, Any]:
-        household_in_scope(store, caller, household_id)
-        result = evaluate(store, ctx.policy, as_of=as_of, household_ids=[household_id])
-        if not result.households:
-            raise not_found(f"household {household_id}")
-        raw = result.households[0].model_dump(mode="json")
-        return raw, shown_to(caller, store, raw, today=as_of)
-
-    raw, shown = await ctx.runtime.read(answer)
-    record_subjects(request, raw)
-    return shown
+    return await about_household(
+        request,
+        ctx,
+        caller,
+        household_id,
+        lambda store: next(iter(evaluate(store, ctx.policy, as_of=as_of, household_ids=[household_id]).households), None),
+        as_of,
+    )
 
 
 @router.get("/warnings", response_model=WarningsPublic)
@@ -80,7 +74,7 @@ async def list_warnings(
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("policy.warnings"))],
     as_of: AsOf = None,
-    region: Region = None,
+    region: RegionQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
@@ -100,7 +94,7 @@ async def list_reviews(
     caller: Annotated[Caller, Depends(require("policy.reviews"))],
     as_of: AsOf = None,
     due_before: Annotated[dt.date | None, Query(description="Only reviews due before this day.")] = None,
-    region: Region = None,
+    region: RegionQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
