@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import abc
 import inspect
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -248,6 +250,9 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
     return plan
 
 
+_LOCK_FOR_LOCKS = threading.Lock()
+
+
 class GraphStore(abc.ABC):
     """The operations every engine implements. Queries run through :meth:`run`."""
 
@@ -306,6 +311,29 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
         """Engine hook: answer one registered question."""
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store's write lock across a read-check-write (accept a match, mark a finding).
+
+        Whatever reads inside the block sees every write committed before it, and no other
+        writer (another thread, or on Neo4j another process) commits until the block ends; the
+        block's own ``write_batch`` calls go through. Re-entrant.
+
+        >>> from graph.stores.embedded import EmbeddedStore
+        >>> with EmbeddedStore.in_memory().exclusive():
+        ...     pass
+        """
+        with self._writer_lock():
+            yield
+
+    def _writer_lock(self) -> threading.RLock:
+        # One lock per store object, made on first use (the engines' __init__ stay their own).
+        lock = self.__dict__.get("_exclusive_lock")
+        if lock is None:
+            with _LOCK_FOR_LOCKS:
+                lock = self.__dict__.setdefault("_exclusive_lock", threading.RLock())
+        return lock
 
     def existing_keys(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` that name a node of ``kind``."""

@@ -157,12 +157,25 @@ def pending_reviews(store: GraphStore) -> list[dict[str, Any]]:
 
 
 def decide(store: GraphStore, review: str, *, status: str, by: str, reason: str | None = None) -> dict[str, Any]:
-    """Confirm or reject a pending pair; a confirmed pair is linked at once."""
+    """Confirm or reject a pending pair; a confirmed pair is linked at once.
+
+    Deciding again the same way changes nothing; deciding the other way is refused
+    (ValueError): a pair confirmed and linked by one auditor is not silently rejected by another.
+    """
+    if status not in ("confirmed", "rejected"):
+        raise ValueError("status must be confirmed or rejected")
+    with store.exclusive():
+        return _decide(store, review, status=status, by=by, reason=reason)
+
+
+def _decide(store: GraphStore, review: str, *, status: str, by: str, reason: str | None) -> dict[str, Any]:
     node = store.get_node(NodeKind.IDENTITY_REVIEW, review)
     if node is None:
         raise KeyError(f"no identity review {review}")
-    if status not in ("confirmed", "rejected"):
-        raise ValueError("status must be confirmed or rejected")
+    if node.get("status", "pending") != "pending":
+        if node["status"] == status:
+            return node
+        raise ValueError(f"{review} was {node['status']} by {node.get('decided_by')} at {node.get('decided_at')}")
     decided = {
         **node,
         "status": status,

@@ -116,5 +116,8 @@ def mark_finding(store: GraphStore, finding_id: str, *, status: str, reason: str
         marked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         kind=kind,
     )
-    store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.FINDING_MARK, finding_id, mark.props())], source=f"mark by {by}"))
+    # Under the writer lock, so that of two auditors marking at once each mark lands in the
+    # history with the other's as its "before", not both as the first.
+    with store.exclusive():
+        store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.FINDING_MARK, finding_id, mark.props())], source=f"mark by {by}"))
     return mark.props()

@@ -401,7 +401,13 @@ def _decide(
 
 def accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of: dt.date | None = None) -> dict[str, Any]:
     """Accept a recommendation: the resource now serves the need (one transaction)."""
-    day = as_of or dt.date.today()
+    # Checked and written under the store's writer lock: two coordinators accepting at once
+    # cannot both take the last place of a resource, or serve one need twice.
+    with store.exclusive():
+        return _accept(store, need_id, resource_id, by=by, day=as_of or dt.date.today())
+
+
+def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: dt.date) -> dict[str, Any]:
     need = store.get_node(NodeKind.NEED, need_id)
     if need is None:
         raise KeyError(f"no need {need_id}")
@@ -413,6 +419,11 @@ def accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of:
     existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
     if existing is not None and existing["decision"] == "accepted":
         return existing  # accepting twice changes nothing
+    serving = sorted(r["resource"]["resource_id"] for r in rows if need_id in r["needs"])
+    if serving:
+        raise ValueError(f"{need_id} is already served by {serving[0]}: one need, one service (no duplicate aid)")
+    if need.get("status") in ("served", "closed"):
+        raise ValueError(f"{need_id} is {need['status']}")
     score, reasons = _judge(need, need["household_id"], household.get("region_code", ""), row, set())
     if score is None:
         raise ValueError(f"{resource_id} cannot serve {need_id}: {reasons[0]}")
@@ -437,6 +448,11 @@ def accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of:
 
 def decline(store: GraphStore, need_id: str, resource_id: str, *, by: str, reason: str) -> dict[str, Any]:
     """Decline a recommendation: that resource is not recommended again for that need."""
+    with store.exclusive():
+        return _decline(store, need_id, resource_id, by=by, reason=reason)
+
+
+def _decline(store: GraphStore, need_id: str, resource_id: str, *, by: str, reason: str) -> dict[str, Any]:
     need = store.get_node(NodeKind.NEED, need_id)
     if need is None:
         raise KeyError(f"no need {need_id}")

@@ -159,6 +159,12 @@ class EmbeddedStore(GraphStore):
     # -- writing ---------------------------------------------------------------------------
 
     def write_batch(self, batch: WriteBatch) -> WriteResult:
+        # Writers take turns (a thread inside ``exclusive()`` goes first); readers are the
+        # caller's business (the API's readers-writer gate).
+        with self._writer_lock():
+            return self._write_batch(batch)
+
+    def _write_batch(self, batch: WriteBatch) -> WriteResult:
         g = self.graph
         plan = plan_batch(batch, _GraphState(g))
         removals = [(node_id(sk, skey), rel.value, node_id(dk, dkey)) for rel, sk, skey, dk, dkey in plan.removals]

@@ -17,8 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,10 +40,14 @@ from graph.store import (
     sort_subgraph,
 )
 
-__all__ = ["HISTORY_LABEL", "SCHEMA_STATEMENTS", "Neo4jStore"]
+__all__ = ["HISTORY_LABEL", "LOCK_LABEL", "SCHEMA_STATEMENTS", "Neo4jStore"]
 
 #: History of updated nodes lives in nodes of this label, outside the domain's kinds.
 HISTORY_LABEL = "AidGraphHistory"
+#: One node of this label is the store-wide writer lock: a transaction that sets a property on it
+#: holds Neo4j's exclusive lock on it until it ends, across processes.
+LOCK_LABEL = "AidGraphLock"
+_TAKE_LOCK = f"MERGE (l:`{LOCK_LABEL}` {{name: 'writes'}}) SET l.taken = coalesce(l.taken, 0) + 1"
 _KIND_BY_LABEL = {k.value: k for k in NodeKind}
 
 
@@ -82,6 +88,8 @@ def _schema() -> list[str]:
     statements += [
         f"CREATE INDEX {kind.value.lower()}_{prop} IF NOT EXISTS FOR (n:{_label(kind)}) ON (n.`{prop}`)" for kind, prop in indexed
     ]
+    # Without it, two first MERGEs of the lock could make two lock nodes.
+    statements.append(f"CREATE CONSTRAINT aidgraph_lock IF NOT EXISTS FOR (l:`{LOCK_LABEL}`) REQUIRE l.name IS UNIQUE")
     statements.append(f"CREATE INDEX history_node IF NOT EXISTS FOR (h:`{HISTORY_LABEL}`) ON (h.kind, h.key)")
     return statements
 
@@ -214,6 +222,16 @@ def _carry_out(tx: Any, plan: BatchPlan, source: str) -> None:
         ).consume()
 
 
+def _begin_locked(session: Any) -> Any:
+    tx = session.begin_transaction()
+    try:
+        tx.run(_TAKE_LOCK).consume()
+    except BaseException:
+        tx.close()
+        raise
+    return tx
+
+
 class Neo4jStore(GraphStore):
     """The store interface on Neo4j 5 over Bolt (``bolt://`` for one server, ``neo4j://`` for a cluster)."""
 
@@ -225,6 +243,7 @@ class Neo4jStore(GraphStore):
 
         self.uri = uri
         self.shown_uri = _redact(uri)
+        self._held = threading.local()  # this thread's depth inside exclusive()
         self.database = database or None
         auth = (user or "neo4j", password) if password is not None else None
         try:
@@ -299,8 +318,38 @@ class Neo4jStore(GraphStore):
 
     # -- writing ---------------------------------------------------------------------------
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """The store-wide writer lock, held by an open transaction on the lock node (every
+        ``write_batch`` of any process takes the same lock first, so writers take turns)."""
+        held = self._held.__dict__
+        with self._writer_lock():
+            if held.get("depth", 0):
+                held["depth"] += 1
+                try:
+                    yield
+                finally:
+                    held["depth"] -= 1
+                return
+            session = self._session()
+            try:
+                tx = self._guard(lambda: _begin_locked(session), "lock")
+                held["depth"] = 1
+                try:
+                    yield
+                finally:
+                    held["depth"] = 0
+                    tx.rollback()  # nothing was written in it: ending it releases the lock
+            finally:
+                session.close()
+
     def write_batch(self, batch: WriteBatch) -> WriteResult:
+        lock_first = not self._held.__dict__.get("depth", 0)
+
         def work(tx: Any) -> WriteResult:
+            if lock_first:
+                # Taken first, so the state the plan reads cannot change under it.
+                tx.run(_TAKE_LOCK).consume()
             plan = plan_batch(batch, _PrefetchedState(tx, batch))
             _carry_out(tx, plan, batch.source)
             return plan.result
