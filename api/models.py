@@ -80,6 +80,7 @@ class IngestFilePublic(BaseModel):
     file: str
     rows: int
     rejected_rows: int
+    rejects_unlisted: int = Field(0, description="Rejects of this file past the first 100,000: counted, not listed.")
     created: int
     updated: int
     unchanged: int

@@ -6,6 +6,7 @@ Errors are one line on stderr (``error: ...``) and a non-zero exit, never a trac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gc
@@ -111,22 +112,46 @@ def generate(
 @app.command()
 @friendly
 def ingest(
-    folder: Annotated[Path, typer.Argument(help="Folder of exchange-format files.")],
+    folder: Annotated[Path, typer.Argument(help="Folder of exchange-format files, or a zip archive of them.")],
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Where to write the reject report (CSV).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per transaction.")] = 5000,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Encoding of files without a BOM (default UTF-8; gb18030 reads GBK exports).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate and load a folder; list every rejected row by file, row and field.
+    """Validate and load a folder (or a zip of one); list every rejected row by file, row and field.
 
     Exit code 0: all stored; 3: some rows rejected (the good ones are stored); 4: a file was
     rejected whole (nothing from it stored); 1: could not run.
     """
+    import tempfile
+
+    from ingest.archive import ArchiveRejected, unpack_exchange_zip
     from ingest.loader import ingest_folder
 
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder")
+    with contextlib.ExitStack() as stack:
+        source = folder
+        unpack_ignored: list[str] = []
+        if folder.is_file() and folder.suffix.lower() == ".zip":
+            source = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aidgraph-zip-")))
+            try:
+                unpack_ignored = unpack_exchange_zip(folder, source, name=folder.name).ignored
+            except ArchiveRejected as exc:
+                err.print(f"rejected whole: {exc}", markup=False)
+                raise typer.Exit(EXIT_FILE_REJECTED) from None
+        elif not folder.is_dir():
+            raise ValueError(f"{folder} is not a folder or a zip archive")
+        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json, ingest_folder)
+        report.ignored.extend(unpack_ignored)
+        _ingest_answer(report, engine, folder, store, rejects, as_json)
+
+
+def _ingest_with_progress(
+    store: Any, neo4j: Any, folder: Path, batch_size: int, encoding: str | None, as_json: bool, ingest_folder: Any
+) -> tuple[Any, str]:
     with _open(store, neo4j) as graph_store:
         with Progress(
             TextColumn("{task.description}"),
@@ -144,12 +169,16 @@ def ingest(
                     tasks[file] = progress.add_task(file, total=total)
                 progress.update(tasks[file], completed=done)
 
-            report = ingest_folder(graph_store, folder, batch_size=batch_size, progress=on_batch)
-        if rejects is None and (report.rejects or report.files_rejected):
-            base = store_path_from_env(store) if graph_store.engine == "embedded" else Path(".")
-            rejects = base / "reports" / f"rejects-{report.ingest_id}.csv"
-        if rejects is not None:
-            report.write_rejects_csv(rejects)
+            report = ingest_folder(graph_store, folder, batch_size=batch_size, progress=on_batch, encoding=encoding)
+        return report, graph_store.engine
+
+
+def _ingest_answer(report: Any, engine: str, folder: Path, store: Any, rejects: Path | None, as_json: bool) -> None:
+    if rejects is None and (report.rejects or report.files_rejected or report.rejected_rows):
+        base = store_path_from_env(store) if engine == "embedded" else Path(".")
+        rejects = base / "reports" / f"rejects-{report.ingest_id}.csv"
+    if rejects is not None:
+        report.write_rejects_csv(rejects)
 
     summary = report.file_summaries()
     if as_json:
@@ -170,21 +199,22 @@ def ingest(
         counts = ("rows", "rejected_rows", "created", "updated", "unchanged", "removed")
         table = _table(f"ingest {folder}", "file", *counts, numeric=counts)
         for row in summary:
-            table.add_row(*(str(v) for v in row.values()))
+            table.add_row(row["file"], *(str(row[c]) for c in counts))
         out.print(table)
         for fr in report.files_rejected:
             err.print(f"rejected whole: {fr.file}: {fr.reason}", markup=False)
         for r in report.rejects[:20]:
             err.print(f"rejected: {r.line()}", markup=False)
-        if len(report.rejects) > 20:
-            err.print(f"... and {len(report.rejects) - 20} more", markup=False)
+        more = len(report.rejects) - 20 + sum(f.rejects_unlisted for f in report.files)
+        if more > 0:
+            err.print(f"... and {more} more", markup=False)
         for name in report.ignored:
             err.print(f"ignored: {name} is not a file of the exchange format", markup=False)
         if rejects is not None:
             err.print(f"reject report: {rejects}", markup=False)
     if report.files_rejected:
         raise typer.Exit(EXIT_FILE_REJECTED)
-    if report.rejects:
+    if report.rejects or report.rejected_rows:
         raise typer.Exit(EXIT_ROWS_REJECTED)
 
 

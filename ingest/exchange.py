@@ -1,6 +1,8 @@
 """The exchange format's files: which exist, their required columns, and reading their rows.
 
-A file is ``NAME.csv`` (UTF-8, BOM allowed, RFC 4180) or ``NAME.jsonl``. Reading yields
+A file is ``NAME.csv`` (UTF-8, BOM allowed, RFC 4180) or ``NAME.jsonl``, read streamed, a line
+at a time (a file of any size is read in constant memory). A UTF-16 file with a BOM is read as
+such; GBK is detected and explained (``encoding='gb18030'`` reads it). Reading yields
 ``(row_number, fields)``: for CSV the header is row 1, so row numbers match what a spreadsheet
 shows; for JSONL the row number is the line number.
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FILE_SPECS", "INGEST_ORDER", "FileRejected", "FileSpec", "find_files", "read_rows"]
+__all__ = ["FILE_SPECS", "INGEST_ORDER", "MAX_LINE_CHARS", "FileRejected", "FileSpec", "check_structure", "find_files", "read_rows"]
 
 
 @dataclass(frozen=True)
@@ -120,33 +122,70 @@ def find_files(folder: Path) -> tuple[dict[str, Path], list[FileRejected], list[
     return found, rejected, ignored
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise FileRejected(path.name, "is UTF-16; the exchange format is UTF-8 (save it as UTF-8)")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+#: A physical line longer than this is refused (a file with no line breaks, a binary file): the
+#: reader never holds more than one line of a file in memory, whatever the file's size.
+MAX_LINE_CHARS = 1 << 20
+#: What the exchange format is; ``--encoding`` reads a file delivered otherwise (gb18030 reads GBK too).
+DEFAULT_ENCODING = "utf-8"
+
+
+def _open_text(path: Path, encoding: str | None) -> io.TextIOWrapper:
+    """The file as text, streamed: BOMs are honoured (UTF-8 and UTF-16 files with a BOM say what
+    they are); anything else is read as ``encoding`` (UTF-8 unless told)."""
+    raw = path.open("rb")
+    head = raw.read(3)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        chosen, skip = "utf-16", 0  # the codec reads the BOM and the byte order from it
+    elif head.startswith(b"\xef\xbb\xbf"):
+        chosen, skip = "utf-8", 3
+    else:
+        chosen, skip = encoding or DEFAULT_ENCODING, 0
+    raw.seek(skip)
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        return io.TextIOWrapper(raw, encoding=chosen, errors="strict", newline="")
+    except LookupError:
+        raw.close()
+        raise FileRejected(path.name, f"unknown encoding {chosen!r}") from None
+
+
+def _not_decodable(path: Path, line: int, encoding: str | None) -> FileRejected:
+    hint = "save it as UTF-8"
+    if (encoding or DEFAULT_ENCODING).lower().replace("-", "") == "utf8":
+        with path.open("rb") as f:
+            sample = f.read(1 << 20)
         try:
-            data.decode("gb18030")
-            hint = "it looks like GBK/GB18030, as Chinese government systems often export: save it as UTF-8"
+            sample.decode("gb18030")
+            hint = (
+                "it looks like GBK/GB18030, as Chinese government systems often export: save it as UTF-8, "
+                "or ingest it with --encoding gb18030"
+            )
         except UnicodeDecodeError:
-            hint = "save it as UTF-8"
-        raise FileRejected(path.name, f"is not UTF-8 (first bad byte on line {line}); {hint}") from None
+            pass
+    return FileRejected(path.name, f"is not {encoding or 'UTF-8'} (first bad byte on line {line}); {hint}")
 
 
-def read_rows(path: Path, spec: FileSpec) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(row_number, fields)``; raise FileRejected before the first row if the file's
-    structure is broken. Rows with the wrong number of cells come with a ``None`` key listing
-    the extra cells, for the caller to reject."""
-    text = _decode(path)
-    if path.suffix == ".jsonl":
-        yield from _read_jsonl(path, text)
-        return
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _lines(path: Path, encoding: str | None) -> Iterator[str]:
+    """Physical lines (line breaks kept), each at most MAX_LINE_CHARS long, streamed."""
+    number = 0
+    with _open_text(path, encoding) as f:
+        while True:
+            try:
+                line = f.readline(MAX_LINE_CHARS + 1)
+            except UnicodeDecodeError:
+                raise _not_decodable(path, number + 1, encoding) from None
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_LINE_CHARS:
+                raise FileRejected(
+                    path.name, f"line {number} is longer than {MAX_LINE_CHARS:,} characters (a binary file, or no line breaks?)"
+                )
+            if "\x00" in line:
+                raise FileRejected(path.name, f"line {number} holds NUL bytes: a binary file, not text")
+            yield line
+
+
+def _csv_header(path: Path, reader: Any, spec: FileSpec) -> list[str]:
     try:
         header = next(reader)
     except StopIteration:
@@ -163,24 +202,48 @@ def read_rows(path: Path, spec: FileSpec) -> Iterator[tuple[int, dict[str, Any]]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise FileRejected(path.name, f"column(s) {', '.join(dupes)} appear twice in the header")
-    rows: list[tuple[int, dict[str, Any]]] = []
+    return header
+
+
+def _csv_rows(path: Path, spec: FileSpec, encoding: str | None) -> Iterator[tuple[int, list[str], list[str]]]:
+    reader = csv.reader(_lines(path, encoding), strict=True)
+    header = _csv_header(path, reader, spec)
     number = 1
     try:
         for cells in reader:
             number += 1
-            if not cells or all(c.strip() == "" for c in cells):
-                continue
-            fields: dict[str, Any] = dict(zip(header, cells, strict=False))
-            if len(cells) != len(header):
-                fields[None] = f"{len(cells)} cells, the header has {len(header)}"  # type: ignore[index]
-            rows.append((number, fields))
+            yield number, header, cells
     except csv.Error as exc:
         raise FileRejected(path.name, f"row {number + 1} is not valid CSV: {exc}") from None
-    yield from rows
 
 
-def _read_jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def check_structure(path: Path, spec: FileSpec, encoding: str | None = None) -> int:
+    """Read the whole file once for its structure only (encoding, header, CSV quoting, line
+    lengths) and return its number of lines or rows; raise FileRejected if it is broken. Run
+    before anything of the file is stored, so a broken file stores nothing, in constant memory."""
+    if path.suffix == ".jsonl":
+        return sum(1 for _ in _lines(path, encoding))
+    return sum(1 for _ in _csv_rows(path, spec, encoding))
+
+
+def read_rows(path: Path, spec: FileSpec, encoding: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(row_number, fields)``, streamed; raise FileRejected if the file's structure is
+    broken (call :func:`check_structure` first to know that before the first row). Rows with
+    the wrong number of cells come with a ``None`` key describing it, for the caller to reject."""
+    if path.suffix == ".jsonl":
+        yield from _read_jsonl(_lines(path, encoding))
+        return
+    for number, header, cells in _csv_rows(path, spec, encoding):
+        if not cells or all(c.strip() == "" for c in cells):
+            continue
+        fields: dict[str, Any] = dict(zip(header, cells, strict=False))
+        if len(cells) != len(header):
+            fields[None] = f"{len(cells)} cells, the header has {len(header)}"  # type: ignore[index]
+        yield number, fields
+
+
+def _read_jsonl(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

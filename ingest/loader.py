@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,26 @@ from graph.model import (
 from graph.national_id import IdNumberError, validate_id_number
 from graph.privacy import mask_value
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch, WriteResult
-from ingest.exchange import FILE_SPECS, INGEST_ORDER, FileRejected, FileSpec, find_files, read_rows
+from ingest.exchange import FILE_SPECS, INGEST_ORDER, FileRejected, FileSpec, check_structure, find_files, read_rows
 
-__all__ = ["DEFAULT_BATCH_SIZE", "FileReport", "IngestReport", "Reject", "count_changes", "ingest_folder"]
+__all__ = [
+    "CHUNK_ROWS",
+    "DEFAULT_BATCH_SIZE",
+    "MAX_REJECTS_LISTED",
+    "FileReport",
+    "IngestReport",
+    "Reject",
+    "count_changes",
+    "ingest_folder",
+]
 
 DEFAULT_BATCH_SIZE = 5000
+#: Rows validated, converted and written at a time: a file of any length is ingested in memory
+#: bounded by this (plus one key per row, to find keys given twice in a file).
+CHUNK_ROWS = 50_000
+#: Rejects kept per file for the report; more are counted, not listed (a wrong file of millions
+#: of rows must not exhaust memory with its rejects).
+MAX_REJECTS_LISTED = 100_000
 
 
 def _shown(field_name: str | None, value: Any) -> str:
@@ -72,6 +87,7 @@ class FileReport:
     file: str
     rows: int = 0
     rejected_rows: int = 0
+    rejects_unlisted: int = 0  # rejects past MAX_REJECTS_LISTED: counted only
     written: WriteResult = field(default_factory=WriteResult)
 
 
@@ -91,6 +107,7 @@ class IngestReport:
                 "file": f.file,
                 "rows": f.rows,
                 "rejected_rows": f.rejected_rows,
+                "rejects_unlisted": f.rejects_unlisted,
                 "created": sum(f.written.created.values()),
                 "updated": sum(f.written.updated.values()),
                 "unchanged": sum(f.written.unchanged.values()),
@@ -105,7 +122,7 @@ class IngestReport:
 
     @property
     def ok(self) -> bool:
-        return not self.rejects and not self.files_rejected
+        return not self.rejects and not self.files_rejected and self.rejected_rows == 0
 
     def write_rejects_csv(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +133,11 @@ class IngestReport:
                 w.writerow([fr.file, "", "", f"file rejected whole: {fr.reason}", ""])
             for r in self.rejects:
                 w.writerow([r.file, r.row, r.field, r.reason, r.value])
+            for f_ in self.files:
+                if f_.rejects_unlisted:
+                    w.writerow(
+                        [f_.file, "", "", f"{f_.rejects_unlisted:,} more rejects not listed (the first {MAX_REJECTS_LISTED:,} are)", ""]
+                    )
 
 
 class _RowError(Exception):
@@ -493,19 +515,39 @@ def _row_key(spec: FileSpec, fields: dict[str, Any]) -> str:
     return str(value).strip().upper() if spec.name == "persons" else str(value).strip()
 
 
-def _validate_file(
-    path: Path, spec: FileSpec, handler: _FileHandler, ctx: _Context, report: IngestReport, fr: FileReport
-) -> list[tuple[int, BaseModel]]:
-    """Validate every row of one file; return the good ones and record the bad ones."""
+class _Rejecter:
+    """Records one file's rejects: counts rejected rows, lists the first MAX_REJECTS_LISTED."""
+
+    def __init__(self, path: Path, report: IngestReport, fr: FileReport):
+        self.path, self.report, self.fr = path, report, fr
+        self.listed = 0
+        self.last_row = -1
+
+    def __call__(self, row: int, field_name: str, reason: str, value: Any) -> None:
+        if row != self.last_row:  # rows arrive in order: a row with two bad fields counts once
+            self.fr.rejected_rows += 1
+            self.last_row = row
+        if self.listed < MAX_REJECTS_LISTED:
+            self.report.rejects.append(Reject(self.path.name, row, field_name, reason, _shown(field_name, value)))
+            self.listed += 1
+        else:
+            self.fr.rejects_unlisted += 1
+
+
+def _validated_chunks(
+    path: Path,
+    spec: FileSpec,
+    handler: _FileHandler,
+    ctx: _Context,
+    reject: _Rejecter,
+    fr: FileReport,
+    encoding: str | None,
+    chunk_rows: int,
+) -> Iterator[list[tuple[int, BaseModel]]]:
+    """The file's good rows, validated, CHUNK_ROWS at a time; bad rows go to ``reject``."""
     good: list[tuple[int, BaseModel]] = []
     first_seen: dict[str, int] = {}
-    rejected_rows: set[int] = set()
-
-    def reject(row: int, field_name: str, reason: str, value: Any) -> None:
-        report.rejects.append(Reject(path.name, row, field_name, reason, _shown(field_name, value)))
-        rejected_rows.add(row)
-
-    for number, fields in read_rows(path, spec):
+    for number, fields in read_rows(path, spec, encoding):
         fr.rows += 1
         if None in fields:
             reject(number, "(row)", str(fields[None]), "")
@@ -533,8 +575,11 @@ def _validate_file(
             continue
         first_seen[key] = number
         good.append((number, model))
-    fr.rejected_rows = len(rejected_rows)
-    return good
+        if len(good) >= chunk_rows:
+            yield good
+            good = []
+    if good:
+        yield good
 
 
 def ingest_folder(
@@ -544,11 +589,15 @@ def ingest_folder(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[str, int, int], None] | None = None,
     today: dt.date | None = None,
+    encoding: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> IngestReport:
     """Ingest every exchange file in ``folder`` into ``store``.
 
-    ``progress(file, done, total)`` is called after each batch. Bad rows are reported, never
-    raised; a folder that does not exist raises FileNotFoundError.
+    ``progress(file, done, total)`` is called after each batch (``total`` counts the file's
+    lines). Bad rows are reported, never raised; a file whose structure is broken is rejected
+    before anything of it is stored; a folder that does not exist raises FileNotFoundError.
+    ``encoding`` reads files that carry no BOM in another encoding than UTF-8 (gb18030 for GBK).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -565,41 +614,44 @@ def ingest_folder(
         path, spec, handler = found[name], FILE_SPECS[name], _HANDLERS[name]
         fr = FileReport(path.name)
         try:
-            good = _validate_file(path, spec, handler, ctx, report, fr)
+            total = check_structure(path, spec, encoding)
         except FileRejected as exc:
             report.files_rejected.append(exc)
             continue
         report.files.append(fr)
-        if name == "regions":
-            good.sort(key=lambda item: (len(item[1].region_code), item[1].region_code))  # parents first
-        refs = handler.refs([m for _, m in good], ctx)
+        reject = _Rejecter(path, report, fr)
+        # Regions are written parents first, so their file is one chunk (a prefecture has a few thousand).
+        chunks = _validated_chunks(path, spec, handler, ctx, reject, fr, encoding, chunk_rows if name != "regions" else 1 << 62)
         batch = WriteBatch(source=f"ingest {ingest_id} {path.name}")
         rows_in_batch = 0
         done = 0
-        for number, model in good:
-            try:
-                nodes, edges = handler.convert(model, refs, ctx)
-            except _RowError as exc:
-                report.rejects.append(Reject(path.name, number, exc.field, exc.reason, _shown(exc.field, exc.value)))
-                fr.rejected_rows += 1
-                continue
-            batch.nodes.extend(nodes)
-            batch.edges.extend(edges)
-            for n in nodes:
-                ctx.accept(n.kind, n.key)
-            rows_in_batch += 1
-            if rows_in_batch >= batch_size:
-                fr.written.add(store.write_batch(batch))
-                done += rows_in_batch
-                rows_in_batch = 0
-                batch = WriteBatch(source=batch.source)
-                if progress:
-                    progress(path.name, done, len(good))
+        for good in chunks:
+            if name == "regions":
+                good.sort(key=lambda item: (len(item[1].region_code), item[1].region_code))
+            refs = handler.refs([m for _, m in good], ctx)
+            for number, model in good:
+                try:
+                    nodes, edges = handler.convert(model, refs, ctx)
+                except _RowError as exc:
+                    reject(number, exc.field, exc.reason, exc.value)
+                    continue
+                batch.nodes.extend(nodes)
+                batch.edges.extend(edges)
+                for n in nodes:
+                    ctx.accept(n.kind, n.key)
+                rows_in_batch += 1
+                if rows_in_batch >= batch_size:
+                    fr.written.add(store.write_batch(batch))
+                    done += rows_in_batch
+                    rows_in_batch = 0
+                    batch = WriteBatch(source=batch.source)
+                    if progress:
+                        progress(path.name, done, total)
         if rows_in_batch:
             fr.written.add(store.write_batch(batch))
             done += rows_in_batch
         if progress:
-            progress(path.name, done, len(good))
+            progress(path.name, done, total)
     report.rejects.sort(key=lambda r: (INGEST_ORDER.index(Path(r.file).stem) if Path(r.file).stem in INGEST_ORDER else 99, r.row, r.field))
     return report
 

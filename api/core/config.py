@@ -21,6 +21,9 @@ class Settings(BaseModel):
     state_dir: Path = Field(Path("./aidgraph-api"), description="Keys, the audit trail and its secret.")
     max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest JSON request body.")
     max_upload_bytes: int = Field(256 << 20, ge=1024, description="Largest exchange-format upload (all files).")
+    max_unzipped_bytes: int = Field(
+        2 << 30, ge=1024, description="Most an uploaded zip archive may unpack to (bytes counted as written: zip bombs stop there)."
+    )
     query_timeout_s: float = Field(30.0, gt=0, description="A query running longer answers 504.")
     whole_graph_timeout_s: float = Field(
         600.0, gt=0, description="The same for whole-graph answers (audit, evaluation), computed once per cache period."

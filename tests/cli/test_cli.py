@@ -81,7 +81,7 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert result.output.strip() == "error: no household H-none in this store"
     missing = runner.invoke(app, ["ingest", str(tmp_path / "nope"), "--store", str(tmp_path / "s")])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
-    assert missing.output.strip().endswith("is not a folder")
+    assert missing.output.strip().endswith("is not a folder or a zip archive")
 
 
 def test_household_chain_in_the_cli(tmp_path: Path, two_cases_dir: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.exchange import FILE_SPECS, FileRejected, find_files, read_rows
+from ingest.exchange import FILE_SPECS, MAX_LINE_CHARS, FileRejected, check_structure, find_files, read_rows
 
 SPEC = FILE_SPECS["departments"]
 
@@ -35,16 +35,35 @@ def test_wrong_delimiter_is_explained(tmp_path: Path) -> None:
         list(read_rows(path, SPEC))
 
 
-def test_gbk_file_is_recognised(tmp_path: Path) -> None:
+def test_gbk_file_is_recognised_and_read_when_asked(tmp_path: Path) -> None:
     path = write(tmp_path, "departments.csv", "department_code,name\nMZ,民政局\n".encode("gbk"))
-    with pytest.raises(FileRejected, match="GBK"):
+    with pytest.raises(FileRejected, match=r"GBK.*--encoding gb18030"):
         list(read_rows(path, SPEC))
+    assert list(read_rows(path, SPEC, encoding="gb18030")) == [(2, {"department_code": "MZ", "name": "民政局"})]
 
 
-def test_utf16_file_is_recognised(tmp_path: Path) -> None:
-    path = write(tmp_path, "departments.csv", "department_code,name\nMZ,民政局\n".encode("utf-16"))
-    with pytest.raises(FileRejected, match="UTF-16"):
-        list(read_rows(path, SPEC))
+def test_utf16_file_with_bom_is_read(tmp_path: Path) -> None:
+    for codec in ("utf-16", "utf-16-be"):
+        data = "department_code,name\r\nMZ,民政局\r\n".encode(codec)
+        if codec == "utf-16-be":
+            data = b"\xfe\xff" + data
+        path = write(tmp_path, "departments.csv", data)
+        assert list(read_rows(path, SPEC)) == [(2, {"department_code": "MZ", "name": "民政局"})]
+
+
+def test_a_line_without_end_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    path = write(tmp_path, "departments.csv", b"department_code,name\nMZ," + b"x" * (MAX_LINE_CHARS + 10))
+    with pytest.raises(FileRejected, match="line 2 is longer than"):
+        check_structure(path, SPEC)
+    path = write(tmp_path, "departments.csv", b"department_code,name\nMZ,a\x00b\n")
+    with pytest.raises(FileRejected, match="line 2 holds NUL"):
+        check_structure(path, SPEC)
+
+
+def test_unknown_encoding_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "departments.csv", b"department_code,name\n")
+    with pytest.raises(FileRejected, match="unknown encoding 'klingon'"):
+        list(read_rows(path, SPEC, encoding="klingon"))
 
 
 def test_a_row_with_too_many_cells_is_flagged(tmp_path: Path) -> None:
