@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "NODE_KEY",
@@ -235,7 +235,18 @@ def _parse_code(v: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_blank_to_none), Field(max_length=500)]
-Key = Annotated[str, BeforeValidator(_parse_code), Field(min_length=1, max_length=64)]
+# A key or code names a node in URLs, file names, finding ids and reports: it is a code, not prose.
+_NOT_IN_CODES = re.compile(r"[\s'\"`\\;<>{}$\x00-\x1f\x7f]")
+
+
+def _check_code(v: str) -> str:
+    bad = _NOT_IN_CODES.search(v)
+    if bad:
+        raise ValueError(f"must be a code: no spaces, quotes, brackets or control characters (found {bad.group()!r})")
+    return v
+
+
+Key = Annotated[str, BeforeValidator(_parse_code), Field(min_length=1, max_length=64), AfterValidator(_check_code)]
 RegionCode = Annotated[str, BeforeValidator(_parse_code), Field(pattern=r"^\d{6,12}$")]
 Date = Annotated[dt.date, BeforeValidator(_parse_date)]
 Bool = Annotated[bool, BeforeValidator(_parse_bool)]

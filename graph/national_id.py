@@ -74,6 +74,8 @@ def validate_id_number(value: str, *, today: dt.date | None = None) -> IdNumberF
     if not isinstance(value, str):
         raise IdNumberError("an ID number must be text")
     number = value.strip().upper()
+    if len(number) == 15 and number.isdigit():
+        raise IdNumberError("is a legacy 15-digit number (issued before 1999): give the 18-character number that replaced it")
     if len(number) != 18:
         raise IdNumberError(f"must be 18 characters, got {len(number)}")
     if not _SHAPE.match(number):

@@ -95,3 +95,21 @@ def test_household_chain_in_the_cli(tmp_path: Path, two_cases_dir: Path) -> None
     assert {"obligors", "timeline", "referral_level", "nodes", "edges", "view"} <= set(data)
     assert {"src": "Resource:R-V2", "rel": "PROVIDES", "dst": "Service:S-2"} in data["edges"]
     assert not FULL_ID.search(json.dumps(data))
+
+
+def test_ingest_a_zip_of_a_folder_equals_ingesting_the_folder(tmp_path: Path, two_cases_dir: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "two-cases.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for p in sorted(two_cases_dir.iterdir()):
+            z.write(p, f"two-cases/{p.name}")
+    zipped = runner.invoke(app, ["ingest", str(archive), "--store", str(tmp_path / "zipped"), "--json"])
+    folder = runner.invoke(app, ["ingest", str(two_cases_dir), "--store", str(tmp_path / "folder"), "--json"])
+    assert zipped.exit_code == folder.exit_code == 0, zipped.output
+    stats = [runner.invoke(app, ["stats", "--store", str(tmp_path / s), "--json"]).output for s in ("zipped", "folder")]
+    assert stats[0] == stats[1]
+    assert json.loads(zipped.output)["ignored"] == ["two-cases/README.md"]
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    bad = runner.invoke(app, ["ingest", str(tmp_path / "bad.zip"), "--store", str(tmp_path / "bad")])
+    assert bad.exit_code == 4 and "bad.zip: is not a readable zip archive" in bad.output
