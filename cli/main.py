@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import gc
 import json
+import logging
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -35,7 +36,8 @@ app = typer.Typer(
 )
 # Piped output (CI logs, files) gets wide tables rather than rich's 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 180)
+# soft_wrap: a message is one line however long (scripts and logs read it by line).
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 180)
 
 #: Exit codes. 0: done. 1: could not run. 3: some rows rejected. 4: a file rejected whole.
 EXIT_ERROR, EXIT_ROWS_REJECTED, EXIT_FILE_REJECTED = 1, 3, 4
@@ -81,9 +83,27 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class _FirstLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return "warning: Neo4j driver: " + record.getMessage().strip().splitlines()[0]
+
+
+def _driver_warnings_as_one_line() -> None:
+    """The Neo4j driver says when it retries a transaction (a lost connection, a deadlock):
+    useful to an operator during a long ingest, as one line each, never a traceback."""
+    logger = logging.getLogger("neo4j")
+    if not any(isinstance(h.formatter, _FirstLine) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_FirstLine())
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
 @app.callback()
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
     _state["debug"] = debug
+    _driver_warnings_as_one_line()
 
 
 def _open(store: Path | None, neo4j: str | None) -> GraphStore:

@@ -237,7 +237,15 @@ class Neo4jStore(GraphStore):
 
     engine = "neo4j"
 
-    def __init__(self, uri: str, *, user: str | None = None, password: str | None = None, database: str | None = None):
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        retry_s: float = 30.0,
+    ):
         import neo4j
         from neo4j import GraphDatabase
 
@@ -249,7 +257,9 @@ class Neo4jStore(GraphStore):
         try:
             # Warnings such as "relationship type does not exist yet" on a fresh database are not
             # the user's business; errors still raise.
-            self._driver = GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF")
+            # retry_s: how long a transaction is retried on transient errors (deadlocks, a lost
+            # connection, a server restarting) before the error is the caller's.
+            self._driver = GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF", max_transaction_retry_time=retry_s)
             self._driver.verify_connectivity()
             self._ensure_schema()
         except neo4j.exceptions.AuthError:
@@ -268,12 +278,19 @@ class Neo4jStore(GraphStore):
     @classmethod
     def from_env(cls, uri: str) -> Neo4jStore:
         """Credentials from ``AIDGRAPH_NEO4J_USER``/``AIDGRAPH_NEO4J_PASSWORD``, database from
-        ``AIDGRAPH_NEO4J_DATABASE`` (each optional: a server with auth disabled needs none)."""
+        ``AIDGRAPH_NEO4J_DATABASE`` (each optional: a server with auth disabled needs none), the
+        retry time of transactions from ``AIDGRAPH_NEO4J_RETRY_S`` (default 30 s)."""
+        retry = os.environ.get("AIDGRAPH_NEO4J_RETRY_S", "30")
+        try:
+            retry_s = float(retry)
+        except ValueError:
+            raise StoreError(f"AIDGRAPH_NEO4J_RETRY_S must be a number of seconds, not {retry!r}") from None
         return cls(
             uri,
             user=os.environ.get("AIDGRAPH_NEO4J_USER"),
             password=os.environ.get("AIDGRAPH_NEO4J_PASSWORD"),
             database=os.environ.get("AIDGRAPH_NEO4J_DATABASE"),
+            retry_s=retry_s,
         )
 
     def _close_quietly(self) -> None:

@@ -26,7 +26,11 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 fi
 
 data="$run/data-$port"
-rm -rf "$data"
+# A fresh database each start, unless AIDGRAPH_NEO4J_KEEP_DATA=1 (a restart after a crash: Neo4j
+# recovers from its transaction log).
+if [ "${AIDGRAPH_NEO4J_KEEP_DATA:-}" != 1 ]; then
+  rm -rf "$data"
+fi
 # The flags Neo4j's own start scripts pass on Java 17.
 java_opts=(
   "-Xmx${AIDGRAPH_NEO4J_HEAP:-2g}" -XX:+UseG1GC
