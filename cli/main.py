@@ -258,6 +258,69 @@ def stats(store: StoreOpt = None, neo4j: Neo4jOpt = None, as_json: JsonOpt = Fal
     )
 
 
+StateOpt = Annotated[
+    Path | None, typer.Option("--state", help="Also the API's state folder (key ring, audit trail and its secret).", show_default=False)
+]
+
+
+@app.command()
+@friendly
+def backup(
+    out: Annotated[Path, typer.Argument(help="A new folder for the backup.")],
+    store: StoreOpt = None,
+    state: StateOpt = None,
+) -> None:
+    """Back up the embedded store, consistently, even while the server writes to it.
+
+    The folder holds the store, the state (with --state) and a manifest with checksums. For a
+    Neo4j database see RELIABILITY.md (Neo4j's own dump, or ``aidgraph export`` into a store).
+    """
+    from graph.backup import backup_store
+
+    manifest = backup_store(store_path_from_env(store), out, state_dir=state)
+    out_files = ", ".join(manifest["files"])
+    err.print(
+        f"backed up {manifest['nodes']:,} nodes, {manifest['edges']:,} relationships, {manifest['history']:,} history entries to {out} ({out_files})",
+        markup=False,
+    )
+
+
+@app.command()
+@friendly
+def restore(
+    backup_dir: Annotated[Path, typer.Argument(help="A folder made by aidgraph backup.")],
+    store: StoreOpt = None,
+    state: StateOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the store that is there.")] = False,
+    verify_only: Annotated[bool, typer.Option("--verify-only", help="Check the backup (checksums, integrity) and change nothing.")] = False,
+) -> None:
+    """Restore a backup into the store folder (stop the server first); checked before anything is replaced.
+
+    With --state, state files that are missing are restored; existing ones (the append-only audit
+    trail, a key ring with revocations since) are kept.
+    """
+    from graph.backup import restore_store, verify_backup
+
+    if verify_only:
+        manifest = verify_backup(backup_dir)
+        err.print(
+            f"{backup_dir}: backup of {manifest['made_at']} verified ({manifest['nodes']:,} nodes, {len(manifest['files'])} files)",
+            markup=False,
+        )
+        return
+    target = store_path_from_env(store)
+    manifest = restore_store(backup_dir, target, state_dir=state, force=force)
+    err.print(
+        f"restored the backup of {manifest['made_at']} into {target}: {manifest['nodes']:,} nodes, {manifest['edges']:,} relationships",
+        markup=False,
+    )
+    if state is not None:
+        err.print(
+            f"state: restored {manifest['state_restored'] or 'nothing'}; kept as they were {manifest['state_kept'] or 'nothing'}",
+            markup=False,
+        )
+
+
 @app.command()
 @friendly
 def export(
