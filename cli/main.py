@@ -268,16 +268,28 @@ StateOpt = Annotated[
 def backup(
     out: Annotated[Path, typer.Argument(help="A new folder for the backup.")],
     store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
     state: StateOpt = None,
 ) -> None:
     """Back up the embedded store, consistently, even while the server writes to it.
 
-    The folder holds the store, the state (with --state) and a manifest with checksums. For a
-    Neo4j database see RELIABILITY.md (Neo4j's own dump, or ``aidgraph export`` into a store).
+    The folder holds the store, the state (with --state) and a manifest with checksums. With
+    --neo4j the Neo4j graph is copied into the backup as an embedded store: stop writers first
+    (a Neo4j read is not a snapshot); ``aidgraph export`` puts a restored store back into Neo4j.
     """
-    from graph.backup import backup_store
+    import tempfile
 
-    manifest = backup_store(store_path_from_env(store), out, state_dir=state)
+    from graph.backup import backup_store
+    from graph.migrate import copy_store
+    from graph.stores.embedded import EmbeddedStore
+
+    if neo4j is None:
+        manifest = backup_store(store_path_from_env(store), out, state_dir=state)
+    else:
+        with tempfile.TemporaryDirectory(prefix="aidgraph-backup-") as tmp, _open(None, neo4j) as source:
+            with EmbeddedStore(Path(tmp) / "store") as copy:
+                copy_store(source, copy)
+            manifest = backup_store(Path(tmp) / "store", out, state_dir=state)
     out_files = ", ".join(manifest["files"])
     err.print(
         f"backed up {manifest['nodes']:,} nodes, {manifest['edges']:,} relationships, {manifest['history']:,} history entries to {out} ({out_files})",

@@ -138,3 +138,24 @@ def test_cli_backup_and_restore_with_state(tmp_path: Path, two_cases_dir: Path) 
     assert stats[0] == stats[1]
     refused = runner.invoke(app, ["restore", str(tmp_path / "b"), "--store", str(tmp_path / "r")])
     assert refused.exit_code == 1 and "--force" in refused.output
+
+
+def test_a_neo4j_graph_backed_up_restores_and_goes_back_into_neo4j(
+    neo4j_store, neo4j_uri: str, two_cases_dir: Path, tmp_path: Path
+) -> None:
+    ingest_folder(neo4j_store, two_cases_dir)
+    update = tmp_path / "update"
+    update.mkdir()
+    (update / "households.csv").write_text("household_id,region_code,address\nH-420106-0001,420106005001,新地址\n", encoding="utf-8")
+    ingest_folder(neo4j_store, update)
+    counts, history = neo4j_store.counts(), neo4j_store.history(NodeKind.HOUSEHOLD, "H-420106-0001")
+    view = neo4j_store.run("household_view", household_id="H-420106-0001")
+    made = runner.invoke(app, ["backup", str(tmp_path / "b"), "--neo4j", neo4j_uri])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(app, ["restore", str(tmp_path / "b"), "--store", str(tmp_path / "r")]).exit_code == 0
+    neo4j_store.clear()
+    back = runner.invoke(app, ["export", "--store", str(tmp_path / "r"), "--neo4j", neo4j_uri])
+    assert back.exit_code == 0, back.output
+    assert neo4j_store.counts() == counts
+    assert neo4j_store.history(NodeKind.HOUSEHOLD, "H-420106-0001") == history
+    assert neo4j_store.run("household_view", household_id="H-420106-0001") == view

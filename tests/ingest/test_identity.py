@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from graph.model import NodeKind, RelKind
 from graph.store import GraphStore
 from ingest.identity import decide, pending_reviews, resolve_store, review_id
@@ -54,6 +56,12 @@ def test_a_confirmed_pair_is_linked(store: GraphStore, two_cases_dir: Path) -> N
     [edge] = [e for e in store.iter_edges(RelKind.RESOLVED_TO) if e.src_key == MISTYPED_RECORD]
     assert edge.dst_key == DAUGHTER and edge.props["by"] == "caseworker 7"
     assert store.run("unlinked_references").aid_records == []
+    # Confirming again changes nothing; rejecting a pair already confirmed and linked is refused.
+    review = review_id(NodeKind.AID_RECORD, MISTYPED_RECORD, DAUGHTER)
+    assert decide(store, review, status="confirmed", by="auditor 2")["decided_by"] == "caseworker 7"
+    with pytest.raises(ValueError, match="was confirmed by caseworker 7"):
+        decide(store, review, status="rejected", by="auditor 2")
+    assert [e.dst_key for e in store.iter_edges(RelKind.RESOLVED_TO) if e.src_key == MISTYPED_RECORD] == [DAUGHTER]
 
 
 def test_the_review_queue_from_the_command_line(tmp_path: Path, two_cases_dir: Path) -> None:
