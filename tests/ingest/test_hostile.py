@@ -34,18 +34,6 @@ def snapshot(store: GraphStore) -> tuple[dict, dict]:
     return nodes, edges
 
 
-@pytest.fixture
-def engine_store(request: pytest.FixtureRequest, tmp_path: Path):
-    from graph.stores.embedded import EmbeddedStore
-
-    if request.param == "neo4j":
-        yield request.getfixturevalue("neo4j_store")
-        return
-    s = EmbeddedStore(tmp_path / "store")
-    yield s
-    s.close()
-
-
 def test_corpus_covers_what_the_issue_lists() -> None:
     names = {c.name for c in CASES}
     for needed in (
@@ -68,9 +56,9 @@ def test_corpus_covers_what_the_issue_lists() -> None:
     assert sum(n.startswith("injection-") for n in names) >= 40
 
 
-@pytest.mark.parametrize(("case", "engine_store"), [p.values for p in PARAMS], ids=[p.id for p in PARAMS], indirect=["engine_store"])
-def test_hostile_file(case: Case, engine_store: GraphStore, two_cases_dir: Path, tmp_path: Path) -> None:
-    store = engine_store
+# ``store`` is the conftest fixture, given its engine here case by case.
+@pytest.mark.parametrize(("case", "store"), [p.values for p in PARAMS], ids=[p.id for p in PARAMS], indirect=["store"])
+def test_hostile_file(case: Case, store: GraphStore, two_cases_dir: Path, tmp_path: Path) -> None:
     assert ingest_folder(store, two_cases_dir).ok
     before_nodes, before_edges = snapshot(store)
     folder = tmp_path / "delivery"
