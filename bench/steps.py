@@ -1,0 +1,173 @@
+"""One measured step of ``python -m bench``, run in its own process so its peak memory is its own.
+
+    python -m bench.steps STEP '{"json": "arguments"}'
+
+Prints one JSON object: the step's figures plus ``peak_rss_mb`` (the process's VmHWM).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gc
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from graph.store import GraphStore
+
+AS_OF = dt.date(2026, 6, 30)  # the generator's "today": findings and tiers stand on this day
+AUDIT_QUESTIONS = (
+    "dup_exclusive_overlap",
+    "dup_person_in_two_households",
+    "dup_need_paid_twice",
+    "dup_delivered_twice",
+    "dup_shared_identifiers",
+    "missed_households",
+    "missed_unserved_needs",
+)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _open(engine: dict[str, str]) -> GraphStore:
+    if "neo4j" in engine:
+        from graph.stores.neo4j import Neo4jStore
+
+        return Neo4jStore(engine["neo4j"])
+    from graph.stores.embedded import EmbeddedStore
+
+    return EmbeddedStore(engine["store"])
+
+
+def parse(folder: str) -> dict[str, Any]:
+    """The floor: only reading every exchange file with the csv module (no validation, no store)."""
+    t = time.perf_counter()
+    rows = cells = 0
+    for path in sorted(Path(folder).glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.reader(f):
+                rows += 1
+                cells += len(row)
+    return {"seconds": time.perf_counter() - t, "rows": rows, "cells": cells}
+
+
+def generate(folder: str, households: int, seed: int) -> dict[str, Any]:
+    from ingest.synthetic import generate_prefecture
+
+    t = time.perf_counter()
+    counts = generate_prefecture(households=households, seed=seed, out=Path(folder))
+    return {"seconds": time.perf_counter() - t, "counts": counts if isinstance(counts, dict) else None}
+
+
+def ingest(folder: str, engine: dict[str, str], batch_size: int) -> dict[str, Any]:
+    from ingest.loader import ingest_folder
+
+    with _open(engine) as store:
+        if "neo4j" in engine:
+            store.clear()
+        t = time.perf_counter()
+        report = ingest_folder(store, folder, batch_size=batch_size)
+        seconds = time.perf_counter() - t
+    rows = sum(f.rows for f in report.files)
+    return {"seconds": seconds, "rows": rows, "rows_per_s": rows / seconds, "rejected_rows": report.rejected_rows}
+
+
+def _median_ms(fn: Any, items: list[str]) -> dict[str, float]:
+    times = []
+    for item in items:
+        t = time.perf_counter()
+        fn(item)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {"median_ms": statistics.median(times), "p90_ms": times[int(len(times) * 0.9)], "n": len(times)}
+
+
+def queries(engine: dict[str, str], sample: int, evaluation: bool) -> dict[str, Any]:
+    from graph.model import NodeKind
+    from queries.household_chain import household_chain
+    from queries.linkage import recommend
+    from queries.missed_aid import MinimalPolicy
+
+    t = time.perf_counter()
+    store = _open(engine)
+    opened = time.perf_counter() - t
+    if store.engine == "embedded":
+        gc.freeze()  # what `aidgraph serve` does after loading: full GC passes skip the graph
+    out: dict[str, Any] = {"open_s": opened, "audit": {}}
+    try:
+        params = {"missed_households": {"as_of": AS_OF.isoformat(), "policy": MinimalPolicy().model_dump()}}
+        params["missed_unserved_needs"] = {"as_of": AS_OF.isoformat()}
+        params["dup_shared_identifiers"] = {"generic_threshold": 8}
+        findings = 0
+        for name in AUDIT_QUESTIONS:
+            t = time.perf_counter()
+            found = store.run(name, **params.get(name, {}))
+            out["audit"][name] = time.perf_counter() - t
+            findings += len(found)
+        out["audit_total_s"] = sum(out["audit"].values())
+        out["findings"] = findings
+        households = [n.key for n in store.iter_nodes(NodeKind.HOUSEHOLD)]
+        out["households"] = len(households)
+        picked = random.Random(7).sample(households, min(sample, len(households)))
+        out["chain"] = _median_ms(lambda h: household_chain(store, h, as_of=AS_OF), picked)
+        out["recommend"] = _median_ms(lambda h: recommend(store, h, as_of=AS_OF), picked)
+        if evaluation:
+            from policy.config import load_policy
+            from queries.means_test import evaluate
+
+            t = time.perf_counter()
+            result = evaluate(store, load_policy(), as_of=AS_OF)
+            out["evaluation_s"] = time.perf_counter() - t
+            out["evaluated_households"] = len(result.households)
+    finally:
+        store.close()
+    return out
+
+
+def resolution(engine: dict[str, str]) -> dict[str, Any]:
+    from ingest.identity import resolve_store
+
+    with _open(engine) as store:
+        t = time.perf_counter()
+        outcome = resolve_store(store)
+        seconds = time.perf_counter() - t
+    return {"seconds": seconds, "linked": len(outcome.linked), "queued": len(outcome.queued), "unresolved": len(outcome.unresolved)}
+
+
+def duckdb_duplicates(folder: str) -> dict[str, Any]:
+    from bench.duckdb_baseline import duplicate_aid_sql
+
+    return duplicate_aid_sql(Path(folder))
+
+
+STEPS = {
+    "parse": parse,
+    "generate": generate,
+    "ingest": ingest,
+    "queries": queries,
+    "resolution": resolution,
+    "duckdb": duckdb_duplicates,
+}
+
+
+def main() -> None:
+    step, args = sys.argv[1], json.loads(sys.argv[2])
+    result = STEPS[step](**args)
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main()
