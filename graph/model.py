@@ -149,7 +149,9 @@ REL_UNIQUE_END: dict[RelKind, Literal["src", "dst"] | None] = {
 
 def node_id(kind: NodeKind, key: str) -> str:
     """The embedded engine's node id: ``"Household:H-1"``."""
-    return f"{kind.value}:{key}"
+    # str + str on the StrEnum member (a str): enum's ``.value`` property costs a Python call,
+    # and this runs a dozen times per ingested row.
+    return kind + ":" + key
 
 
 def split_node_id(nid: str) -> tuple[NodeKind, str]:
@@ -262,7 +264,8 @@ class _Row(BaseModel):
     def _blanks_are_unknown(cls, data: Any) -> Any:
         # An empty cell means "not known", whatever the field's type.
         if isinstance(data, dict):
-            return {k: _blank_to_none(v) for k, v in data.items()}
+            # _blank_to_none inlined: one dict comprehension per row instead of a call per cell.
+            return {k: (v.strip() or None) if type(v) is str else v for k, v in data.items()}
         return data
 
 

@@ -199,6 +199,7 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
     """
     plan = BatchPlan()
     result = plan.result
+    # (Counters keyed by ``._value_``: the plain string; ``.value`` is a property, a call per row.)
     for w in batch.nodes:
         ident = (w.kind, w.key)
         props = clean_props(w.props)
@@ -206,16 +207,16 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
         current = planned if planned is not None else state.node(w.kind, w.key)
         if current is None:
             plan.nodes[ident] = props
-            result.created[w.kind.value] += 1
+            result.created[w.kind._value_] += 1
             continue
         merged = {**current, **props}
         if w.create_only or merged == current:
-            result.unchanged[w.kind.value] += 1
+            result.unchanged[w.kind._value_] += 1
             continue
         if planned is None:
             plan.history.append((w.kind, w.key, current, merged))
         plan.nodes[ident] = merged
-        result.updated[w.kind.value] += 1
+        result.updated[w.kind._value_] += 1
 
     for e in batch.edges:
         edge: EdgeKey = (e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key)
@@ -235,14 +236,14 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
             current = state.edge(edge)
         if current is None:
             plan.edges[edge] = props
-            result.created[e.rel.value] += 1
+            result.created[e.rel._value_] += 1
             continue
         merged = {**current, **props}
         if merged == current:
-            result.unchanged[e.rel.value] += 1
+            result.unchanged[e.rel._value_] += 1
         else:
             plan.edges[edge] = merged
-            result.updated[e.rel.value] += 1
+            result.updated[e.rel._value_] += 1
     plan.removals.update((e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key) for e in batch.removed_edges)
     plan.removals -= set(plan.edges)
     for removed in plan.removals:

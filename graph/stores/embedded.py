@@ -58,8 +58,11 @@ def _chunks(cursor: sqlite3.Cursor, size: int = 50_000) -> Iterator[list[Any]]:
         yield rows
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def _dumps(props: dict[str, Any]) -> str:
-    return json.dumps(props, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(props)
 
 
 class _GraphState:
@@ -107,6 +110,9 @@ class EmbeddedStore(GraphStore):
             # FULL: a committed batch survives a power cut too, not only a killed process.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=30000")
+            # 128 MB of page cache instead of SQLite's 2 MB: batches of upserts into large
+            # B-trees touch many pages (the graph in memory is far larger anyway).
+            self._db.execute("PRAGMA cache_size=-131072")
             self._db.executescript(_SCHEMA)
             version = self._db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
             if version is None:
@@ -167,13 +173,13 @@ class EmbeddedStore(GraphStore):
     def _write_batch(self, batch: WriteBatch) -> WriteResult:
         g = self.graph
         plan = plan_batch(batch, _GraphState(g))
-        removals = [(node_id(sk, skey), rel.value, node_id(dk, dkey)) for rel, sk, skey, dk, dkey in plan.removals]
-        edges = [((node_id(sk, skey), rel.value, node_id(dk, dkey)), props) for (rel, sk, skey, dk, dkey), props in plan.edges.items()]
+        removals = [(sk + ":" + skey, rel._value_, dk + ":" + dkey) for rel, sk, skey, dk, dkey in plan.removals]
+        edges = [((sk + ":" + skey, rel._value_, dk + ":" + dkey), props) for (rel, sk, skey, dk, dkey), props in plan.edges.items()]
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT INTO nodes (kind, key, props) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET props = excluded.props",
-                [(kind.value, key, _dumps(props)) for (kind, key), props in plan.nodes.items()],
+                [(kind._value_, key, _dumps(props)) for (kind, key), props in plan.nodes.items()],
             )
             self._db.executemany("DELETE FROM edges WHERE src = ? AND rel = ? AND dst = ?", removals)
             self._db.executemany(
@@ -184,7 +190,7 @@ class EmbeddedStore(GraphStore):
             at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
             self._db.executemany(
                 "INSERT INTO history (at, source, kind, key, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-                [(at, batch.source, kind.value, key, _dumps(before), _dumps(after)) for kind, key, before, after in plan.history],
+                [(at, batch.source, kind._value_, key, _dumps(before), _dumps(after)) for kind, key, before, after in plan.history],
             )
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
@@ -192,23 +198,33 @@ class EmbeddedStore(GraphStore):
                 self._db.execute("ROLLBACK")
             raise StoreError(f"write failed, nothing of this batch was stored: {exc}", question="write_batch") from exc
 
-        # Only now that the file holds the batch does the in-memory graph follow it.
+        # Only now that the file holds the batch does the in-memory graph follow it: filled in
+        # networkx's own MultiDiGraph layout directly, as _load does (add_edge checks and
+        # creates per call, a quarter of the ingest's time).
+        node, succ, pred = g._node, g._succ, g._pred
         for (kind, key), props in plan.nodes.items():
-            nid = node_id(kind, key)
-            if nid in g:
-                g.nodes[nid].clear()
-                g.nodes[nid].update(props)
+            nid = kind + ":" + key
+            current = node.get(nid)
+            if current is not None:
+                current.clear()
+                current.update(props)
             else:
-                g.add_node(nid, **props)
-                self._kinds[kind.value][nid] = None
+                node[nid] = props
+                succ[nid] = {}
+                pred[nid] = {}
+                self._kinds[kind._value_][nid] = None
         for s, r, d in removals:
             g.remove_edge(s, d, key=r)
         for (s, r, d), props in edges:
-            if g.has_edge(s, d, r):
-                g.edges[s, d, r].clear()
-                g.edges[s, d, r].update(props)
+            keydict = succ[s].get(d)
+            if keydict is None:
+                keydict = succ[s][d] = pred[d][s] = {}
+            current = keydict.get(r)
+            if current is not None:
+                current.clear()
+                current.update(props)
             else:
-                g.add_edge(s, d, key=r, **props)
+                keydict[r] = props
         return plan.result
 
     def clear(self) -> None:
