@@ -150,7 +150,6 @@ def ingest(
     import tempfile
 
     from ingest.archive import ArchiveRejected, unpack_exchange_zip
-    from ingest.loader import ingest_folder
 
     with contextlib.ExitStack() as stack:
         source = folder
@@ -164,14 +163,14 @@ def ingest(
                 raise typer.Exit(EXIT_FILE_REJECTED) from None
         elif not folder.is_dir():
             raise ValueError(f"{folder} is not a folder or a zip archive")
-        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json, ingest_folder)
+        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json)
         report.ignored.extend(unpack_ignored)
         _ingest_answer(report, engine, folder, store, rejects, as_json)
 
 
-def _ingest_with_progress(
-    store: Any, neo4j: Any, folder: Path, batch_size: int, encoding: str | None, as_json: bool, ingest_folder: Any
-) -> tuple[Any, str]:
+def _ingest_with_progress(store: Any, neo4j: Any, folder: Path, batch_size: int, encoding: str | None, as_json: bool) -> tuple[Any, str]:
+    from ingest.loader import ingest_folder
+
     with _open(store, neo4j) as graph_store:
         with Progress(
             TextColumn("{task.description}"),

@@ -68,6 +68,11 @@ async def get_tier(
     )
 
 
+def _within(rows: list[Any], scope: str | None) -> list[Any]:
+    """The rows whose household lies in region ``scope`` (all of them if None)."""
+    return [r for r in rows if scope is None or (r.region_code or "").startswith(scope)]
+
+
 @router.get("/warnings", response_model=WarningsPublic)
 async def list_warnings(
     request: Request,
@@ -81,7 +86,7 @@ async def list_warnings(
     """The early-warning push list within your region, hardest first."""
     scope = narrow_region(caller, region)
     evaluation = await _evaluation(ctx, as_of)
-    rows = [r for r in early_warnings(evaluation, ctx.policy) if scope is None or (r.region_code or "").startswith(scope)]
+    rows = _within(early_warnings(evaluation, ctx.policy), scope)
     page = [r.model_dump(mode="json") for r in rows[offset : offset + limit]]
     shown = await respond(request, ctx, caller, page)
     return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(rows), "offset": offset, "limit": limit, "data": shown}
@@ -101,12 +106,8 @@ async def list_reviews(
     """Reviews due by the cadence rules, soonest first, and the households leaving (gradual exit), within your region."""
     scope = narrow_region(caller, region)
     evaluation = await _evaluation(ctx, as_of)
-
-    def mine(rows: list[Any]) -> list[Any]:
-        return [r for r in rows if scope is None or (r.region_code or "").startswith(scope)]
-
-    due = mine(reviews_due(evaluation, ctx.policy, due_before=due_before))
-    exits = mine(gradual_exits(evaluation, ctx.policy))
+    due = _within(reviews_due(evaluation, ctx.policy, due_before=due_before), scope)
+    exits = _within(gradual_exits(evaluation, ctx.policy), scope)
     page = [r.model_dump(mode="json") for r in due[offset : offset + limit]]
     shown = await respond(request, ctx, caller, {"data": page, "exits": [e.model_dump(mode="json") for e in exits]})
     return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(due), "offset": offset, "limit": limit, **shown}
