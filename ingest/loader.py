@@ -37,7 +37,7 @@ from graph.model import (
 )
 from graph.national_id import IdNumberError, validate_id_number
 from graph.privacy import mask_value
-from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch, WriteResult
+from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch, WriteResult, bulk_load
 from ingest.exchange import FILE_SPECS, INGEST_ORDER, FileRejected, FileSpec, check_structure, find_files, read_rows
 
 __all__ = [
@@ -602,6 +602,19 @@ def ingest_folder(
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
+    with bulk_load():
+        return _ingest_folder(store, folder, batch_size, progress, today, encoding, chunk_rows)
+
+
+def _ingest_folder(
+    store: GraphStore,
+    folder: Path,
+    batch_size: int,
+    progress: Callable[[str, int, int], None] | None,
+    today: dt.date | None,
+    encoding: str | None,
+    chunk_rows: int,
+) -> IngestReport:
     ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     report = IngestReport(folder=str(folder), ingest_id=ingest_id)
     found, rejected, report.ignored = find_files(folder)

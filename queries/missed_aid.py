@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind
 from queries._nx import household_aid_records, inc, nodes_of, out
-from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
+from queries.findings import FAR_FUTURE, Finding, covers, finding_id, need_is_unserved, sort_findings
 from queries.registry import question
 
 __all__ = ["HOUSEHOLD_FACTS_CYPHER", "UNSERVED_NEEDS_CYPHER", "MinimalPolicy", "missed_aid"]
@@ -44,13 +44,30 @@ class MinimalPolicy(BaseModel):
         return {"urban": self.standard_urban, "rural": self.standard_rural}.get(urban_rural or "", self.standard_base)
 
 
+# Only households that can hold a finding are gathered: some member living on ``as_of``, and a
+# monthly income below the standard for that many people, or below the marginal line (1.5 x) with a
+# living member severely disabled or seriously ill. At 1M people this leaves about a sixth. The
+# margin of one fen per person keeps a household on a line in (the engines add floating amounts in
+# different orders); the rules themselves decide in Python, on both engines alike.
 HOUSEHOLD_FACTS_CYPHER = """
 MATCH (h:Household)
-RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural,
-  [(p:Person)-[:MEMBER_OF]->(h) | {id: p.id_number, disability: p.disability_grade, major: p.major_illness,
-                                   deceased: p.deceased_on}] AS members,
+WITH h, [(p:Person)-[:MEMBER_OF]->(h) | p] AS people
+WITH h, people, [p IN people WHERE p.deceased_on IS NULL OR p.deceased_on > $as_of] AS living
+WHERE size(living) > 0
+WITH h, people, living,
+  CASE h.urban_rural WHEN 'urban' THEN $policy.standard_urban WHEN 'rural' THEN $policy.standard_rural
+    ELSE $policy.standard_base END AS standard,
   [(i:Income)<-[:HAS_INCOME]-(:Person)-[:MEMBER_OF]->(h) | {amount: i.monthly_amount, start: i.period_start, end: i.period_end}]
-    AS incomes,
+    AS incomes
+WITH h, people, living, standard, incomes,
+  reduce(s = 0.0, i IN incomes | s + CASE WHEN coalesce(i.start, '0000-01-01') <= $as_of <= coalesce(i.end, '9999-12-31')
+    THEN i.amount ELSE 0 END) / size(living) AS per_capita
+WHERE per_capita < standard + 0.01
+   OR (per_capita < $policy.marginal_multiple * standard + 0.01
+       AND any(p IN living WHERE p.disability_grade IN [1, 2] OR p.major_illness = true))
+RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural,
+  [p IN people | {id: p.id_number, disability: p.disability_grade, major: p.major_illness, deceased: p.deceased_on}] AS members,
+  incomes,
   [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h) | {id: r.record_id, program: g.program_code, kind: g.kind,
       start: r.period_start, end: r.period_end, status: r.status, person: null}]
   + [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h) | {id: r.record_id,
@@ -122,13 +139,32 @@ def _household_findings(rows: list[dict[str, Any]], as_of: str, policy: dict[str
     return sort_findings(findings)
 
 
-@question("missed_households", cypher=HOUSEHOLD_FACTS_CYPHER, from_records=_household_findings)
+def _with_policy(params: dict[str, Any]) -> dict[str, Any]:
+    """The Cypher compares with the standards itself: it gets the whole policy, defaults included."""
+    return {**params, "policy": MinimalPolicy(**(params.get("policy") or {})).model_dump()}
+
+
+@question("missed_households", cypher=HOUSEHOLD_FACTS_CYPHER, from_records=_household_findings, cypher_params=_with_policy)
 def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) -> list[Finding]:
-    """Rules 1-3 on networkx (see the module docstring)."""
+    """Rules 1-3 on networkx (see the module docstring), gathering what the Cypher gathers."""
+    rules = MinimalPolicy(**(policy or {}))
+    node = G._node
     rows = []
     for h, props in nodes_of(G, NodeKind.HOUSEHOLD):
         members = inc(G, h, RelKind.MEMBER_OF)
-        records = household_aid_records(G, h, members)
+        living = [m for m in members if not node[m].get("deceased_on") or node[m]["deceased_on"] > as_of]
+        if not living:
+            continue
+        incomes = [node[i] for m in members for i in out(G, m, RelKind.HAS_INCOME)]
+        current = sum(
+            i["monthly_amount"] for i in incomes if (i.get("period_start") or "0000-01-01") <= as_of <= (i.get("period_end") or FAR_FUTURE)
+        )
+        per_capita, standard = current / len(living), rules.standard(props.get("urban_rural"))
+        if per_capita >= standard + 0.01 and (
+            per_capita >= rules.marginal_multiple * standard + 0.01
+            or not any(node[m].get("disability_grade") in (1, 2) or node[m].get("major_illness") for m in living)
+        ):
+            continue
         rows.append(
             {
                 "household": props["household_id"],
@@ -136,19 +172,15 @@ def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) 
                 "urban_rural": props.get("urban_rural"),
                 "members": [
                     {
-                        "id": G._node[m]["id_number"],
-                        "disability": G._node[m].get("disability_grade"),
-                        "major": G._node[m].get("major_illness"),
-                        "deceased": G._node[m].get("deceased_on"),
+                        "id": node[m]["id_number"],
+                        "disability": node[m].get("disability_grade"),
+                        "major": node[m].get("major_illness"),
+                        "deceased": node[m].get("deceased_on"),
                     }
                     for m in members
                 ],
-                "incomes": [
-                    {"amount": G._node[i]["monthly_amount"], "start": G._node[i].get("period_start"), "end": G._node[i].get("period_end")}
-                    for m in members
-                    for i in out(G, m, RelKind.HAS_INCOME)
-                ],
-                "records": records,
+                "incomes": [{"amount": i["monthly_amount"], "start": i.get("period_start"), "end": i.get("period_end")} for i in incomes],
+                "records": household_aid_records(G, h, members),
             }
         )
     return _household_findings(rows, as_of, policy)

