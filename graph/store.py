@@ -39,26 +39,37 @@ __all__ = [
 ]
 
 
+_BULK_LOADS = {"depth": 0, "saved": gc.get_threshold()}
+_BULK_LOADS_LOCK = threading.Lock()
+
+
 @contextmanager
 def bulk_load() -> Iterator[None]:
-    """Pause Python's cycle collector while millions of long-lived objects are made, then restore it.
+    """Hold off Python's full garbage collections while millions of long-lived objects are made.
 
-    Each full collection walks every object alive, and a graph being loaded is most of them: at
-    100k people the collector ran 33 full passes over a growing graph during an ingest, a third of
-    its time. Rows, props and adjacency dicts hold no cycles (reference counting frees what the
-    load drops), so pausing loses nothing; the collector runs again afterwards as before.
+    A full collection walks every object alive, and a graph being loaded is most of them: at 100k
+    people the collector made 33 full passes over a growing graph during an ingest, a quarter of its
+    time (18.2 s instead of 25.2 s without them). Young collections still run, less often, so the
+    short-lived cycles a driver makes are still freed (with none at all, a 1M-people Neo4j ingest
+    held 5.7 GB of them instead of about 600 MB). Nested and concurrent loads share one setting; the
+    last to finish restores the thresholds it found.
 
     >>> with bulk_load():
-    ...     gc.isenabled()
-    False
+    ...     gc.get_threshold()[2] > 1000
+    True
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    with _BULK_LOADS_LOCK:
+        if _BULK_LOADS["depth"] == 0:
+            _BULK_LOADS["saved"] = gc.get_threshold()
+            gc.set_threshold(50_000, 20, 1_000_000)
+        _BULK_LOADS["depth"] += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _BULK_LOADS_LOCK:
+            _BULK_LOADS["depth"] -= 1
+            if _BULK_LOADS["depth"] == 0:
+                gc.set_threshold(*_BULK_LOADS["saved"])
 
 
 class StoreError(RuntimeError):

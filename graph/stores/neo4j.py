@@ -408,8 +408,10 @@ class Neo4jStore(GraphStore):
     def clear(self) -> None:
         def work() -> None:
             with self._session() as session:
-                # In chunks, so that clearing a large store does not need one huge transaction.
-                session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+                # In chunks, relationships first: detaching a region from a million residents in
+                # one inner transaction exceeded a 4 GB server's transaction memory at 1M people.
+                session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS").consume()
+                session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 20000 ROWS").consume()
 
         self._guard(work, "clear")
 
