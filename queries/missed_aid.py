@@ -46,7 +46,7 @@ class MinimalPolicy(BaseModel):
 
 # Only households that can hold a finding are gathered: some member living on ``as_of``, and a
 # monthly income below the standard for that many people, or below the marginal line (1.5 x) with a
-# living member severely disabled or seriously ill. At 1M people this leaves about a sixth. The
+# living member severely disabled or seriously ill. At 100k people this leaves 4,936 of 33,333. The
 # margin of one fen per person keeps a household on a line in (the engines add floating amounts in
 # different orders); the rules themselves decide in Python, on both engines alike.
 HOUSEHOLD_FACTS_CYPHER = """
