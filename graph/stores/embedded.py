@@ -129,7 +129,7 @@ class EmbeddedStore(GraphStore):
         # Node ids by kind (an ordered set per kind): questions read it through queries._nx.nodes_of.
         self._kinds: dict[str, dict[str, None]] = {k.value: {} for k in NodeKind}
         self.graph.graph["kinds"] = self._kinds
-        with bulk_load():  # opening a 1M-people store: 58.6 s with full collections, 35.7 s without
+        with bulk_load():  # opening a 1M-people store: 58.6 s with full collections, 42.1 s without
             self._load()
 
     @classmethod
