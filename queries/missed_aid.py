@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind
 from queries._nx import household_aid_records, inc, nodes_of, out
-from queries.findings import FAR_FUTURE, Finding, covers, finding_id, need_is_unserved, sort_findings
+from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
 from queries.registry import question
 
 __all__ = ["HOUSEHOLD_FACTS_CYPHER", "UNSERVED_NEEDS_CYPHER", "MinimalPolicy", "missed_aid"]
@@ -148,6 +148,7 @@ def _with_policy(params: dict[str, Any]) -> dict[str, Any]:
 def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) -> list[Finding]:
     """Rules 1-3 on networkx (see the module docstring), gathering what the Cypher gathers."""
     rules = MinimalPolicy(**(policy or {}))
+    day = dt.date.fromisoformat(as_of)
     node = G._node
     rows = []
     for h, props in nodes_of(G, NodeKind.HOUSEHOLD):
@@ -156,9 +157,7 @@ def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) 
         if not living:
             continue
         incomes = [node[i] for m in members for i in out(G, m, RelKind.HAS_INCOME)]
-        current = sum(
-            i["monthly_amount"] for i in incomes if (i.get("period_start") or "0000-01-01") <= as_of <= (i.get("period_end") or FAR_FUTURE)
-        )
+        current = sum(i["monthly_amount"] for i in incomes if covers(i.get("period_start"), i.get("period_end"), day))
         per_capita, standard = current / len(living), rules.standard(props.get("urban_rural"))
         if per_capita >= standard + 0.01 and (
             per_capita >= rules.marginal_multiple * standard + 0.01

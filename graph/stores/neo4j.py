@@ -71,6 +71,11 @@ def _seek(var: str, kind: NodeKind) -> str:
     return f"USING INDEX SEEK {var}:{_label(kind)}({_key(kind)})"
 
 
+def _by_key(kind: NodeKind, returning: str) -> str:
+    """``$keys`` looked up by a seek of ``kind``'s key index, each found node as ``n``."""
+    return f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) {_seek('n', kind)} RETURN {returning}"
+
+
 def _rel(rel: RelKind) -> str:
     return f"`{rel.value}`"
 
@@ -141,16 +146,12 @@ class _PrefetchedState:
             ends_by_kind[e.dst_kind].add(e.dst_key)
             edges_by_group[(e.rel, e.src_kind, e.dst_kind)].append((e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key))
         for kind, keys in keys_by_kind.items():
-            query = (
-                f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) {_seek('n', kind)} RETURN k AS key, properties(n) AS props"
-            )
-            for rec in tx.run(query, keys=sorted(keys)):
+            for rec in tx.run(_by_key(kind, "k AS key, properties(n) AS props"), keys=sorted(keys)):
                 self.nodes[(kind, rec["key"])] = dict(rec["props"])
         for kind, keys in ends_by_kind.items():
             asked = sorted(keys - keys_by_kind.get(kind, set()))
             if asked:
-                query = f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) {_seek('n', kind)} RETURN k AS key"
-                self.present.update((kind, rec["key"]) for rec in tx.run(query, keys=asked))
+                self.present.update((kind, rec["key"]) for rec in tx.run(_by_key(kind, "k AS key"), keys=asked))
         for (rel, sk, dk), edges in edges_by_group.items():
             pairs = [{"s": e[2], "d": e[4]} for e in edges]
             query = (
