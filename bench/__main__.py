@@ -2,8 +2,9 @@
 
     python -m bench --people 10000,100000 [--neo4j bolt://127.0.0.1:17690] [--resolution] [--out DIR]
 
-For each size (people; the generator makes about 3 per household) it generates a prefecture
-(seed 7) and measures, each step in its own process so each peak memory is its own: generation;
+For each size it generates a prefecture (seed 7) of the issue's shape: 0.35 households a person
+(1M people: 350,000 households; the generator makes about 2.95 people a household) and the
+departments' monthly payment ledgers (about 3 aid records a person), and measures, each step in its own process so each peak memory is its own: generation;
 the parse-only floor (every file read with the csv module); per engine: ingest (rows/s and its
 ratio to the floor), store size on disk, store open, each audit question, one household chain
 and one recommendation (median and p90 of 200), a full evaluation of tiers and obligations;
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PEOPLE_PER_HOUSEHOLD = 3
+HOUSEHOLDS_PER_PERSON = 0.35
 
 
 def _step(name: str, **args: Any) -> dict[str, Any]:
@@ -57,11 +58,12 @@ def _neo4j_data(uri: str, given: str | None) -> Path | None:
 
 
 def measure_size(people: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    households = max(20, people // PEOPLE_PER_HOUSEHOLD)
-    folder = work / f"prefecture-{households}"
+    households = max(20, round(people * HOUSEHOLDS_PER_PERSON))
+    folder = work / f"prefecture-{households}-ledgers"
     row: dict[str, Any] = {"people_target": people, "households": households}
     if not (folder / "truth.json").is_file():
         row["generate"] = _step("generate", folder=str(folder), households=households, seed=7)
+    row["counts"] = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["counts"]
     row["files_mb"] = _du_mb(folder)
     row["parse"] = _step("parse", folder=str(folder))
     row["input_rows"] = row["parse"]["rows"]
@@ -74,6 +76,8 @@ def measure_size(people: int, args: argparse.Namespace, work: Path) -> dict[str,
             import shutil
 
             shutil.rmtree(engine["store"], ignore_errors=True)
+        elif args.neo4j_launch:
+            _neo4j_server("start", args.neo4j_launch)
         print(f"[{people:,} people] {name}: ingest", flush=True)
         result: dict[str, Any] = {"ingest": _step("ingest", folder=str(folder), engine=engine, batch_size=args.batch_size)}
         result["ingest"]["x_parse_floor"] = result["ingest"]["seconds"] / row["parse"]["seconds"]
@@ -86,9 +90,23 @@ def measure_size(people: int, args: argparse.Namespace, work: Path) -> dict[str,
             print(f"[{people:,} people] {name}: identity resolution", flush=True)
             result["resolution"] = _step("resolution", engine=engine)
         row["engines"][name] = result
+        if name == "neo4j" and args.neo4j_launch:
+            _neo4j_server("stop", args.neo4j_launch)
     print(f"[{people:,} people] DuckDB baseline", flush=True)
     row["duckdb"] = _step("duckdb", folder=str(folder))
     return row
+
+
+def _neo4j_server(action: str, port: int) -> None:
+    """Start a fresh throw-away Neo4j (its data wiped) or stop it, with the launcher in ops/."""
+    proc = subprocess.run(  # noqa: S603
+        ["bash", str(ROOT / "ops" / "neo4j" / f"{action}.sh"), str(port)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"ops/neo4j/{action}.sh {port} failed:\n{proc.stderr[-3000:]}")
 
 
 def _du_mb_or_none(path: Path | None) -> float | None:
@@ -106,14 +124,15 @@ def _fmt(v: Any, unit: str = "") -> str:
 def markdown(results: dict[str, Any]) -> str:
     lines = [f"# AidGraph bench, {results['at']}", "", f"Machine: {results['machine']}", ""]
     lines += [
-        "| people | households | input rows | generate s | parse floor s | engine | ingest s | rows/s | x parse floor | peak MB (ingest) | disk MB | open s | audit s | chain median ms | recommend median ms | evaluation s | peak MB (queries) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| people | households | persons | aid records | input rows | generate s | parse floor s | engine | ingest s | rows/s | x parse floor | peak MB (ingest) | disk MB | open s | audit s | chain median ms | recommend median ms | evaluation s | peak MB (queries) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["sizes"]:
         for engine, r in row["engines"].items():
             q = r["queries"]
             lines.append(
-                f"| {_fmt(row['people_target'])} | {_fmt(row['households'])} | {_fmt(row['input_rows'])} | "
+                f"| {_fmt(row['people_target'])} | {_fmt(row['households'])} | {_fmt(row['counts']['persons'])} | "
+                f"{_fmt(row['counts']['aid_records'])} | {_fmt(row['input_rows'])} | "
                 f"{_fmt(row.get('generate', {}).get('seconds'))} | {_fmt(row['parse']['seconds'])} | {engine} | {_fmt(r['ingest']['seconds'])} | "
                 f"{_fmt(r['ingest']['rows_per_s'])} | {_fmt(r['ingest']['x_parse_floor'])} | {_fmt(r['ingest']['peak_rss_mb'])} | {_fmt(r['disk_mb'])} | "
                 f"{_fmt(q['open_s'])} | {_fmt(q['audit_total_s'])} | {_fmt(q['chain']['median_ms'])} | {_fmt(q['recommend']['median_ms'])} | "
@@ -197,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", default="10000,100000", help="Sizes, comma-separated (default 10000,100000).")
     parser.add_argument("--neo4j", help="A throw-away Neo4j to measure too (emptied before each ingest).")
+    parser.add_argument(
+        "--neo4j-launch",
+        type=int,
+        metavar="PORT",
+        help="Start a fresh Neo4j on PORT for each size's Neo4j steps and stop it after, so the embedded steps run without it "
+        "(AIDGRAPH_NEO4J_HEAP and AIDGRAPH_NEO4J_PAGECACHE size it). Implies --neo4j bolt://127.0.0.1:PORT.",
+    )
     parser.add_argument("--neo4j-data", help="Its data folder, for the size on disk (default: the launcher's for that port).")
     parser.add_argument("--resolution", action="store_true", help="Also time identity resolution (embedded; 100k people need ~2 GB).")
     parser.add_argument("--no-evaluation", action="store_true", help="Skip the full evaluation of tiers and obligations.")
@@ -205,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "results" / "work", help="Generated prefectures and stores.")
     parser.add_argument("--out", type=Path, default=None, help="Where results go (default bench/results/bench-<time>).")
     args = parser.parse_args(argv)
+    if args.neo4j_launch:
+        args.neo4j = f"bolt://127.0.0.1:{args.neo4j_launch}"
     out = args.out or ROOT / "bench" / "results" / f"bench-{dt.datetime.now():%Y%m%dT%H%M}"
     out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)

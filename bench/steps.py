@@ -67,7 +67,7 @@ def generate(folder: str, households: int, seed: int) -> dict[str, Any]:
     from ingest.synthetic import generate_prefecture
 
     t = time.perf_counter()
-    truth = generate_prefecture(households=households, seed=seed, out=Path(folder))
+    truth = generate_prefecture(households=households, seed=seed, out=Path(folder), ledgers=True)
     # Rows per file only: the truth itself (every planted case) is megabytes at 1M people.
     return {"seconds": time.perf_counter() - t, "counts": truth["counts"]}
 

@@ -116,11 +116,14 @@ def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the exchange files and truth.json into.")],
     households: Annotated[int, typer.Option("--households", min=20, help="How many households.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same bytes.")] = 7,
+    ledgers: Annotated[
+        bool, typer.Option("--ledgers", help="Also write the departments' monthly payment lines (about 3 aid records a person).")
+    ] = False,
 ) -> None:
     """Write a synthetic prefecture in the exchange format, with planted cases in truth.json."""
     from ingest.synthetic import generate_prefecture
 
-    truth = generate_prefecture(households=households, seed=seed, out=out_dir)
+    truth = generate_prefecture(households=households, seed=seed, out=out_dir, ledgers=ledgers)
     counts = truth["counts"]
     out.print(
         f"wrote {out_dir}: {counts['households']} households, {counts['persons']} persons, "

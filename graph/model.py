@@ -10,6 +10,7 @@ validates is a node's properties. Relationships are derived from the rows by ``i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -174,10 +175,22 @@ def _blank_to_none(v: Any) -> Any:
 
 
 def _parse_date(v: Any) -> Any:
+    if type(v) is str:
+        return _date_text(v)
     v = _blank_to_none(v)
     if v is None or isinstance(v, dt.date):
         return v
-    if not isinstance(v, str) or not _DATE.match(v):
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+# Dates and amounts repeat across millions of rows (a payment ledger's month starts): each
+# distinct text is parsed once. Errors are not cached; they are raised again for each row.
+@functools.lru_cache(maxsize=65536)
+def _date_text(v: str) -> dt.date | None:
+    v = v.strip()
+    if v == "":
+        return None
+    if not _DATE.match(v):
         raise ValueError("must be a date written YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(v)
@@ -199,11 +212,23 @@ def _parse_bool(v: Any) -> Any:
 
 
 def _parse_money(v: Any) -> Any:
+    if type(v) is str:
+        return _money_text(v)
     v = _blank_to_none(v)
     if v is None:
         return None
     if isinstance(v, bool):
         raise ValueError("must be an amount in yuan")
+    return _money(v)
+
+
+@functools.lru_cache(maxsize=65536)
+def _money_text(v: str) -> float | None:
+    v = v.strip()
+    return None if v == "" else _money(v)
+
+
+def _money(v: Any) -> float:
     try:
         d = Decimal(str(v))
     except InvalidOperation:

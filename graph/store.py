@@ -262,9 +262,13 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
         plan.nodes[ident] = merged
         result.updated[w.kind._value_] += 1
 
+    # A node this batch creates has no committed relationships: nothing to look up at that end
+    # (on a first load that is every record's end, and these lookups were most of the planning).
+    new_nodes = plan.new_nodes
     for e in batch.edges:
         edge: EdgeKey = (e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key)
-        for kind, key in ((e.src_kind, e.src_key), (e.dst_kind, e.dst_key)):
+        src, dst = (e.src_kind, e.src_key), (e.dst_kind, e.dst_key)
+        for kind, key in (src, dst):
             if (kind, key) not in plan.nodes and not state.exists(kind, key):
                 raise StoreError(
                     f"{e.rel.value} from {e.src_kind.value}:{e.src_key} to {e.dst_kind.value}:{e.dst_key}: "
@@ -272,11 +276,11 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
                     question="write_batch",
                 )
         unique = REL_UNIQUE_END[e.rel]
-        if unique is not None:
+        if unique is not None and (src if unique == "src" else dst) not in new_nodes:
             plan.removals.update(state.others_at_unique_end(edge, unique))
         props = clean_props(e.props)
         current = plan.edges.get(edge)
-        if current is None:
+        if current is None and src not in new_nodes and dst not in new_nodes:
             current = state.edge(edge)
         if current is None:
             plan.edges[edge] = props

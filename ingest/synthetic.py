@@ -5,7 +5,10 @@ prefecture of N households (宜昌市-like: urban districts and rural counties, 
 real-looking names, valid ID numbers, household structures, incomes, assets, programmes of
 several departments, aid records, needs, charities, volunteers and service organisations.
 It then plants known duplicate-aid cases, missed-aid cases, identity variants in department
-feeds, and relatives who owe maintenance, and lists them in ``truth.json``. The same seed gives
+feeds, and relatives who owe maintenance, and lists them in ``truth.json``. With
+``ledgers=True`` the departments also deliver their payment ledgers (发放明细): a line per month
+paid of every monthly enrolment, about three aid records per person, the density of a mature
+system's data (the shape the scale benchmark measures). The same seed gives
 the same bytes: everything is drawn from one ``random.Random(seed)`` against a fixed reference
 date, and written in a fixed order.
 
@@ -183,9 +186,16 @@ class _Household:
     planted: str = ""  # why this household must not be touched by later random choices
 
 
+#: Programmes paid month by month: the ones a payment ledger has a line a month for.
+_MONTHLY = {"DIBAO", "TEKUN", "CANJI_HULI", "CANJI_SHENGHUO", "JIAOYU_JIUZHU", "JIUYE_JIUZHU"}
+
+
 class _Generator:
-    def __init__(self, households: int, seed: int):
+    def __init__(self, households: int, seed: int, ledgers: bool = False):
         self.n = households
+        self.ledgers = ledgers
+        # A system that keeps ledgers has run for years: its monthly enrolments go further back.
+        self.tenure = 1.7 if ledgers else 1.0
         self.rng = random.Random(seed)
         self.ids: set[str] = set()
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FILE_SPECS}
@@ -544,7 +554,7 @@ class _Generator:
             "household",
             hh.household_id,
             amount,
-            start or AS_OF - dt.timedelta(days=self.rng.randint(60, 1400)),
+            start or AS_OF - dt.timedelta(days=self.rng.randint(60, round(1400 * self.tenure))),
             end,
             name=hh.members[0].name,
         )
@@ -646,7 +656,7 @@ class _Generator:
             if hh.profile == "poor":
                 if elders_alone:
                     p = hh.members[0]
-                    self.person_aid("MZ", "TEKUN", p, round(std * 1.3), self.past_start(60, 1500))
+                    self.person_aid("MZ", "TEKUN", p, round(std * 1.3), self.past_start(60, round(1500 * self.tenure)))
                 else:
                     self.enrol_dibao(hh)
                     for p in hh.members:
@@ -672,7 +682,7 @@ class _Generator:
                 for p in hh.members:
                     if p.employment == "unemployed" and p.labour == "full" and 18 <= p.age() < 60:
                         n = self.need(hh, p, "employment", "needs_care", "served", "looking for work")
-                        self.person_aid("RS", "JIUYE_JIUZHU", p, 300, self.past_start(30, 500), need_id=n["need_id"])
+                        self.person_aid("RS", "JIUYE_JIUZHU", p, 300, self.past_start(30, round(500 * self.tenure)), need_id=n["need_id"])
                 if rng.random() < 0.1:
                     start = self.past_start(30, 700)
                     self.aid("MZ", "LINSHI", "household", hh.household_id, rng.randint(5, 30) * 100, start, start, name=hh.members[0].name)
@@ -695,15 +705,47 @@ class _Generator:
             if p.id_number in self.planted_persons:
                 continue
             if p.disability in (1, 2):
-                self.person_aid("CL", "CANJI_HULI", p, 120, self.past_start())
+                self.person_aid("CL", "CANJI_HULI", p, 120, self.past_start(30, round(900 * self.tenure)))
                 if special:
-                    self.person_aid("CL", "CANJI_SHENGHUO", p, 100, self.past_start())
+                    self.person_aid("CL", "CANJI_SHENGHUO", p, 100, self.past_start(30, round(900 * self.tenure)))
             if p.major and special:
                 n = self.need(hh, p, "medical", rng.choice(["urgent_intervention", "safety_net"]), "served", "hospital treatment")
                 self.person_aid("YB", "YILIAO_JIUZHU", p, rng.randint(20, 300) * 100, self.past_start(30, 400), need_id=n["need_id"])
             elif p.major:
                 # A well-off household pays its own way; the need is met by insurance and closed.
                 self.need(hh, p, "medical", "keep_watching", "closed", "treated, covered by insurance")
+
+    def payment_ledgers(self) -> None:
+        """A payment line for each whole month paid of every ongoing monthly enrolment.
+
+        Lines are ended records of one calendar month each, from the first whole month of the
+        enrolment to the last month before the reference date's; the enrolment record itself stays
+        (it is the decision that is still in force). Lines carry no need: the enrolment answers it.
+        Planted households get none, so the audit's findings stay the planted ones.
+        """
+        planted = {hh.household_id for hh in self.households if hh.planted}
+        planted |= {p.id_number for hh in self.households if hh.planted for p in hh.members} | self.planted_persons
+        last = AS_OF.replace(day=1)  # lines end before the reference date's month
+        for row in list(self.rows["aid_records"]):
+            if row["program_code"] not in _MONTHLY or row["period_end"] or row["beneficiary_ref"] in planted:
+                continue
+            start = dt.date.fromisoformat(row["period_start"])
+            month = start if start.day == 1 else _next_month(start)
+            while month < last:
+                following = _next_month(month)
+                self.aid(
+                    row["source_department"],
+                    row["program_code"],
+                    row["beneficiary_type"],
+                    row["beneficiary_ref"],
+                    float(row["amount"]),
+                    month,
+                    following - dt.timedelta(days=1),
+                    name=row["beneficiary_name"],
+                    birth=row["beneficiary_birth_date"],
+                    status="ended",
+                )
+                month = following
 
     def close_need(self, need: dict[str, Any]) -> None:
         need["status"] = "closed"
@@ -1148,6 +1190,8 @@ class _Generator:
             if hh.planted == "dup_two_households":
                 self.set_income(hh, hh.monthly_income)
         self.regular_aid()
+        if self.ledgers:
+            self.payment_ledgers()
         self.identity_variants()
         self.assets()
         self.samples()
@@ -1156,12 +1200,19 @@ class _Generator:
         return self.truth
 
 
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def _age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def generate_prefecture(*, households: int, seed: int, out: str | Path) -> dict[str, Any]:
-    """Write a synthetic prefecture of ``households`` households to ``out``; return the truth."""
+def generate_prefecture(*, households: int, seed: int, out: str | Path, ledgers: bool = False) -> dict[str, Any]:
+    """Write a synthetic prefecture of ``households`` households to ``out``; return the truth.
+
+    ``ledgers``: also write the departments' monthly payment lines (about 3 aid records a person).
+    """
     if households < 20:
         raise ValueError("a prefecture needs at least 20 households to plant its cases")
-    return _Generator(households, seed).run(Path(out))
+    return _Generator(households, seed, ledgers).run(Path(out))

@@ -58,17 +58,29 @@ def _record_row(r: dict[str, Any], program: dict[str, Any] | None) -> dict[str, 
 
 # -- 1. exclusive programmes overlapping --------------------------------------------------------
 
+# Programmes first, records after: a beneficiary paid monthly has a record a month (a payment
+# ledger), but only someone who holds two programmes of one group can hold an overlap. So the
+# first pass keeps one row per beneficiary and programme, and records are read only for the few
+# people it leaves.
 EXCLUSIVE_OVERLAP_CYPHER = """
-MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)
+MATCH (g:Program)<-[:PAID_BY]-(:AidRecord)<-[:RECEIVES]-(b)
 WHERE g.exclusive_group IS NOT NULL
+WITH DISTINCT b, g
 CALL (b) {
   MATCH (b:Person) RETURN b AS p
   UNION
   MATCH (p:Person)-[:MEMBER_OF]->(b:Household) RETURN p
 }
+WITH p, g.exclusive_group AS grp, collect(DISTINCT g) AS programs
+WHERE size(programs) > 1
+WITH DISTINCT p
+CALL (p) {
+  MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p) WHERE g.exclusive_group IS NOT NULL RETURN r, g
+  UNION
+  MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(:Household)<-[:MEMBER_OF]-(p) WHERE g.exclusive_group IS NOT NULL RETURN r, g
+}
 WITH p, collect({id: r.record_id, program: r.program_code, group: g.exclusive_group, department: r.source_department,
                  amount: r.amount, start: r.period_start, end: r.period_end}) AS records
-WHERE size(records) > 1
 OPTIONAL MATCH (p)-[:MEMBER_OF]->(h:Household)
 RETURN p.id_number AS person, h.household_id AS household, h.region_code AS region, records
 """
@@ -109,29 +121,33 @@ def _exclusive_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
 @question("dup_exclusive_overlap", cypher=EXCLUSIVE_OVERLAP_CYPHER, from_records=_exclusive_findings)
 def exclusive_overlap(G: Any) -> list[Finding]:
     """Rule 1 on networkx (see the module docstring)."""
-    records_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for rec, props in nodes_of(G, NodeKind.AID_RECORD):
-        programs = out(G, rec, RelKind.PAID_BY)
-        program = G._node[programs[0]] if programs else {}
-        if program.get("exclusive_group") is None:
-            continue
-        row = _record_row(props, program)
-        for b in inc(G, rec, RelKind.RECEIVES):
-            people = [b] if b.startswith("Person:") else inc(G, b, RelKind.MEMBER_OF)
-            for p in people:
-                records_of[p].append(row)
+    groups = {g: props["exclusive_group"] for g, props in nodes_of(G, NodeKind.PROGRAM) if props.get("exclusive_group") is not None}
+    held: dict[str, set[str]] = defaultdict(set)  # beneficiary -> the exclusive programmes it is paid
+    for g in groups:
+        for rec in inc(G, g, RelKind.PAID_BY):
+            for b in inc(G, rec, RelKind.RECEIVES):
+                held[b].add(g)
+    people = {p for b in held for p in ([b] if b.startswith("Person:") else inc(G, b, RelKind.MEMBER_OF))}
     rows = []
-    for p, records in records_of.items():
-        if len(records) > 1:
-            h = household_of(G, p)
-            rows.append(
-                {
-                    "person": split_node_id(p)[1],
-                    "household": G._node[h]["household_id"] if h else None,
-                    "region": G._node[h].get("region_code") if h else None,
-                    "records": records,
-                }
-            )
+    for p in people:
+        h = household_of(G, p)
+        programs = held.get(p, set()) | held.get(h, set())
+        if len({groups[g] for g in programs}) == len(programs):
+            continue  # no group with two programmes: no overlap possible
+        records = []
+        for b in (p, h) if h else (p,):
+            for rec in out(G, b, RelKind.RECEIVES):
+                for g in out(G, rec, RelKind.PAID_BY):
+                    if g in groups:
+                        records.append(_record_row(G._node[rec], G._node[g]))
+        rows.append(
+            {
+                "person": split_node_id(p)[1],
+                "household": G._node[h]["household_id"] if h else None,
+                "region": G._node[h].get("region_code") if h else None,
+                "records": records,
+            }
+        )
     return _exclusive_findings(rows)
 
 

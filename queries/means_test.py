@@ -728,7 +728,7 @@ def _hardship(
     earners = {i["person"] for i in own["items"] if i["counted"] and i["amount"]}
     events = (
         any(i.get("end") and recent <= i["end"] < today for i in fact["incomes"])
-        or any(r["kind"] in ("special", "emergency") and r.get("start") and recent <= r["start"] <= today for r in fact["records"])
+        or any(_aid_started(r, fact["records"], recent, today) for r in fact["records"])
         or any(x.get("category") == "medical" and x.get("raised_on") and recent <= x["raised_on"] <= today for x in fact["needs"])
     )
     scores = {
@@ -746,6 +746,32 @@ def _hardship(
     scores = {k: round(v, 4) for k, v in scores.items()}
     scores["index"] = round(sum(weights.get(k, 0.0) * v for k, v in scores.items()) / total, 4)
     return scores
+
+
+def _aid_started(record: dict[str, Any], records: list[dict[str, Any]], since: str, until: str) -> bool:
+    """Whether special or emergency ``record`` is aid that started between ``since`` and ``until``.
+
+    A record that continues another of the same programme to the same beneficiary (a month's
+    line of an allowance paid for years, a renewal) is no new event: one of those covers the day
+    before it starts.
+
+    >>> line = {"program": "CANJI_HULI", "kind": "special", "person": "P", "start": "2026-05-01", "end": "2026-05-31"}
+    >>> enrolment = {"program": "CANJI_HULI", "kind": "special", "person": "P", "start": "2024-03-09", "end": None}
+    >>> _aid_started(line, [line, enrolment], "2026-04-01", "2026-06-30"), _aid_started(line, [line], "2026-04-01", "2026-06-30")
+    (False, True)
+    """
+    start = record.get("start")
+    if record["kind"] not in ("special", "emergency") or not start or not since <= start <= until:
+        return False
+    before = (dt.date.fromisoformat(start) - dt.timedelta(days=1)).isoformat()
+    return not any(
+        r is not record
+        and r["program"] == record["program"]
+        and r.get("person") == record.get("person")
+        and (r.get("start") or "") <= before
+        and (not r.get("end") or r["end"] >= before)
+        for r in records
+    )
 
 
 def evaluate(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
 
@@ -108,3 +109,30 @@ def test_planted_cases_are_in_the_data(generated_2000: Path) -> None:
             assert rec["beneficiary_name"] != registered["name"]
     assert truth["obligations"] and truth["tier_sample"]
     assert {s["tier"] for s in truth["tier_sample"]} >= {"低保", "低保边缘", "none"}
+
+
+def test_payment_ledgers_are_whole_months_of_ongoing_enrolments(tmp_path: Path) -> None:
+    truth = generate_prefecture(households=1500, seed=3, out=tmp_path, ledgers=True)
+    records = load(tmp_path, "aid_records")
+    # Identity variants are drawn from the lines too: read them under the ID they stand for.
+    meant = {v["record"]: v["register_id"] for v in truth["identity_variants"]}
+    for r in records:
+        r["beneficiary_ref"] = meant.get(r["record_id"], r["beneficiary_ref"])
+    assert 2.5 <= truth["counts"]["aid_records"] / truth["counts"]["persons"] <= 3.5
+    enrolments = {(r["beneficiary_ref"], r["program_code"]): r for r in records if not r["period_end"] and r["status"] == "active"}
+    lines: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in records:
+        start = dt.date.fromisoformat(r["period_start"])
+        key = (r["beneficiary_ref"], r["program_code"])
+        if r["period_end"] and start.day == 1 and key in enrolments and not r["need_id"]:
+            lines.setdefault(key, []).append(r)
+    assert sum(map(len, lines.values())) > len(records) / 2
+    for key, own in lines.items():
+        enrolment = enrolments[key]
+        own.sort(key=lambda r: r["period_start"])
+        for a, b in itertools.pairwise(own):
+            assert dt.date.fromisoformat(a["period_end"]) + dt.timedelta(days=1) == dt.date.fromisoformat(b["period_start"])
+        for r in own:
+            assert r["status"] == "ended" and r["amount"] == enrolment["amount"], r
+            assert r["period_start"] >= enrolment["period_start"] and r["period_end"] < AS_OF.replace(day=1).isoformat(), r
+            assert (dt.date.fromisoformat(r["period_end"]) + dt.timedelta(days=1)).day == 1, r

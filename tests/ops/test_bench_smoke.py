@@ -24,15 +24,17 @@ def test_bench_runs_at_10k_people_on_both_engines(neo4j_uri: str, tmp_path: Path
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     [row] = results["sizes"]
-    assert row["households"] == 3333 and row["input_rows"] > 10_000
+    assert row["households"] == 3500 and row["input_rows"] > 10_000
+    # The shape: 0.35 households and about 3 aid records a person (monthly payment ledgers).
+    assert 2.5 <= row["counts"]["aid_records"] / row["counts"]["persons"] <= 3.5
     assert set(row["engines"]) == {"embedded", "neo4j"}
     for engine in row["engines"].values():
         assert engine["ingest"]["rejected_rows"] == 0 and engine["ingest"]["rows"] > 10_000
-        assert engine["queries"]["evaluated_households"] == 3333
+        assert engine["queries"]["evaluated_households"] == 3500
         assert len(engine["queries"]["audit"]) == 7 and engine["queries"]["chain"]["n"] == 20
     # Both engines found the same; DuckDB's three rules agree with AidGraph's counts.
     assert row["engines"]["embedded"]["queries"]["findings"] == row["engines"]["neo4j"]["queries"]["findings"] > 0
     assert all(d["agrees"] for d in row["duckdb"]["rules"].values())
     assert row["engines"]["embedded"]["resolution"]["linked"] > 0
-    assert "| 10,000 | 3,333 |" in (out / "results.md").read_text(encoding="utf-8")
+    assert "| 10,000 | 3,500 |" in (out / "results.md").read_text(encoding="utf-8")
     assert (out / "growth.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")

@@ -211,3 +211,58 @@ def test_audit_formats(embedded_5k: EmbeddedStore, tmp_path: Path, prefecture_5k
     csv_out = runner.invoke(app, ["audit", "--store", store_dir, "--as-of", "2026-06-30", "--format", "csv"])
     assert csv_out.exit_code == 0 and csv_out.output.count("\n") == len(report.findings) + 1
     assert runner.invoke(app, ["audit", "--store", store_dir, "--format", "xlsx"]).exit_code == 1
+
+
+def _without_ledger_lines(src: Path, dst: Path) -> int:
+    """Copy a prefecture without its monthly payment lines (ended whole-month records of no need)."""
+    import csv
+
+    shutil.copytree(src, dst)
+    with (src / "aid_records.csv").open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        fields, rows = reader.fieldnames, list(reader)
+
+    def line(r: dict[str, str]) -> bool:
+        if r["status"] != "ended" or r["need_id"] or not r["period_end"]:
+            return False
+        start, end = dt.date.fromisoformat(r["period_start"]), dt.date.fromisoformat(r["period_end"])
+        return start.day == 1 and (end + dt.timedelta(days=1)).day == 1 and (start.year, start.month) == (end.year, end.month)
+
+    kept = [r for r in rows if not line(r)]
+    with (dst / "aid_records.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(kept)
+    return len(rows) - len(kept)
+
+
+def test_payment_ledgers_change_no_finding_tier_or_warning(tmp_path: Path) -> None:
+    """A department's monthly payment lines are history: the audit and the evaluation read the same."""
+    from policy.config import load_policy
+    from queries.means_test import evaluate
+
+    truth = generate_prefecture(households=1500, seed=11, out=tmp_path / "ledgers", ledgers=True)
+    dropped = _without_ledger_lines(tmp_path / "ledgers", tmp_path / "bare")
+    assert dropped > truth["counts"]["aid_records"] / 2
+    stores = {}
+    for name in ("ledgers", "bare"):
+        stores[name] = EmbeddedStore(tmp_path / f"store-{name}")
+        assert ingest_folder(stores[name], tmp_path / name).ok
+    try:
+        for kind, (recall, precision) in score(stores["ledgers"], truth).items():
+            assert recall == 1.0 and precision >= 0.98, kind
+        as_of = dt.date.fromisoformat(truth["as_of"])
+        findings = {name: sorted(f.id for f in duplicate_aid(s) + missed_aid(s, as_of=as_of)) for name, s in stores.items()}
+        assert findings["ledgers"] == findings["bare"]
+        decisions = {
+            name: {
+                d.household_id: (d.tier, d.benefit, d.enrolled_since, d.hardship)
+                for d in evaluate(s, load_policy(), as_of=as_of).households
+            }
+            for name, s in stores.items()
+        }
+        assert decisions["ledgers"] == decisions["bare"]
+        assert any(h["recent_events"] for _, _, _, h in decisions["ledgers"].values())
+    finally:
+        for s in stores.values():
+            s.close()
