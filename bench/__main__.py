@@ -1,6 +1,6 @@
 """Where AidGraph stands as the data grows: one entry point, both engines in the same run.
 
-    python -m bench --people 10000,100000 [--neo4j bolt://127.0.0.1:17690] [--resolution] [--out DIR]
+    python -m bench --people 10000,100000 [--neo4j bolt://127.0.0.1:17690 | --neo4j-launch 17690] [--resolution] [--out DIR]
 
 For each size it generates a prefecture (seed 7) of the issue's shape: 0.35 households a person
 (1M people: 350,000 households; the generator makes about 2.95 people a household) and the

@@ -50,6 +50,23 @@ def test_household_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
     assert {a.program["program_code"] for a in driver.aid_records} == {"DIBAO", "YILIAO_BUCHONG"}
 
 
+def test_household_view_never_scans_a_programmes_payments(two_cases_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A programme's incoming relationships are all its payment records (a million at 1M people):
+    the view finds a programme's department from the department's side, never by scanning them."""
+    import queries.household as household
+
+    store = EmbeddedStore(tmp_path / "store")
+    ingest_folder(store, two_cases_dir)
+    scanned: list[str] = []
+    real_inc = household.inc
+    monkeypatch.setattr(household, "inc", lambda G, nid, rel: scanned.append(nid) or real_inc(G, nid, rel))
+    view = store.run("household_view", household_id="H-420106-0001")
+    assert {a.department["department_code"] for a in view.aid_records if a.department} >= {"MZ"}
+    assert all(a.department for a in view.aid_records)
+    assert not [n for n in scanned if n.startswith("Program:")]
+    store.close()
+
+
 SEARCHES = [
     {},
     {"region": "420106"},
