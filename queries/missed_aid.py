@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind
-from queries._nx import household_aid_records, inc, nodes_of, out
+from queries._nx import inc, nodes_of, out
 from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
 from queries.registry import question
 
@@ -44,11 +44,14 @@ class MinimalPolicy(BaseModel):
         return {"urban": self.standard_urban, "rural": self.standard_rural}.get(urban_rural or "", self.standard_base)
 
 
-# Only households that can hold a finding are gathered: some member living on ``as_of``, and a
+# Only what the rules read is gathered. Households: those that can hold a finding: some member living on ``as_of``, and a
 # monthly income below the standard for that many people, or below the marginal line (1.5 x) with a
 # living member severely disabled or seriously ill. At 100k people this leaves 4,936 of 33,333. The
 # margin of one fen per person keeps a household on a line in (the engines add floating amounts in
-# different orders); the rules themselves decide in Python, on both engines alike.
+# different orders); the rules themselves decide in Python, on both engines alike. Records: the
+# active basic-living ones of a household enrolled in it, every basic-living one of a household
+# not (its ended aid is the finding's evidence), and the special ones active or ended since
+# ``recent``; a payment ledger's past months of an enrolled household are not read.
 HOUSEHOLD_FACTS_CYPHER = """
 MATCH (h:Household)
 WITH h, [(p:Person)-[:MEMBER_OF]->(h) | p] AS people
@@ -65,14 +68,24 @@ WITH h, people, living, standard, incomes,
 WHERE per_capita < standard + 0.01
    OR (per_capita < $policy.marginal_multiple * standard + 0.01
        AND any(p IN living WHERE p.disability_grade IN [1, 2] OR p.major_illness = true))
+WITH h, people, living, incomes,
+  [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h) WHERE g.kind IN ['basic_living', 'special'] |
+      {r: r, program: g.program_code, kind: g.kind, person: null}]
+  + [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h) WHERE g.kind IN ['basic_living', 'special'] |
+      {r: r, program: g.program_code, kind: g.kind, person: p.id_number}] AS found
+WITH h, people, living, incomes, found,
+  [x IN found WHERE x.kind = 'basic_living' AND NOT coalesce(x.r.status, '') IN ['ended', 'suspended']
+     AND coalesce(x.r.period_start, '0000-01-01') <= $as_of <= coalesce(x.r.period_end, '9999-12-31')] AS active_basic
+WITH h, people, incomes, found, active_basic,
+  any(x IN active_basic WHERE x.person IS NULL)
+  OR all(m IN living WHERE any(x IN active_basic WHERE x.person = m.id_number)) AS enrolled
 RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural,
   [p IN people | {id: p.id_number, disability: p.disability_grade, major: p.major_illness, deceased: p.deceased_on}] AS members,
   incomes,
-  [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h) | {id: r.record_id, program: g.program_code, kind: g.kind,
-      start: r.period_start, end: r.period_end, status: r.status, person: null}]
-  + [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h) | {id: r.record_id,
-      program: g.program_code, kind: g.kind, start: r.period_start, end: r.period_end, status: r.status, person: p.id_number}]
-    AS records
+  [x IN (CASE WHEN enrolled THEN active_basic ELSE [x IN found WHERE x.kind = 'basic_living'] END)
+        + [x IN found WHERE x.kind = 'special' AND coalesce(x.r.period_end, $as_of) >= $recent] |
+     {id: x.r.record_id, program: x.program, kind: x.kind, start: x.r.period_start, end: x.r.period_end, status: x.r.status,
+      person: x.person}] AS records
 """
 
 
@@ -80,11 +93,20 @@ def _active(r: dict[str, Any], as_of: dt.date) -> bool:
     return r.get("status") not in ("ended", "suspended") and covers(r["start"], r["end"], as_of)
 
 
+def _recent_since(day: dt.date, recent_days: int) -> str:
+    # An as-of day in the first weeks of year 1 has no "recent" window before it.
+    return (day - dt.timedelta(days=min(recent_days, (day - dt.date.min).days))).isoformat()
+
+
+def _enrolled(active_basic: list[dict[str, Any]], living_ids: set[str]) -> bool:
+    """Basic-living aid to the household, or to every living member."""
+    return any(r["person"] is None for r in active_basic) or living_ids <= {r["person"] for r in active_basic}
+
+
 def _household_findings(rows: list[dict[str, Any]], as_of: str, policy: dict[str, Any] | None = None, **_: Any) -> list[Finding]:
     rules = MinimalPolicy(**(policy or {}))
     day = dt.date.fromisoformat(as_of)
-    # An as-of day in the first weeks of year 1 has no "recent" window before it.
-    recent = (day - dt.timedelta(days=min(rules.recent_days, (day - dt.date.min).days))).isoformat()
+    recent = _recent_since(day, rules.recent_days)
     findings = []
     for row in rows:
         living = [m for m in row["members"] if not m.get("deceased") or m["deceased"] > as_of]
@@ -96,7 +118,7 @@ def _household_findings(rows: list[dict[str, Any]], as_of: str, policy: dict[str
         records = sorted(row["records"], key=lambda r: r["id"])
         basic = [r for r in records if r["kind"] == "basic_living"]
         active_basic = [r for r in basic if _active(r, day)]
-        enrolled = any(r["person"] is None for r in active_basic) or {m["id"] for m in living} <= {r["person"] for r in active_basic}
+        enrolled = _enrolled(active_basic, {m["id"] for m in living})
         facts = {"per_capita_income": round(per_capita, 2), "standard": standard, "members": len(living), "monthly_income": income}
         base = {"persons": [], "households": [row["household"]], "region_code": row["region"]}
         if per_capita < standard and not enrolled:
@@ -140,8 +162,11 @@ def _household_findings(rows: list[dict[str, Any]], as_of: str, policy: dict[str
 
 
 def _with_policy(params: dict[str, Any]) -> dict[str, Any]:
-    """The Cypher compares with the standards itself: it gets the whole policy, defaults included."""
-    return {**params, "policy": MinimalPolicy(**(params.get("policy") or {})).model_dump()}
+    """The Cypher compares with the standards itself: it gets the whole policy, defaults included,
+    and the start of the recent window."""
+    rules = MinimalPolicy(**(params.get("policy") or {}))
+    recent = _recent_since(dt.date.fromisoformat(params["as_of"]), rules.recent_days)
+    return {**params, "policy": rules.model_dump(), "recent": recent}
 
 
 @question("missed_households", cypher=HOUSEHOLD_FACTS_CYPHER, from_records=_household_findings, cypher_params=_with_policy)
@@ -149,6 +174,7 @@ def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) 
     """Rules 1-3 on networkx (see the module docstring), gathering what the Cypher gathers."""
     rules = MinimalPolicy(**(policy or {}))
     day = dt.date.fromisoformat(as_of)
+    recent = _recent_since(day, rules.recent_days)
     node = G._node
     rows = []
     for h, props in nodes_of(G, NodeKind.HOUSEHOLD):
@@ -179,10 +205,48 @@ def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) 
                     for m in members
                 ],
                 "incomes": [{"amount": i["monthly_amount"], "start": i.get("period_start"), "end": i.get("period_end")} for i in incomes],
-                "records": household_aid_records(G, h, members),
+                "records": _records_read(G, h, members, {node[m]["id_number"] for m in living}, day, recent),
             }
         )
     return _household_findings(rows, as_of, policy)
+
+
+def _records_read(G: Any, h: str, members: list[str], living_ids: set[str], day: dt.date, recent: str) -> list[dict[str, Any]]:
+    """The aid records of household ``h`` and its ``members`` that the rules read (as the Cypher gathers them)."""
+    node = G._node
+    basic: list[tuple[str, str, str | None]] = []  # (record, programme, person): dicts only for what is kept
+    special: list[tuple[str, str, str | None]] = []
+    for b in (h, *members):
+        person = None if b == h else node[b]["id_number"]
+        for r in out(G, b, RelKind.RECEIVES):
+            for g in out(G, r, RelKind.PAID_BY):
+                kind = node[g]["kind"]
+                if kind == "basic_living":
+                    basic.append((r, g, person))
+                elif kind == "special":
+                    special.append((r, g, person))
+
+    def row(r: str, g: str, person: str | None) -> dict[str, Any]:
+        rec = node[r]
+        return {
+            "id": rec["record_id"],
+            "program": node[g]["program_code"],
+            "kind": node[g]["kind"],
+            "start": rec.get("period_start"),
+            "end": rec.get("period_end"),
+            "status": rec.get("status"),
+            "person": person,
+        }
+
+    active_basic = [
+        row(*t)
+        for t in basic
+        if node[t[0]].get("status") not in ("ended", "suspended")
+        and covers(node[t[0]].get("period_start"), node[t[0]].get("period_end"), day)
+    ]
+    chosen = active_basic if _enrolled(active_basic, living_ids) else [row(*t) for t in basic]
+    today = day.isoformat()
+    return chosen + [row(*t) for t in special if (node[t[0]].get("period_end") or today) >= recent]
 
 
 UNSERVED_NEEDS_CYPHER = """

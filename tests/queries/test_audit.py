@@ -266,3 +266,18 @@ def test_payment_ledgers_change_no_finding_tier_or_warning(tmp_path: Path) -> No
     finally:
         for s in stores.values():
             s.close()
+
+
+@pytest.mark.neo4j
+def test_audit_questions_agree_on_both_engines_with_payment_ledgers(tmp_path: Path, neo4j_store: GraphStore) -> None:
+    """The questions that read around monthly lines (rule 1, missed households) gather the same on both."""
+    generate_prefecture(households=800, seed=13, out=tmp_path / "ledgers", ledgers=True)
+    embedded = EmbeddedStore(tmp_path / "store")
+    try:
+        assert ingest_folder(embedded, tmp_path / "ledgers").ok
+        assert ingest_folder(neo4j_store, tmp_path / "ledgers").ok
+        for name, params in SUB_QUESTIONS:
+            assert embedded.run(name, **params) == neo4j_store.run(name, **params), name
+        assert embedded.run("missed_households", as_of="2026-06-30", policy={}), "the ledger prefecture has missed households"
+    finally:
+        embedded.close()
