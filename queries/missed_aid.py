@@ -44,11 +44,12 @@ class MinimalPolicy(BaseModel):
         return {"urban": self.standard_urban, "rural": self.standard_rural}.get(urban_rural or "", self.standard_base)
 
 
-# Only what the rules read is gathered. Households: those that can hold a finding: some member living on ``as_of``, and a
-# monthly income below the standard for that many people, or below the marginal line (1.5 x) with a
-# living member severely disabled or seriously ill. At 100k people this leaves 4,936 of 33,333. The
-# margin of one fen per person keeps a household on a line in (the engines add floating amounts in
-# different orders); the rules themselves decide in Python, on both engines alike. Records: the
+# Only what the rules read is gathered. Households: those that can hold a finding, with some member
+# living on ``as_of`` and a monthly income below the standard for that many people, or below the
+# marginal line (1.5 x) with a living member severely disabled or seriously ill (at 100k people,
+# 4,936 of 33,333). The margin of one fen per person keeps a household on a line in (the engines
+# add floating amounts in different orders); the rules themselves decide in Python, on both
+# engines alike. Records: the
 # active basic-living ones of a household enrolled in it, every basic-living one of a household
 # not (its ended aid is the finding's evidence), and the special ones active or ended since
 # ``recent``; a payment ledger's past months of an enrolled household are not read.
