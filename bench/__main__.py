@@ -4,7 +4,8 @@
 
 For each size it generates a prefecture (seed 7) of the issue's shape: 0.35 households a person
 (1M people: 350,000 households; the generator makes about 2.95 people a household) and the
-departments' monthly payment ledgers (about 3 aid records a person), and measures, each step in its own process so each peak memory is its own: generation;
+departments' monthly payment ledgers (about 3 aid records a person), and measures, each step in
+its own process so each peak memory is its own: generation;
 the parse-only floor (every file read with the csv module); per engine: ingest (rows/s and its
 ratio to the floor), store size on disk, store open, each audit question, one household chain
 and one recommendation (median and p90 of 200), a full evaluation of tiers and obligations;

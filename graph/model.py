@@ -175,9 +175,8 @@ def _blank_to_none(v: Any) -> Any:
 
 
 def _parse_date(v: Any) -> Any:
-    if type(v) is str:
+    if isinstance(v, str):
         return _date_text(v)
-    v = _blank_to_none(v)
     if v is None or isinstance(v, dt.date):
         return v
     raise ValueError("must be a date written YYYY-MM-DD")
@@ -212,9 +211,8 @@ def _parse_bool(v: Any) -> Any:
 
 
 def _parse_money(v: Any) -> Any:
-    if type(v) is str:
+    if isinstance(v, str):
         return _money_text(v)
-    v = _blank_to_none(v)
     if v is None:
         return None
     if isinstance(v, bool):

@@ -51,21 +51,25 @@ def household_of(G: Any, beneficiary: str) -> str | None:
 
 def household_aid_records(G: Any, h: str, members: list[str]) -> list[dict[str, Any]]:
     """Aid records received by household ``h`` or its ``members``, each with its programme's code and kind."""
-    records = []
-    for b in [h, *members]:
-        for r in out(G, b, RelKind.RECEIVES):
-            rec = G._node[r]
-            for g in out(G, r, RelKind.PAID_BY):
-                records.append(
-                    {
-                        "id": rec["record_id"],
-                        "program": G._node[g]["program_code"],
-                        "kind": G._node[g]["kind"],
-                        "amount": rec.get("amount"),
-                        "start": rec.get("period_start"),
-                        "end": rec.get("period_end"),
-                        "status": rec.get("status"),
-                        "person": None if b == h else G._node[b]["id_number"],
-                    }
-                )
-    return records
+    return [
+        aid_record_row(G, r, g, None if b == h else G._node[b]["id_number"])
+        for b in [h, *members]
+        for r in out(G, b, RelKind.RECEIVES)
+        for g in out(G, r, RelKind.PAID_BY)
+    ]
+
+
+def aid_record_row(G: Any, r: str, g: str, person: str | None) -> dict[str, Any]:
+    """Aid record node ``r`` paid by programme node ``g``, as the questions read it (``person``:
+    the member who receives it, None when the household does)."""
+    rec, program = G._node[r], G._node[g]
+    return {
+        "id": rec["record_id"],
+        "program": program["program_code"],
+        "kind": program["kind"],
+        "amount": rec.get("amount"),
+        "start": rec.get("period_start"),
+        "end": rec.get("period_end"),
+        "status": rec.get("status"),
+        "person": person,
+    }

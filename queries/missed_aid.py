@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind
-from queries._nx import inc, nodes_of, out
+from queries._nx import aid_record_row, inc, nodes_of, out
 from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
 from queries.registry import question
 
@@ -91,7 +91,11 @@ RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS ur
 
 
 def _active(r: dict[str, Any], as_of: dt.date) -> bool:
-    return r.get("status") not in ("ended", "suspended") and covers(r["start"], r["end"], as_of)
+    return _in_force(r.get("status"), r["start"], r["end"], as_of)
+
+
+def _in_force(status: str | None, start: str | None, end: str | None, day: dt.date) -> bool:
+    return status not in ("ended", "suspended") and covers(start, end, day)
 
 
 def _recent_since(day: dt.date, recent_days: int) -> str:
@@ -215,7 +219,7 @@ def missed_households(G: Any, as_of: str, policy: dict[str, Any] | None = None) 
 def _records_read(G: Any, h: str, members: list[str], living_ids: set[str], day: dt.date, recent: str) -> list[dict[str, Any]]:
     """The aid records of household ``h`` and its ``members`` that the rules read (as the Cypher gathers them)."""
     node = G._node
-    basic: list[tuple[str, str, str | None]] = []  # (record, programme, person): dicts only for what is kept
+    basic: list[tuple[str, str, str | None]] = []  # (record, programme, person): rows made only for what is kept
     special: list[tuple[str, str, str | None]] = []
     for b in (h, *members):
         person = None if b == h else node[b]["id_number"]
@@ -227,27 +231,14 @@ def _records_read(G: Any, h: str, members: list[str], living_ids: set[str], day:
                 elif kind == "special":
                     special.append((r, g, person))
 
-    def row(r: str, g: str, person: str | None) -> dict[str, Any]:
-        rec = node[r]
-        return {
-            "id": rec["record_id"],
-            "program": node[g]["program_code"],
-            "kind": node[g]["kind"],
-            "start": rec.get("period_start"),
-            "end": rec.get("period_end"),
-            "status": rec.get("status"),
-            "person": person,
-        }
-
     active_basic = [
-        row(*t)
+        aid_record_row(G, *t)
         for t in basic
-        if node[t[0]].get("status") not in ("ended", "suspended")
-        and covers(node[t[0]].get("period_start"), node[t[0]].get("period_end"), day)
+        if _in_force(node[t[0]].get("status"), node[t[0]].get("period_start"), node[t[0]].get("period_end"), day)
     ]
-    chosen = active_basic if _enrolled(active_basic, living_ids) else [row(*t) for t in basic]
+    chosen = active_basic if _enrolled(active_basic, living_ids) else [aid_record_row(G, *t) for t in basic]
     today = day.isoformat()
-    return chosen + [row(*t) for t in special if (node[t[0]].get("period_end") or today) >= recent]
+    return chosen + [aid_record_row(G, *t) for t in special if (node[t[0]].get("period_end") or today) >= recent]
 
 
 UNSERVED_NEEDS_CYPHER = """

@@ -156,7 +156,7 @@ class _PrefetchedState:
                 for rec in tx.run(query, pairs=pairs):
                     self.edges[(rel, sk, rec["s"], dk, rec["d"])] = dict(rec["props"])
             end = REL_UNIQUE_END[rel]
-            at_end = [e for e in edges if ((sk, e[2]) if end == "src" else (dk, e[4])) not in absent]
+            at_end = [e for e in edges if ((sk, e[2]) if end == "src" else (dk, e[4])) not in absent] if end else []
             if at_end:
                 self._fetch_unique_end(tx, rel, sk, dk, at_end)
 
@@ -259,11 +259,11 @@ def _carry_out(tx: Any, plan: BatchPlan, source: str) -> None:
 def _missing_end(tx: Any, rel: RelKind, sk: NodeKind, dk: NodeKind, rows: list[dict[str, Any]]) -> str:
     """The message for a write that matched fewer relationship ends than it was given, naming
     the first missing end as the planner does (the transaction is then rolled back whole)."""
-    missing: dict[tuple[NodeKind, str], bool] = {}
-    for kind, field in ((sk, "s"), (dk, "d")):
-        keys = sorted({r[field] for r in rows})
+    missing: set[tuple[NodeKind, str]] = set()
+    for kind, end in ((sk, "s"), (dk, "d")):
+        keys = sorted({r[end] for r in rows})
         found = {rec["key"] for rec in tx.run(_by_key(kind, "k AS key"), keys=keys)}
-        missing.update({(kind, k): True for k in keys if k not in found})
+        missing.update((kind, k) for k in keys if k not in found)
     for r in rows:
         for kind, key in ((sk, r["s"]), (dk, r["d"])):
             if (kind, key) in missing:
