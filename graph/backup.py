@@ -85,8 +85,12 @@ def _integrity(db: Path) -> None:
 def _graph_counts(db: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        nodes = conn.execute("SELECT count(*) FROM nodes").fetchone()[0]
-        edges = conn.execute("SELECT count(*) FROM edges").fetchone()[0]
+        # The tables are logs (store format 2): count keys by their latest row.
+        nodes = conn.execute("SELECT count(*) FROM (SELECT DISTINCT kind, key FROM nodes)").fetchone()[0]
+        edges = conn.execute(
+            "SELECT count(*) FROM (SELECT props, row_number() OVER (PARTITION BY src, rel, dst ORDER BY seq DESC) AS latest FROM edges) "
+            "WHERE latest = 1 AND props IS NOT NULL"
+        ).fetchone()[0]
         history = conn.execute("SELECT count(*) FROM history").fetchone()[0]
         fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
     except sqlite3.DatabaseError as exc:

@@ -253,6 +253,8 @@ def _parse_list(v: Any) -> Any:
 
 
 def _parse_code(v: Any) -> Any:
+    if type(v) is str and v and not v[0].isspace() and not v[-1].isspace():
+        return v  # the usual case, a row's cell already stripped: no further call
     v = _blank_to_none(v)
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)

@@ -234,7 +234,7 @@ def read_rows(path: Path, spec: FileSpec, encoding: str | None = None) -> Iterat
         yield from _read_jsonl(_lines(path, encoding))
         return
     for number, header, cells in _csv_rows(path, spec, encoding):
-        if not cells or all(c.strip() == "" for c in cells):
+        if not "".join(cells).strip():  # no cells, or only blank ones (one C call, not a call per cell)
             continue
         fields: dict[str, Any] = dict(zip(header, cells, strict=False))
         if len(cells) != len(header):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -547,16 +548,24 @@ def _validated_chunks(
     """The file's good rows, validated, CHUNK_ROWS at a time; bad rows go to ``reject``."""
     good: list[tuple[int, BaseModel]] = []
     first_seen: dict[str, int] = {}
+    # The required cells of a row, as a tuple, in one C call (a comprehension per row was 5% of an ingest).
+    required = operator.itemgetter(*spec.required, spec.required[0])
     for number, fields in read_rows(path, spec, encoding):
         fr.rows += 1
         if None in fields:
             reject(number, "(row)", str(fields[None]), "")
             continue
-        empty = [c for c in spec.required if fields.get(c) is None or str(fields.get(c)).strip() == ""]
-        if empty:
-            for c in empty:
-                reject(number, c, "is required and empty", "")
-            continue
+        try:
+            cells = required(fields)
+            filled = all(cells) and not any(map(str.isspace, cells))
+        except (KeyError, TypeError):  # a JSON line without the field, or with a number in it
+            filled = False
+        if not filled:
+            empty = [c for c in spec.required if fields.get(c) is None or str(fields.get(c)).strip() == ""]
+            if empty:
+                for c in empty:
+                    reject(number, c, "is required and empty", "")
+                continue
         try:
             model = handler.model.model_validate(fields)
         except ValidationError as exc:
@@ -635,7 +644,7 @@ def _ingest_folder(
         reject = _Rejecter(path, report, fr)
         # Regions are written parents first, so their file is one chunk (a prefecture has a few thousand).
         chunks = _validated_chunks(path, spec, handler, ctx, reject, fr, encoding, chunk_rows if name != "regions" else 1 << 62)
-        batch = WriteBatch(source=f"ingest {ingest_id} {path.name}")
+        batch = WriteBatch(source=f"ingest {ingest_id} {path.name}", hands_over_props=True)
         rows_in_batch = 0
         done = 0
         for good in chunks:
@@ -657,7 +666,7 @@ def _ingest_folder(
                     fr.written.add(store.write_batch(batch))
                     done += rows_in_batch
                     rows_in_batch = 0
-                    batch = WriteBatch(source=batch.source)
+                    batch = WriteBatch(source=batch.source, hands_over_props=True)
                     if progress:
                         progress(path.name, done, total)
         if rows_in_batch:

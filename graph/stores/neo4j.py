@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -300,6 +301,7 @@ class Neo4jStore(GraphStore):
 
         self.uri = uri
         self.shown_uri = _redact(uri)
+        self.retry_s = retry_s
         self._held = threading.local()  # this thread's depth inside exclusive()
         self.database = database or None
         auth = (user or "neo4j", password) if password is not None else None
@@ -420,7 +422,24 @@ class Neo4jStore(GraphStore):
             _carry_out(tx, plan, batch.source)
             return plan.result
 
-        return self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "write_batch")
+        return self._guard(lambda: self._commit_surely(work), "write_batch")
+
+    def _commit_surely(self, work: Any) -> WriteResult:
+        """Run ``work`` in a managed write transaction, also again when the connection was lost
+        during its commit (the driver does not retry that: it cannot know whether the commit
+        landed). A batch may be written twice: it is an upsert by key planned against what the
+        server holds, so if the lost commit landed the second run changes nothing and records no
+        history (only its counts then say "unchanged" instead of "created" or "updated")."""
+        import neo4j
+
+        deadline = time.monotonic() + self.retry_s
+        while True:
+            try:
+                return self._with_session(lambda s: s.execute_write(work))
+            except neo4j.exceptions.IncompleteCommit:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def clear(self) -> None:
         def work() -> None:

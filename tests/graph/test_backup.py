@@ -159,3 +159,15 @@ def test_a_neo4j_graph_backed_up_restores_and_goes_back_into_neo4j(
     assert neo4j_store.counts() == counts
     assert neo4j_store.history(NodeKind.HOUSEHOLD, "H-420106-0001") == history
     assert neo4j_store.run("household_view", household_id="H-420106-0001") == view
+
+
+def test_the_manifest_counts_what_the_store_holds_not_the_rows_of_its_log(tmp_path: Path) -> None:
+    store_dir = tmp_path / "store"
+    with EmbeddedStore(store_dir) as s:
+        s.write_batch(_batch(0))
+        s.write_batch(_batch(1))
+        s.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-B-00000", {"address": "新地址"})]))  # a second row
+        s.write_batch(WriteBatch(removed_edges=[EdgeWrite(RelKind.LIVES_IN, NodeKind.HOUSEHOLD, "H-B-00001", NodeKind.REGION, "420001")]))
+        counts = s.counts()
+    manifest = backup_store(store_dir, tmp_path / "backup")
+    assert (manifest["nodes"], manifest["edges"]) == (sum(counts.nodes.values()), sum(counts.edges.values())) == (4, 1)

@@ -204,3 +204,34 @@ def test_a_constraint_violation_is_one_line_naming_the_uri(neo4j_store: Neo4jSto
         neo4j_store._guard(create, "create")
     assert str(info.value).startswith(f"Neo4j at {neo4j_store.shown_uri}: a constraint was violated")
     assert "\n" not in str(info.value)
+
+
+def test_a_batch_whose_commit_answer_was_lost_is_written_again_and_changes_nothing_twice(
+    neo4j_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection lost during COMMIT (the driver's IncompleteCommit, which it does not retry:
+    the commit may have landed). The store writes the batch again; here the commit had landed."""
+    import neo4j
+
+    from graph.store import NodeWrite, WriteBatch
+
+    real = neo4j_store._with_session
+    runs: list[object] = []
+
+    def answer_lost_on_first_run(fn: object) -> object:
+        result = real(fn)  # committed
+        runs.append(result)
+        if len(runs) in (1, 3):
+            raise neo4j.exceptions.IncompleteCommit("Failed to read from defunct connection (simulated)")
+        return result
+
+    monkeypatch.setattr(neo4j_store, "_with_session", answer_lost_on_first_run)
+    household = {"household_id": "H-LOST-1", "region_code": "420106"}
+    created = neo4j_store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-LOST-1", household)], source="t"))
+    assert len(runs) == 2 and created.unchanged == {"Household": 1}  # the second run found it stored
+    updated = neo4j_store.write_batch(
+        WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-LOST-1", {**household, "address": "新址"})], source="t")
+    )
+    assert len(runs) == 4 and updated.unchanged == {"Household": 1}
+    assert neo4j_store.get_node(NodeKind.HOUSEHOLD, "H-LOST-1")["address"] == "新址"
+    assert len(neo4j_store.history(NodeKind.HOUSEHOLD, "H-LOST-1")) == 1  # the update, recorded once

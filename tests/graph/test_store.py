@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import networkx as nx
@@ -129,3 +130,107 @@ def test_embedded_store_persists_across_reopen(tmp_path: Path, two_cases_dir: Pa
             )
             == 1
         )
+
+
+def _graph_state(store: EmbeddedStore) -> tuple[dict, dict]:
+    g = store.graph
+    return dict(g.nodes(data=True)), {(s, d, k): p for s, d, k, p in g.edges(keys=True, data=True)}
+
+
+def _rows(store_dir: Path, table: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(store_dir / "graph.sqlite") as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+
+
+def test_embedded_log_replays_updates_and_removals_on_reopen(tmp_path: Path) -> None:
+    """The file is a log: reopening gives each node's and relationship's latest state, and a
+    relationship removed stays removed (also when it is written again after)."""
+    with EmbeddedStore(tmp_path / "s") as first:
+        first.write_batch(WriteBatch(nodes=[hh("H1"), hh("H2"), person("P1", name="甲")], edges=[member("P1", "H1")]))
+        first.write_batch(WriteBatch(nodes=[person("P1", name="乙")], edges=[member("P1", "H1", "spouse")]))
+        # MEMBER_OF has a unique end at the person: moving P1 to H2 removes the membership of H1.
+        first.write_batch(WriteBatch(edges=[member("P1", "H2")]))
+        kin = EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H1", {"relation": "x"})
+        first.write_batch(WriteBatch(edges=[kin]))
+        first.write_batch(WriteBatch(removed_edges=[kin]))
+        first.write_batch(WriteBatch(edges=[kin]))  # written again after its removal
+        expected = _graph_state(first)
+    assert expected[0]["Person:P1"]["name"] == "乙"
+    assert ("Person:P1", "Household:H1", "MEMBER_OF") not in expected[1]
+    assert expected[1][("Person:P1", "Household:H1", "KIN")] == {"relation": "x"}
+    with EmbeddedStore(tmp_path / "s") as second:
+        assert _graph_state(second) == expected
+        assert second.history(NodeKind.PERSON, "P1")[0]["after"]["name"] == "乙"
+
+
+def test_embedded_log_drops_superseded_rows_once_they_outnumber_the_live_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import graph.stores.embedded as embedded
+
+    monkeypatch.setattr(embedded, "_COMPACT_AFTER", 5)
+    with EmbeddedStore(tmp_path / "s") as first:
+        first.write_batch(WriteBatch(nodes=[hh("H1"), person("P1")], edges=[member("P1", "H1")]))
+        for n in range(12):
+            first.write_batch(WriteBatch(nodes=[person("P1", name=f"名{n}")], edges=[member("P1", "H1", f"r{n}")]))
+        removed = EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H1", {})
+        first.write_batch(WriteBatch(edges=[removed]))
+        first.write_batch(WriteBatch(removed_edges=[removed]))
+        expected = _graph_state(first)
+    assert (_rows(tmp_path / "s", "nodes"), _rows(tmp_path / "s", "edges")) == (2 + 12, 1 + 12 + 2)
+    with EmbeddedStore(tmp_path / "s") as second:  # 27 rows, 3 live: compacted while opening
+        assert _graph_state(second) == expected
+    assert (_rows(tmp_path / "s", "nodes"), _rows(tmp_path / "s", "edges")) == (2, 1)
+    with EmbeddedStore(tmp_path / "s") as third:
+        assert _graph_state(third) == expected
+        assert len(third.history(NodeKind.PERSON, "P1")) == 12  # history is kept whole
+
+
+def test_a_format_1_store_is_rewritten_as_the_log_when_opened(tmp_path: Path, two_cases_dir: Path) -> None:
+    """Stores written before the log (key-ordered tables, upserts) open with everything in them."""
+    import sqlite3
+
+    with EmbeddedStore(tmp_path / "new") as new:
+        ingest_folder(new, two_cases_dir)
+        expected, counts = _graph_state(new), new.counts()
+        nodes = [(n.kind.value, n.key, n.props) for kind in NodeKind for n in new.iter_nodes(kind)]
+        edges = [
+            (f"{e.src_kind.value}:{e.src_key}", e.rel.value, f"{e.dst_kind.value}:{e.dst_key}", e.props)
+            for rel in RelKind
+            for e in new.iter_edges(rel)
+        ]
+    old = tmp_path / "old"
+    old.mkdir()
+    with sqlite3.connect(old / "graph.sqlite") as conn:  # format 1's schema, as it shipped
+        conn.executescript(
+            """
+            CREATE TABLE nodes (kind TEXT NOT NULL, key TEXT NOT NULL, props TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
+            CREATE TABLE edges (src TEXT NOT NULL, rel TEXT NOT NULL, dst TEXT NOT NULL, props TEXT NOT NULL,
+                PRIMARY KEY (src, rel, dst)) WITHOUT ROWID;
+            CREATE TABLE history (id INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,
+                key TEXT NOT NULL, before TEXT, after TEXT NOT NULL);
+            CREATE INDEX history_node ON history (kind, key);
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('format', '1');
+            """
+        )
+        conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", [(k, key, json.dumps(p)) for k, key, p in nodes])
+        conn.executemany("INSERT INTO edges VALUES (?, ?, ?, ?)", [(s, r, d, json.dumps(p)) for s, r, d, p in edges])
+    with EmbeddedStore(old) as opened:
+        assert _graph_state(opened) == expected
+        assert opened.counts() == counts
+    with sqlite3.connect(old / "graph.sqlite") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == "2"
+        assert conn.execute("SELECT count(*) FROM nodes").fetchone()[0] == len(nodes)
+        assert [r[1] for r in conn.execute("PRAGMA table_info(edges)")] == ["seq", "src", "rel", "dst", "props"]
+
+
+def test_a_store_of_an_unknown_format_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    with EmbeddedStore(tmp_path / "s"):
+        pass
+    with sqlite3.connect(tmp_path / "s" / "graph.sqlite") as conn:
+        conn.execute("UPDATE meta SET value = '9' WHERE key = 'format'")
+    with pytest.raises(StoreError, match="has store format 9, expected 2"):
+        EmbeddedStore(tmp_path / "s")
