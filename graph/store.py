@@ -118,8 +118,9 @@ class WriteBatch:
     source: str = ""  # recorded in the history of updated nodes (file and ingest id)
     #: Relationships to delete (existing ones: derived relationships recomputed, e.g. obligations).
     removed_edges: list[EdgeWrite] = field(default_factory=list)
-    #: The writes' property dicts are the store's to keep: made for this batch and not used by the
-    #: caller after it (an ingest's rows). The store then stores them as they are instead of a copy.
+    #: The writes' property dicts are the store's to keep as they are: made for this batch, not
+    #: used by the caller after it, and without empty (None) values (an ingest's rows). The store
+    #: then keeps them instead of a cleaned copy of each.
     hands_over_props: bool = False
 
 
@@ -247,9 +248,8 @@ def clean_props(props: dict[str, Any]) -> dict[str, Any]:
     return dict(props)
 
 
-def _taken_as_they_are(props: dict[str, Any]) -> dict[str, Any]:
-    """:func:`clean_props` for a batch that hands its dicts over: copied only to drop empties."""
-    return {k: v for k, v in props.items() if v is not None} if None in props.values() else props
+def _as_handed_over(props: dict[str, Any]) -> dict[str, Any]:
+    return props
 
 
 def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
@@ -261,7 +261,7 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
     """
     plan = BatchPlan()
     result = plan.result
-    clean = _taken_as_they_are if batch.hands_over_props else clean_props
+    clean = _as_handed_over if batch.hands_over_props else clean_props
     # (Counters keyed by ``._value_``: the plain string; ``.value`` is a property, a call per row.)
     for w in batch.nodes:
         ident = (w.kind, w.key)

@@ -201,6 +201,10 @@ _Writes = tuple[list[NodeWrite], list[EdgeWrite]]
 
 
 def _edge(rel: RelKind, sk: NodeKind, skey: str, dk: NodeKind, dkey: str, **props: Any) -> EdgeWrite:
+    # Without empty values: the ingest's batches hand their dicts to the store as they are (a
+    # node's come from ``props()``, which leaves them out).
+    if props and None in props.values():
+        props = {k: v for k, v in props.items() if v is not None}
     return EdgeWrite(rel, sk, skey, dk, dkey, props)
 
 

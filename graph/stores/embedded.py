@@ -21,6 +21,7 @@ import sqlite3
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from sys import intern
 from typing import Any, Literal
 
 import networkx as nx
@@ -195,20 +196,21 @@ class EmbeddedStore(GraphStore):
         g = self.graph
         node, succ, pred = g._node, g._succ, g._pred
         kinds = self._kinds
-        # Each node id is one string object, shared by every dict that holds it: the ids read with
-        # the relationships are swapped for the node's own (a copy per relationship end was about
-        # a gigabyte at 1M people). Relationship types likewise: one string per type.
-        ids: dict[str, str] = {}
+        # Each node id is one string object, shared by every dict that holds it (interned, as
+        # ``_write_batch`` does): a copy per relationship end was about a gigabyte at 1M people.
+        # Relationship types likewise: one string per type.
         types = {r.value: r.value for r in RelKind}
         rows_read = 0
+        superseded = 0  # rows a later row of the same key replaced, and removals with what they removed
         # Rows in the order they were written: a later row of a key is a later state of it.
         for rows in _chunks(self._db.execute("SELECT kind || ':' || key, props FROM nodes ORDER BY seq")):
             rows_read += len(rows)
             for (nid, _), props in zip(rows, _loads([p for _, p in rows]), strict=True):
                 if nid in node:
                     node[nid] = props
+                    superseded += 1
                     continue
-                ids[nid] = nid
+                nid = intern(nid)
                 node[nid] = props
                 succ[nid] = {}
                 pred[nid] = {}
@@ -216,21 +218,23 @@ class EmbeddedStore(GraphStore):
         for rows in _chunks(self._db.execute("SELECT src, rel, dst, props FROM edges ORDER BY seq")):
             rows_read += len(rows)
             for (src_read, rel_read, dst_read, _), props in zip(rows, _loads([p for _, _, _, p in rows]), strict=True):
-                src, dst, rel = ids.get(src_read), ids.get(dst_read), types.get(rel_read, rel_read)
-                if src is None or dst is None:
+                src, dst, rel = intern(src_read), intern(dst_read), types.get(rel_read, rel_read)
+                if src not in node or dst not in node:
                     raise StoreError(f"the store file has a relationship {rel} from {src_read} to {dst_read} whose end is missing")
                 keydict = succ[src].get(dst)
                 if props is None:  # removed
-                    if keydict is not None:
-                        keydict.pop(rel, None)
+                    superseded += 1
+                    if keydict is not None and keydict.pop(rel, None) is not None:
+                        superseded += 1
                         if not keydict:
                             del succ[src][dst], pred[dst][src]
                     continue
                 if keydict is None:
                     keydict = succ[src][dst] = pred[dst][src] = {}
+                elif rel in keydict:
+                    superseded += 1
                 keydict[rel] = props
-        live = len(node) + g.number_of_edges()
-        if rows_read - live > max(live, _COMPACT_AFTER):
+        if superseded > max(rows_read - superseded, _COMPACT_AFTER):  # more dead rows than live ones
             self._compact()
 
     def _compact(self) -> None:
@@ -257,7 +261,12 @@ class EmbeddedStore(GraphStore):
         g = self.graph
         plan = plan_batch(batch, _GraphState(g))
         removals = [(sk + ":" + skey, rel._value_, dk + ":" + dkey) for rel, sk, skey, dk, dkey in plan.removals]
-        edges = [((sk + ":" + skey, rel._value_, dk + ":" + dkey), props) for (rel, sk, skey, dk, dkey), props in plan.edges.items()]
+        # Node ids are interned (here and when the file is read): the adjacency dicts then hold one
+        # string per node, not a copy per relationship end (about a gigabyte at 1M people).
+        edges = [
+            ((intern(sk + ":" + skey), rel._value_, intern(dk + ":" + dkey)), props)
+            for (rel, sk, skey, dk, dkey), props in plan.edges.items()
+        ]
         try:
             self._db.execute("BEGIN IMMEDIATE")
             # Appended: the latest row of a key is its state (see the module's docstring).
@@ -285,7 +294,7 @@ class EmbeddedStore(GraphStore):
         # creates per call, a quarter of the ingest's time).
         node, succ, pred = g._node, g._succ, g._pred
         for (kind, key), props in plan.nodes.items():
-            nid = kind + ":" + key
+            nid = intern(kind + ":" + key)
             current = node.get(nid)
             if current is not None:
                 current.clear()

@@ -88,3 +88,18 @@ def test_lists_in_a_cell_are_semicolon_separated() -> None:
 def test_resource_variants_fix_their_provider_type() -> None:
     c = Charity(resource_id="C", provider_name="n", categories=["medical"], region_code="420106", capacity=1)
     assert c.provider_type.value == "charity"
+
+
+def test_a_json_number_in_a_code_field_is_its_text_and_nowhere_else() -> None:
+    """JSON lines may carry a code as a number (12, not "12"): code fields take it as its text,
+    also optional ones; a float, a bool or a number in a text field is still an error."""
+    from graph.model import Kinship, Need
+
+    record = {"source_department": "MZ", "program_code": "DIBAO", "beneficiary_type": "person", "amount": "1", "period_start": "2024-01-01"}
+    made = AidRecord.model_validate({**record, "record_id": 12, "beneficiary_ref": 420106, "need_id": 7})
+    assert (made.record_id, made.beneficiary_ref, made.need_id) == ("12", "420106", "7")
+    assert Need._code_fields >= {"household_id", "need_id", "person_ref"}
+    assert Kinship._code_fields == {"from_id_number", "to_id_number"}
+    for bad in ({"record_id": 1.5}, {"record_id": True}, {"record_id": "R", "beneficiary_name": 5}):
+        with pytest.raises(ValidationError, match="Input should be a valid string"):
+            AidRecord.model_validate({**record, "beneficiary_ref": "x", **bad})
