@@ -252,6 +252,15 @@ def _as_handed_over(props: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+def missing_end_message(rel: RelKind, sk: NodeKind, skey: str, dk: NodeKind, dkey: str, missing: tuple[NodeKind, str]) -> str:
+    """What both engines say of a relationship whose end ``missing`` does not exist.
+
+    >>> missing_end_message(RelKind.MEMBER_OF, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H9", (NodeKind.HOUSEHOLD, "H9"))
+    'MEMBER_OF from Person:P1 to Household:H9: Household:H9 does not exist'
+    """
+    return f"{rel.value} from {sk.value}:{skey} to {dk.value}:{dkey}: {missing[0].value}:{missing[1]} does not exist"
+
+
 def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
     """Decide what ``batch`` changes against the committed ``state``: one rule for every engine,
     so that both count and write the same.
@@ -292,15 +301,10 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
         for end in (src, dst):
             if end in plan.nodes or end in stored_ends:
                 continue
-            kind, key = end
-            if state.exists(kind, key):
+            if state.exists(*end):
                 stored_ends.add(end)
             else:
-                raise StoreError(
-                    f"{e.rel.value} from {e.src_kind.value}:{e.src_key} to {e.dst_kind.value}:{e.dst_key}: "
-                    f"{kind.value}:{key} does not exist",
-                    question="write_batch",
-                )
+                raise StoreError(missing_end_message(e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key, end), question="write_batch")
         unique = REL_UNIQUE_END[e.rel]
         if unique is not None and (src if unique == "src" else dst) not in new_nodes:
             plan.removals.update(state.others_at_unique_end(edge, unique))

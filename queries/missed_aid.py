@@ -49,10 +49,10 @@ class MinimalPolicy(BaseModel):
 # marginal line (1.5 x) with a living member severely disabled or seriously ill (at 100k people,
 # 4,936 of 33,333). The margin of one fen per person keeps a household on a line in (the engines
 # add floating amounts in different orders); the rules themselves decide in Python, on both
-# engines alike. Records: the
-# active basic-living ones of a household enrolled in it, every basic-living one of a household
-# not (its ended aid is the finding's evidence), and the special ones active or ended since
-# ``recent``; a payment ledger's past months of an enrolled household are not read.
+# engines alike. Records: the active basic-living ones of a household enrolled in it, every
+# basic-living one of a household not (its ended aid is the finding's evidence), and the special
+# ones active or ended since ``recent``; a payment ledger's past months of an enrolled household
+# are not read.
 HOUSEHOLD_FACTS_CYPHER = """
 MATCH (h:Household)
 WITH h, [(p:Person)-[:MEMBER_OF]->(h) | p] AS people

@@ -20,6 +20,7 @@ import datetime as dt
 import sqlite3
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from sys import intern
 from typing import Any, Literal
@@ -59,12 +60,13 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_node ON history (kind, key);
 """
 _FORMAT_VERSION = "2"
-# Format 1 (key-ordered tables, upserts) is rewritten as format 2 when opened: one transaction.
-_FROM_FORMAT_1 = """
+# Format 1 (key-ordered tables, upserts) is rewritten as format 2 when opened, in one transaction:
+# its tables are set aside, _SCHEMA makes the logs, and the rows are copied into them.
+_SET_ASIDE_FORMAT_1 = """
 ALTER TABLE nodes RENAME TO nodes_format_1;
 ALTER TABLE edges RENAME TO edges_format_1;
-CREATE TABLE nodes (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, props TEXT NOT NULL);
-CREATE TABLE edges (seq INTEGER PRIMARY KEY, src TEXT NOT NULL, rel TEXT NOT NULL, dst TEXT NOT NULL, props TEXT);
+"""
+_COPY_FORMAT_1 = """
 INSERT INTO nodes (kind, key, props) SELECT kind, key, props FROM nodes_format_1;
 INSERT INTO edges (src, rel, dst, props) SELECT src, rel, dst, props FROM edges_format_1;
 DROP TABLE nodes_format_1;
@@ -88,8 +90,8 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 
 
 def _dumps(props: dict[str, Any]) -> str:
-    # orjson: a third of the time json's encoder took, and the same text (compact, keys sorted,
-    # characters as they are).
+    # orjson: a third of the time json's encoder took, for the same JSON (compact, keys sorted,
+    # characters as they are; a float may be spelled differently, and reads back the same).
     return orjson.dumps(props, option=orjson.OPT_SORT_KEYS).decode()
 
 
@@ -162,21 +164,30 @@ class EmbeddedStore(GraphStore):
     def _prepare_file(self, database: str) -> None:
         """Create the tables of a new file; rewrite a format 1 file as format 2 (one transaction)."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")  # two processes opening a new or old file: one prepares it
-        try:
+        with self._immediate():  # two processes opening a new or old file: one prepares it
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             version = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
             if version is None:
                 db.execute("INSERT INTO meta VALUES ('format', ?)", (_FORMAT_VERSION,))
-            elif version[0] == "1":
-                _run_script(db, _FROM_FORMAT_1)
-            elif version[0] != _FORMAT_VERSION:
+            elif version[0] not in ("1", _FORMAT_VERSION):
                 raise StoreError(f"{database} has store format {version[0]}, expected {_FORMAT_VERSION}")
+            from_format_1 = version is not None and version[0] == "1"
+            if from_format_1:
+                _run_script(db, _SET_ASIDE_FORMAT_1)
             _run_script(db, _SCHEMA)
-            db.execute("COMMIT")
+            if from_format_1:
+                _run_script(db, _COPY_FORMAT_1)
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """One write transaction, taken at once: committed at the end, rolled back on any error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
         except BaseException:
-            db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
             raise
+        self._db.execute("COMMIT")
 
     @classmethod
     def in_memory(cls) -> EmbeddedStore:
@@ -239,15 +250,10 @@ class EmbeddedStore(GraphStore):
 
     def _compact(self) -> None:
         """Drop the rows a later row of the same key superseded, and removed relationships."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._immediate():
             self._db.execute("DELETE FROM nodes WHERE seq NOT IN (SELECT max(seq) FROM nodes GROUP BY kind, key)")
             self._db.execute("DELETE FROM edges WHERE seq NOT IN (SELECT max(seq) FROM edges GROUP BY src, rel, dst)")
             self._db.execute("DELETE FROM edges WHERE props IS NULL")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -319,10 +325,9 @@ class EmbeddedStore(GraphStore):
         return plan.result
 
     def clear(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        for table in ("nodes", "edges", "history"):
-            self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-        self._db.execute("COMMIT")
+        with self._immediate():
+            for table in ("nodes", "edges", "history"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self.graph.clear()
         self._kinds = {k.value: {} for k in NodeKind}
         self.graph.graph["kinds"] = self._kinds

@@ -37,6 +37,7 @@ from graph.store import (
     Subgraph,
     WriteBatch,
     WriteResult,
+    missing_end_message,
     plan_batch,
     sort_subgraph,
 )
@@ -266,9 +267,9 @@ def _missing_end(tx: Any, rel: RelKind, sk: NodeKind, dk: NodeKind, rows: list[d
         found = {rec["key"] for rec in tx.run(_by_key(kind, "k AS key"), keys=keys)}
         missing.update((kind, k) for k in keys if k not in found)
     for r in rows:
-        for kind, key in ((sk, r["s"]), (dk, r["d"])):
-            if (kind, key) in missing:
-                return f"{rel.value} from {sk.value}:{r['s']} to {dk.value}:{r['d']}: {kind.value}:{key} does not exist"
+        for end in ((sk, r["s"]), (dk, r["d"])):
+            if end in missing:
+                return missing_end_message(rel, sk, r["s"], dk, r["d"], end)
     return f"{rel.value}: a relationship lost an end during the write"
 
 
