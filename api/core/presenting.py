@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,8 +23,7 @@ from pypinyin import Style, lazy_pinyin
 
 from graph.names import split_chinese_name
 from graph.national_id import is_valid_id_number, looks_like_id_number
-from graph.privacy import _EMBEDDED_ID as _EMBEDDED
-from graph.privacy import CONTACT_FIELDS, ID_FIELDS, mask_tree
+from graph.privacy import CONTACT_FIELDS, ID_FIELDS, IDENTIFIER_IN_TEXT, mask_text, mask_tree
 
 __all__ = ["deidentify", "initial_name", "is_minor", "present"]
 
@@ -140,6 +140,11 @@ def present(
     return mask_tree(payload)
 
 
+def _id_shaped(m: re.Match[str]) -> bool:
+    digits = m.group(2) or ""
+    return len(digits) in (15, 18) or (len(digits) == 17 and bool(m.group(3)))
+
+
 def deidentify(obj: Any) -> Any:
     """A copy with no ID numbers or contact details, and people's names reduced to surname + initial.
 
@@ -169,6 +174,6 @@ def deidentify(obj: Any) -> Any:
             return initial_name(o)
         if key == "id" and o.startswith("Person:"):
             return "Person:" + pseudonym(o.removeprefix("Person:"))
-        return _EMBEDDED.sub(lambda m: pseudonym(m.group(0)), o)
+        return IDENTIFIER_IN_TEXT.sub(lambda m: pseudonym(m.group(0)) if _id_shaped(m) else mask_text(m.group(0)), o)
 
     return walk(obj)
