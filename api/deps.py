@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from api.core.audit_log import AuditLog
 from api.core.config import Settings
@@ -26,7 +26,19 @@ from api.core.security import Caller, KeyRing, Role, may_call
 from graph.model import NodeKind
 from policy.config import PolicyConfig
 
-__all__ = ["MAX_PAGE_SIZE", "AsOf", "Context", "ContextDep", "Limit", "Offset", "RegionQuery", "about_household", "require"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "AsOf",
+    "Context",
+    "ContextDep",
+    "Limit",
+    "Offset",
+    "RegionQuery",
+    "about_household",
+    "day_query",
+    "moment_query",
+    "require",
+]
 
 #: The largest page any list route returns (OWASP API4); declared in the schema.
 MAX_PAGE_SIZE = 100
@@ -51,7 +63,58 @@ def get_context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(get_context)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="How many matches to skip.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}.")]
-AsOf = Annotated[dt.date | None, Query(description="The day to judge on (default today).")]
+#: The days a question may be asked about: from the first 低保 programmes to a few years ahead
+#: (reviews due). Outside it the answer is a 422 naming the range; the schema says so as well.
+AS_OF_FIRST = dt.date(1990, 1, 1)
+AS_OF_YEARS_AHEAD = 5
+
+
+def as_of_last(today: dt.date | None = None) -> dt.date:
+    return dt.date((today or dt.date.today()).year + AS_OF_YEARS_AHEAD, 12, 31)
+
+
+def _check_as_of(day: dt.date | None) -> dt.date | None:
+    if day is not None and not AS_OF_FIRST <= day <= as_of_last():
+        raise ValueError(f"must be a day from {AS_OF_FIRST} to {as_of_last()}")
+    return day
+
+
+def _years_pattern() -> str:
+    years = "|".join(str(y) for y in range(AS_OF_FIRST.year, as_of_last().year + 1))
+    return rf"^(?:{years})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
+
+
+def day_query(description: str) -> Any:
+    """A query parameter holding a day within the range questions may be asked about."""
+    return Annotated[
+        dt.date | None,
+        Query(
+            description=f"{description} From {AS_OF_FIRST} to the end of the fifth year ahead.",
+            json_schema_extra={"pattern": _years_pattern()},
+        ),
+        AfterValidator(_check_as_of),
+    ]
+
+
+def _in_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """The moment in UTC (no offset: taken as UTC); one beyond the calendar's ends is clamped to it."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        edge = dt.datetime.min if moment.year == 1 else dt.datetime.max
+        return edge.replace(tzinfo=dt.UTC)
+
+
+def moment_query(description: str) -> Any:
+    """A query parameter holding a moment (date and time), as UTC."""
+    return Annotated[dt.datetime | None, Query(description=description), AfterValidator(_in_utc)]
+
+
+AsOf = day_query("The day to judge on (default today).")
 RegionQuery = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="A region code: it and its subtree.")]
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An AidGraph API key (aidgraph keys create).")
@@ -67,8 +130,15 @@ async def get_caller(
     token = api_key or (bearer.credentials if bearer else None)
     if not token:
         raise ApiError(401, "unauthorized", "send your API key in X-API-Key (or Authorization: Bearer)")
+    # Guessing a key's secret: past a few wrong secrets a minute, the key id answers 429 without
+    # the secret being checked at all (the right one too, until the minute is over).
+    key_id = "key:" + (token.split("_", 2)[1] if token.count("_") >= 2 else "?")
+    per_minute = ctx.settings.key_failures_per_minute
+    if ctx.limiter.exhausted(key_id, per_minute=per_minute):
+        raise ApiError(429, "rate_limited", "too many wrong secrets for this key; wait a minute", {"Retry-After": "60"})
     caller = ctx.keys.verify(token)
     if caller is None:
+        ctx.limiter.allow(key_id, per_minute=per_minute)
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
     request.state.caller = caller
     allowed, wait = ctx.limiter.allow(caller.key_id, per_minute=caller.rate_per_minute or ctx.settings.default_rate_per_minute)

@@ -1,13 +1,21 @@
 """The AidGraph HTTP API: ``create_app(store)`` builds it; ``aidgraph serve`` runs it on uvicorn.
 
 Routes live under ``/api/v1``; OpenAPI at ``/docs`` and ``/openapi.json``. Every request under
-``/api/v1`` (but health and readiness) is written to the audit trail before its answer leaves;
-if the trail cannot be written, the answer is a 503 instead.
+``/api/v1`` (but health and readiness) is written to the audit trail before its answer leaves,
+an internal error (500) too; if the trail cannot be written, the answer is a 503 instead.
+
+What cannot flood the trail: a request line over the caps is refused (414) before the trail sees
+it, and requests that fail without a valid key are limited per client address: past the limit
+they are answered 429 and written at most once a minute per address. Every error message
+leaves through :func:`graph.privacy.mask_text`, so an ID number in a URL never comes back.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,18 +29,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.core.audit_log import AuditLog, AuditLogError
 from api.core.config import Settings
 from api.core.errors import ApiError
-from api.core.limits import BodyLimit, RateLimiter
+from api.core.limits import BodyLimit, RateLimiter, RequestGuard
 from api.core.presenting import initial_name
 from api.core.runtime import StoreRuntime
 from api.core.security import KeyRing
 from api.deps import Context
 from api.routes import audit_log, findings, health, households, identity, ingest, keys, linkage, persons, policy
-from graph.privacy import mask_tree, mask_value
+from graph.privacy import mask_text, mask_tree
 from graph.store import GraphStore, StoreError
 from policy.config import load_policy
 from viz import explorer
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "create_app", "staging_dir"]
+
+_log = logging.getLogger("aidgraph.api")
 
 API_PREFIX = "/api/v1"
 _UNAUDITED = frozenset({f"{API_PREFIX}/health", f"{API_PREFIX}/ready"})
@@ -43,7 +53,16 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    414: "uri_too_long",
 }
+#: Query parameters never written to the trail, whatever they hold (a key sent in the URL).
+_SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "x-api-key"})
+_MAX_PARAM_CHARS = 200
+
+
+def staging_dir(settings: Settings) -> Path:
+    """Where uploads are staged: emptied when the server starts (a crash leaves nothing behind)."""
+    return Path(settings.staging_dir) if settings.staging_dir else Path(settings.state_dir) / "uploads"
 
 
 def create_app(
@@ -52,6 +71,9 @@ def create_app(
     """The app over an open store; keys and the audit trail default to files in ``settings.state_dir``."""
     settings = settings or Settings.from_env()
     state_dir = Path(settings.state_dir)
+    staged = staging_dir(settings)
+    shutil.rmtree(staged, ignore_errors=True)  # what an upload cut short by a crash left
+    staged.mkdir(parents=True, exist_ok=True)
     ctx = Context(
         settings=settings,
         runtime=StoreRuntime(
@@ -59,6 +81,8 @@ def create_app(
             query_timeout_s=settings.query_timeout_s,
             cache_ttl_s=settings.cache_ttl_s,
             whole_graph_timeout_s=settings.whole_graph_timeout_s,
+            cache_entries=settings.cache_entries,
+            cache_rows=settings.cache_rows,
         ),
         keys=key_ring or KeyRing(state_dir / "keys.sqlite"),
         audit_log=audit_trail or AuditLog(state_dir / "audit-log.sqlite"),
@@ -80,13 +104,14 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(explorer.router)
     _add_error_handlers(app)
-    app.add_middleware(AuditTrail, audit_log=ctx.audit_log)
+    app.add_middleware(AuditTrail, audit_log=ctx.audit_log, limiter=ctx.limiter, settings=settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestGuard, max_path_bytes=settings.max_path_bytes, max_query_bytes=settings.max_query_bytes)
     return app
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}}, headers=headers)
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": mask_text(message)}}, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -108,7 +133,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
-        return _error(503, "unavailable", f"the store failed: {mask_value(None, str(exc))[:300]}")
+        return _error(503, "unavailable", f"the store failed: {str(exc)[:300]}")
 
     @app.exception_handler(Exception)
     async def internal(_: Request, exc: Exception) -> JSONResponse:
@@ -117,68 +142,115 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 class AuditTrail:
-    """ASGI middleware: one audit entry per API request, written before the answer is sent."""
+    """ASGI middleware: one audit entry per API request, written before the answer is sent.
 
-    def __init__(self, app: Any, *, audit_log: AuditLog):
-        self.app, self.audit_log = app, audit_log
+    It wraps the error handling: an exception a route raises is answered 500 here, and written.
+    A request that fails without a valid key spends a token of its client address; once the
+    address has none left, such requests are answered 429 and written at most once a minute.
+    """
+
+    def __init__(self, app: Any, *, audit_log: AuditLog, limiter: RateLimiter, settings: Settings):
+        self.app, self.audit_log, self.limiter, self.settings = app, audit_log, limiter, settings
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/") or scope["path"].rstrip("/") in _UNAUDITED:
             await self.app(scope, receive, send)
             return
         request_id = secrets.token_hex(8)
-        refused = False
+        done = False  # the answer went out (or was replaced): nothing more of the route's is sent
+        started = False
+
+        async def answer(status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
+            nonlocal done
+            done = True
+            body = _json_bytes({"error": {"code": code, "message": message}})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
         async def send_audited(message: dict[str, Any]) -> None:
-            nonlocal refused
-            if refused:
+            nonlocal started
+            if done:
                 return
             if message["type"] == "http.response.start":
+                status = message["status"]
+                write = True
+                if status >= 400 and (scope.get("state") or {}).get("caller") is None:
+                    client = (scope.get("client") or ("?",))[0]
+                    if not self.limiter.allow(f"addr:{client}", per_minute=self.settings.failed_per_minute)[0]:
+                        status = 429
+                        write = self.limiter.allow(f"addr-logged:{client}", per_minute=1)[0]
                 try:
-                    await anyio.to_thread.run_sync(self._append, scope, message["status"], request_id)
+                    if write:
+                        await anyio.to_thread.run_sync(self._append, scope, status, request_id)
                 except AuditLogError:
-                    refused = True
-                    body = b'{"error":{"code":"unavailable","message":"the audit trail cannot be written; nothing is served unaudited"}}'
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 503,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
+                    await answer(503, "unavailable", "the audit trail cannot be written; nothing is served unaudited")
                     return
+                if status == 429 and message["status"] != 429:
+                    await answer(
+                        429, "rate_limited", "too many failed requests from this address; retry in a minute", [(b"retry-after", b"60")]
+                    )
+                    return
+                started = True
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
             await send(message)
 
-        await self.app(scope, receive, send_audited)
+        try:
+            await self.app(scope, receive, send_audited)
+        except Exception as exc:
+            if started:
+                raise
+            # No stack trace and no exception text in the answer: it could hold personal data.
+            _log.exception("internal error in %s %s (request %s)", scope["method"], _route_name(scope), request_id)
+            await send_audited({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
+            body = _json_bytes(
+                {"error": {"code": "internal", "message": f"internal error ({type(exc).__name__}); it is in the server log"}}
+            )
+            await send_audited({"type": "http.response.body", "body": body})
 
     def _append(self, scope: dict[str, Any], status: int, request_id: str) -> None:
         state = scope.get("state") or {}
         caller = state.get("caller")
-        route = scope.get("route")
         path_params = dict(scope.get("path_params") or {})
-        params: dict[str, Any] = {**dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))), **path_params}
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+        params: dict[str, Any] = {k[:40]: v[:_MAX_PARAM_CHARS] for k, v in query[:20] if k.lower() not in _SECRET_PARAMS}
+        params.update({k: str(v)[:_MAX_PARAM_CHARS] for k, v in path_params.items()})
         if params.get("name"):
             params["name"] = initial_name(params["name"])
-        params["path"] = mask_value(None, scope["path"])
-        households = set(state.get("audit_households", ()))
+        households = {mask_text(h) for h in state.get("audit_households", ())}
         persons = set(state.get("audit_persons", ()))
         # The object asked for counts as a subject even when the answer was "not found".
         if "household_id" in path_params:
-            households.add(path_params["household_id"])
+            households.add(mask_text(str(path_params["household_id"])[:_MAX_PARAM_CHARS]))
         if "id_number" in path_params:
-            persons.add(str(path_params["id_number"]).upper())
+            persons.add(str(path_params["id_number"]).upper()[:32])
         self.audit_log.append(
             key_id=getattr(caller, "key_id", None),
             key_name=getattr(caller, "name", None),
             role=getattr(getattr(caller, "role", None), "value", None),
-            method=scope["method"],
-            route=state.get("action") or getattr(route, "path", None) or scope["path"],
+            method=scope["method"][:16],
+            route=state.get("action") or _route_name(scope),
             status=status,
             households=households,
             persons=persons,
-            other_subjects=state.get("audit_others", ()),
+            other_subjects=[str(o)[:_MAX_PARAM_CHARS] for o in state.get("audit_others", ())],
             params=mask_tree(params),
             request_id=request_id,
+            regions=state.get("audit_regions", ()),
         )
+
+
+def _route_name(scope: dict[str, Any]) -> str:
+    """The route's template (``/api/v1/households/{household_id}``); never the raw path, which can
+    hold anything a client typed."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "(no such route)"
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode()

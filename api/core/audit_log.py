@@ -3,7 +3,9 @@
 Append-only: SQLite triggers refuse any UPDATE or DELETE, and each entry carries the SHA-256 of
 the one before it, so a removed or edited line breaks :meth:`AuditLog.verify_chain`. Entries
 never hold an unmasked identifier: ID numbers are kept masked (6 + 4) and as a keyed hash, so
-an auditor can still ask "who looked at this person?" by giving the full number.
+an auditor can still ask "who looked at this person?" by giving the full number. Each entry also
+keeps the regions of the households it concerns, so an auditor scoped to a region reads only the
+entries about that region.
 
 >>> log = AuditLog(":memory:", secret=b"k" * 32)
 >>> _ = log.append(key_id="k1", key_name="w", role="caseworker", method="GET", route="/api/v1/households/{household_id}",
@@ -55,8 +57,10 @@ _HASHED = (
     "params",
 )
 _LISTS = ("households", "persons", "person_tags", "other_subjects", "params")
+#: Hashed only when not empty, so that entries written before regions were kept still verify.
+_OPTIONAL_LISTS = ("regions",)
 #: What a query returns: the entry without the keyed hashes.
-_COLUMNS = ("seq", *(k for k in _HASHED if k != "person_tags"))
+_COLUMNS = ("seq", *(k for k in _HASHED if k != "person_tags"), *_OPTIONAL_LISTS)
 
 
 class AuditLog:
@@ -82,6 +86,8 @@ class AuditLog:
               BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
             """
         )
+        if "regions" not in {r[1] for r in self._db.execute("PRAGMA table_info(audit_entry)")}:
+            self._db.execute("ALTER TABLE audit_entry ADD COLUMN regions TEXT NOT NULL DEFAULT '[]'")
         row = self._db.execute("SELECT hash FROM audit_entry ORDER BY seq DESC LIMIT 1").fetchone()
         self._last_hash = row[0] if row else ""
 
@@ -103,6 +109,7 @@ class AuditLog:
         other_subjects: Iterable[str] = (),
         params: dict[str, Any] | None = None,
         request_id: str | None = None,
+        regions: Iterable[str] = (),
     ) -> int:
         """Write one entry (raises AuditLogError if it cannot); return its sequence number."""
         persons = sorted(set(persons))
@@ -121,14 +128,16 @@ class AuditLog:
             "other_subjects": mask_tree(sorted(set(other_subjects))),
             "params": mask_tree(params or {}),
         }
+        if regions := sorted(set(regions)):
+            entry["regions"] = regions
         text = {k: json.dumps(v, ensure_ascii=False, sort_keys=True) if isinstance(v, list | dict) else v for k, v in entry.items()}
         try:
             with self._lock:
                 digest = hashlib.sha256((self._last_hash + json.dumps(entry, ensure_ascii=False, sort_keys=True)).encode()).hexdigest()
                 cur = self._db.execute(
                     "INSERT INTO audit_entry (at, request_id, key_id, key_name, role, method, route, status, households, persons,"
-                    " person_tags, other_subjects, params, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*(text[k] for k in entry), self._last_hash, digest),
+                    " person_tags, other_subjects, params, regions, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*(text[k] for k in _HASHED), text.get("regions", "[]"), self._last_hash, digest),
                 )
                 self._last_hash = digest
                 return int(cur.lastrowid or 0)
@@ -145,11 +154,13 @@ class AuditLog:
         subject: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        region: str | None = None,
         offset: int = 0,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Entries, newest first, filtered; ``person`` is a full ID number, matched by its keyed hash."""
-        where, args = self._where(key_id, route, household, person, subject, since, until)
+        """Entries, newest first, filtered; ``person`` is a full ID number, matched by its keyed hash;
+        ``region`` keeps the entries about households of that region (its code a prefix of theirs)."""
+        where, args = self._where(key_id, route, household, person, subject, since, until, region)
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM audit_entry{where} ORDER BY seq DESC LIMIT ? OFFSET ?",  # noqa: S608 (fixed column names; values are parameters)
@@ -158,11 +169,13 @@ class AuditLog:
         return [self._row(r) for r in rows]
 
     def count(self, **filters: Any) -> int:
-        where, args = self._where(*(filters.get(k) for k in ("key_id", "route", "household", "person", "subject", "since", "until")))
+        where, args = self._where(
+            *(filters.get(k) for k in ("key_id", "route", "household", "person", "subject", "since", "until", "region"))
+        )
         with self._lock:
             return int(self._db.execute(f"SELECT count(*) FROM audit_entry{where}", args).fetchone()[0])  # noqa: S608
 
-    def _where(self, key_id, route, household, person, subject, since, until) -> tuple[str, list[Any]]:
+    def _where(self, key_id, route, household, person, subject, since, until, region=None) -> tuple[str, list[Any]]:
         clauses, args = [], []
         for column, value in (("key_id", key_id), ("route", route)):
             if value:
@@ -183,12 +196,15 @@ class AuditLog:
         if until:
             clauses.append("at < ?")
             args.append(until)
+        if region:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(regions) WHERE substr(value, 1, ?) = ?)")
+            args.extend([len(region), region])
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
     @staticmethod
     def _row(r: tuple[Any, ...]) -> dict[str, Any]:
         entry = dict(zip(_COLUMNS, r, strict=True))
-        for k in ("households", "persons", "other_subjects", "params"):
+        for k in ("households", "persons", "other_subjects", "params", "regions"):
             entry[k] = json.loads(entry[k])
         return entry
 
@@ -197,11 +213,15 @@ class AuditLog:
         prev = ""
         n = 0
         with self._lock:
-            rows = self._db.execute(f"SELECT seq, {', '.join(_HASHED)}, prev_hash, hash FROM audit_entry ORDER BY seq").fetchall()  # noqa: S608 (fixed names)
+            rows = self._db.execute(
+                f"SELECT seq, {', '.join(_HASHED)}, regions, prev_hash, hash FROM audit_entry ORDER BY seq"  # noqa: S608 (fixed names)
+            ).fetchall()
         for row in rows:
-            entry = dict(zip(_HASHED, row[1:-2], strict=True))
+            entry = dict(zip(_HASHED, row[1:-3], strict=True))
             for k in _LISTS:
                 entry[k] = json.loads(entry[k])
+            if regions := json.loads(row[-3]):
+                entry["regions"] = regions
             digest = hashlib.sha256((prev + json.dumps(entry, ensure_ascii=False, sort_keys=True)).encode()).hexdigest()
             if row[-2] != prev or row[-1] != digest:
                 raise AuditLogError(f"audit trail broken at entry {row[0]}")

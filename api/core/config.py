@@ -30,6 +30,17 @@ class Settings(BaseModel):
     )
     default_rate_per_minute: int = Field(600, ge=1, description="Requests per minute per key unless the key says otherwise.")
     cache_ttl_s: float = Field(60.0, ge=0, description="How long whole-graph answers (audit, unmatched) are reused.")
+    cache_entries: int = Field(8, ge=1, description="Most whole-graph answers kept at once (least recently used out first).")
+    cache_rows: int = Field(250_000, ge=1, description="Most rows (households, findings) the kept answers hold together.")
+    max_path_bytes: int = Field(2048, ge=256, description="Longest request path; longer is refused (414) before anything is written.")
+    max_query_bytes: int = Field(4096, ge=256, description="Longest query string; likewise.")
+    failed_per_minute: int = Field(
+        30,
+        ge=1,
+        description="Requests without a valid key (or failing) per client address per minute; past it 429, not audited one by one.",
+    )
+    key_failures_per_minute: int = Field(10, ge=1, description="Wrong secrets per key id per minute; past it the key id answers 429.")
+    staging_dir: Path | None = Field(None, description="Where uploads are staged (default: uploads/ in state_dir); emptied at start.")
     policy_file: Path | None = Field(None, description="The policy (TOML) tiers, warnings and reviews follow; default: the shipped one.")
 
     @classmethod

@@ -4,7 +4,8 @@ The embedded engine is one in-memory networkx graph, so a write must not run whi
 it; Neo4j has transactions of its own and needs no gate. Reads run in worker threads with a
 time limit (a query past it answers 504; the thread finishes in the background, its answer
 dropped). Whole-graph answers (the audit) are reused for a short while and dropped on any write
-through the server.
+through the server; they are kept in a bounded LRU cache (entries and rows), so a client asking
+for many different days cannot grow the server's memory.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import anyio
 import anyio.to_thread
 
 from api.core.errors import ApiError
+from api.core.limits import LruCache, rows_of
 from graph.store import GraphStore
 
 __all__ = ["ReadWriteLock", "StoreRuntime"]
@@ -62,14 +64,23 @@ class ReadWriteLock:
 
 
 class StoreRuntime:
-    def __init__(self, store: GraphStore, *, query_timeout_s: float, cache_ttl_s: float, whole_graph_timeout_s: float | None = None):
+    def __init__(
+        self,
+        store: GraphStore,
+        *,
+        query_timeout_s: float,
+        cache_ttl_s: float,
+        whole_graph_timeout_s: float | None = None,
+        cache_entries: int = 8,
+        cache_rows: int = 400_000,
+    ):
         self.store = store
         self.query_timeout_s = query_timeout_s
         self.whole_graph_timeout_s = whole_graph_timeout_s or query_timeout_s
         self.cache_ttl_s = cache_ttl_s
         self._computing: dict[tuple[Any, ...], anyio.Lock] = {}
         self._gate = ReadWriteLock() if store.engine == "embedded" else None
-        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._cache = LruCache(max_entries=cache_entries, max_rows=cache_rows)
         self._cache_lock = threading.Lock()
         self._generation = 0
 
@@ -114,15 +125,24 @@ class StoreRuntime:
         minute), and requests that want the same answer wait for one computation of it.
         """
         lock = self._computing.setdefault(key, anyio.Lock())
-        async with lock:
-            now = time.monotonic()
-            with self._cache_lock:
-                hit = self._cache.get(key)
-                generation = self._generation
-            if hit is not None and now - hit[0] < self.cache_ttl_s:
-                return hit[1]
-            value = await self.read(fn, *args, _timeout=self.whole_graph_timeout_s, **kwargs)
-            with self._cache_lock:
-                if generation == self._generation:  # a write in between would make this answer stale
-                    self._cache[key] = (now, value)
-            return value
+        try:
+            async with lock:
+                now = time.monotonic()
+                with self._cache_lock:
+                    hit = self._cache.get(key)
+                    generation = self._generation
+                if hit is not None and now - hit[0] < self.cache_ttl_s:
+                    return hit[1]
+                value = await self.read(fn, *args, _timeout=self.whole_graph_timeout_s, **kwargs)
+                with self._cache_lock:
+                    if generation == self._generation:  # a write in between would make this answer stale
+                        self._cache.put(key, (now, value), rows=rows_of(value))
+                return value
+        finally:
+            # The lock only serves requests waiting for the same answer: none left, none kept.
+            if not lock.statistics().tasks_waiting and self._computing.get(key) is lock:
+                del self._computing[key]
+
+    @property
+    def cache(self) -> LruCache:
+        return self._cache

@@ -1,6 +1,5 @@
 """The audit trail, for auditors: who read or changed whose data, when, through which route."""
 
-import datetime as dt
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -8,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
-from api.deps import ContextDep, Limit, Offset, require
+from api.deps import ContextDep, Limit, Offset, moment_query, require
 from api.models import AuditLogPublic
 
 router = APIRouter(tags=["audit log"], responses=ERROR_RESPONSES)
@@ -23,8 +22,8 @@ async def list_audit_log(
     household: Annotated[str | None, Query(max_length=64)] = None,
     person: Annotated[str | None, Query(min_length=15, max_length=18, description="A full ID number: matched by its keyed hash.")] = None,
     subject: Annotated[str | None, Query(max_length=128, description="A finding, need or resource id.")] = None,
-    since: Annotated[dt.datetime | None, Query()] = None,
-    until: Annotated[dt.datetime | None, Query()] = None,
+    since: moment_query("Entries from this moment (UTC if no offset is given).") = None,
+    until: moment_query("Entries before this moment.") = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
@@ -35,8 +34,8 @@ async def list_audit_log(
         "household": household,
         "person": person.upper() if person else None,
         "subject": subject,
-        "since": since.astimezone(dt.UTC).isoformat() if since else None,
-        "until": until.astimezone(dt.UTC).isoformat() if until else None,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
     }
     log = ctx.audit_log
     rows = await anyio.to_thread.run_sync(lambda: log.query(**filters, offset=offset, limit=limit))

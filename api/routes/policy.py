@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.core.errors import ERROR_RESPONSES
@@ -16,6 +16,7 @@ from api.deps import (
     Offset,
     RegionQuery,
     about_household,
+    day_query,
     narrow_region,
     require,
     respond,
@@ -98,7 +99,7 @@ async def list_reviews(
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("policy.reviews"))],
     as_of: AsOf = None,
-    due_before: Annotated[dt.date | None, Query(description="Only reviews due before this day.")] = None,
+    due_before: day_query("Only reviews due before this day.") = None,
     region: RegionQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,

@@ -39,6 +39,10 @@ def _caller(path: str) -> str:
 
 @pytest.mark.parametrize("method,path", _operations(), ids=lambda v: v)
 def test_api_conforms_to_its_schema(api: Api, method: str, path: str) -> None:
+    # schemathesis's auth checks send many requests with wrong keys from one address: a flood by
+    # design, which the server answers 429 past its limits (tested in test_flooding.py).
+    api.app.state.aidgraph.settings.failed_per_minute = 1_000_000
+    api.app.state.aidgraph.settings.key_failures_per_minute = 1_000_000
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
     operation = schema[path][method]
     headers = api.headers(_caller(path))
