@@ -40,7 +40,7 @@ from graph.store import GraphStore, StoreError
 from policy.config import load_policy
 from viz import explorer
 
-__all__ = ["API_PREFIX", "create_app", "staging_dir"]
+__all__ = ["API_PREFIX", "create_app"]
 
 _log = logging.getLogger("aidgraph.api")
 
@@ -60,18 +60,13 @@ _SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token",
 _MAX_PARAM_CHARS = 200
 
 
-def staging_dir(settings: Settings) -> Path:
-    """Where uploads are staged: emptied when the server starts (a crash leaves nothing behind)."""
-    return Path(settings.staging_dir) if settings.staging_dir else Path(settings.state_dir) / "uploads"
-
-
 def create_app(
     store: GraphStore, *, settings: Settings | None = None, key_ring: KeyRing | None = None, audit_trail: AuditLog | None = None
 ) -> FastAPI:
     """The app over an open store; keys and the audit trail default to files in ``settings.state_dir``."""
     settings = settings or Settings.from_env()
     state_dir = Path(settings.state_dir)
-    staged = staging_dir(settings)
+    staged = settings.staging_path()
     shutil.rmtree(staged, ignore_errors=True)  # what an upload cut short by a crash left
     staged.mkdir(parents=True, exist_ok=True)
     ctx = Context(

@@ -2,8 +2,10 @@
 
 Departments send a folder zipped. An archive is untrusted input: its entries are unpacked only if
 they are plain exchange-file names (no folders climbing out, no links, no nested archives), and
-the bytes actually written are counted against a limit while unpacking, so a zip bomb (or an
-archive whose headers lie about sizes) stops at the limit instead of filling the disk.
+the sizes its directory declares are checked before anything is written (a total over the limit,
+or an entry packed more than ``MAX_RATIO`` times, is refused at once), and the bytes actually
+written are counted against the limit while unpacking, so an archive whose headers lie about
+sizes stops at the limit too instead of filling the disk.
 
 >>> import io, zipfile, tempfile, pathlib
 >>> buf = io.BytesIO()
@@ -25,18 +27,24 @@ from typing import BinaryIO
 
 from ingest.exchange import FILE_SPECS, FileRejected
 
-__all__ = ["MAX_ENTRIES", "MAX_UNPACKED_BYTES", "ArchiveRejected", "UnpackReport", "unpack_exchange_zip"]
+__all__ = ["MAX_ENTRIES", "MAX_RATIO", "MAX_UNPACKED_BYTES", "ArchiveRejected", "UnpackReport", "unpack_exchange_zip"]
 
 #: Everything unpacked from one archive, together: above the largest real delivery (a
 #: prefecture's exchange files are a few GB), below what fills a server's disk.
 MAX_UNPACKED_BYTES = 8 << 30
 #: An exchange delivery is at most one file per kind (twice: CSV or JSONL) and some notes.
 MAX_ENTRIES = 200
+#: Text exchange files compress about 5 to 15 times; a zip bomb thousands of times.
+MAX_RATIO = 200
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,100}$")
 
 
 class ArchiveRejected(FileRejected):
-    """The archive as a whole is refused: nothing of it is ingested."""
+    """The archive as a whole is refused: nothing of it is ingested. ``too_large``: for its size."""
+
+    def __init__(self, file: str, reason: str, *, too_large: bool = False):
+        super().__init__(file, reason)
+        self.too_large = too_large
 
 
 @dataclass
@@ -54,7 +62,8 @@ def unpack_exchange_zip(
     Entries may sit in one folder of the archive (``export/persons.csv``); other entries
     (notes, nested archives, links, names that are not plain) are listed as ignored. Raises
     ArchiveRejected, naming the archive, if it is not a zip, holds too many entries, names one
-    exchange file twice, or unpacks to more than ``max_bytes`` (counted as written).
+    exchange file twice, declares or unpacks to more than ``max_bytes`` (counted as written), or
+    packs an entry more than ``MAX_RATIO`` times.
     """
     report = UnpackReport()
     try:
@@ -65,6 +74,17 @@ def unpack_exchange_zip(
         entries = archive.infolist()
         if len(entries) > max_entries:
             raise ArchiveRejected(name, f"holds {len(entries):,} entries; an exchange delivery has at most {max_entries}")
+        declared = sum(info.file_size for info in entries if not info.is_dir())
+        if declared > max_bytes:
+            raise ArchiveRejected(
+                name,
+                f"unpacks to more than {max_bytes:,} bytes (it declares {declared:,}): a zip bomb, or a delivery to split into smaller archives",
+                too_large=True,
+            )
+        for info in entries:
+            if not info.is_dir() and info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):
+                ratio = info.file_size // max(1, info.compress_size)
+                raise ArchiveRejected(name, f"{info.filename} is packed {ratio:,} times: a zip bomb, not a delivery", too_large=True)
         budget = max_bytes
         for info in entries:
             if info.is_dir():
@@ -89,6 +109,7 @@ def unpack_exchange_zip(
                                 name,
                                 f"unpacks to more than {max_bytes:,} bytes (stopped at {info.filename}): "
                                 "a zip bomb, or a delivery to split into smaller archives",
+                                too_large=True,
                             )
                         out.write(chunk)
             except ArchiveRejected:

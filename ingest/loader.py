@@ -157,6 +157,8 @@ class _Context:
     accepted: dict[NodeKind, set[str]] = field(default_factory=dict)
     region_urban_rural: dict[str, str | None] = field(default_factory=dict)
     today: dt.date = field(default_factory=dt.date.today)
+    #: Regions this ingest holds but has not written yet (one-transaction ingests write at the end).
+    staged_regions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def known(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
         keys = set(keys)
@@ -281,7 +283,8 @@ def _load_urban_rural(ctx: _Context, codes: set[str]) -> None:
     pending = {c for c in codes if c not in ctx.region_urban_rural}
     regions: dict[str, dict[str, Any]] = {}
     while pending:
-        found = ctx.store.get_nodes(NodeKind.REGION, pending)
+        found = {c: ctx.staged_regions[c] for c in pending if c in ctx.staged_regions}
+        found.update(ctx.store.get_nodes(NodeKind.REGION, pending - set(found)))
         regions.update(found)
         pending = {r["parent_code"] for r in found.values() if r.get("parent_code") and r["parent_code"] not in regions}
     for code in codes:
@@ -605,6 +608,8 @@ def ingest_folder(
     today: dt.date | None = None,
     encoding: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    one_transaction: bool = False,
+    check: Callable[[WriteBatch], None] | None = None,
 ) -> IngestReport:
     """Ingest every exchange file in ``folder`` into ``store``.
 
@@ -612,12 +617,17 @@ def ingest_folder(
     lines). Bad rows are reported, never raised; a file whose structure is broken is rejected
     before anything of it is stored; a folder that does not exist raises FileNotFoundError.
     ``encoding`` reads files that carry no BOM in another encoding than UTF-8 (gb18030 for GBK).
+
+    ``one_transaction`` validates and plans every file first and writes all of it as one batch
+    at the end, so the ingest lands whole or not at all (an upload through the API); ``check``,
+    if given, sees that batch before it is written and refuses it by raising. A kind written by
+    two files (person stubs named by a feed) is counted under the first of them.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
     with bulk_load():
-        return _ingest_folder(store, folder, batch_size, progress, today, encoding, chunk_rows)
+        return _ingest_folder(store, folder, batch_size, progress, today, encoding, chunk_rows, one_transaction, check)
 
 
 def _ingest_folder(
@@ -628,12 +638,27 @@ def _ingest_folder(
     today: dt.date | None,
     encoding: str | None,
     chunk_rows: int,
+    one_transaction: bool = False,
+    check: Callable[[WriteBatch], None] | None = None,
 ) -> IngestReport:
     ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     report = IngestReport(folder=str(folder), ingest_id=ingest_id)
     found, rejected, report.ignored = find_files(folder)
     report.files_rejected.extend(rejected)
     ctx = _Context(store=store, today=today or dt.date.today())
+    whole = WriteBatch(source=f"ingest {ingest_id} (one transaction)", hands_over_props=True)
+    kinds_by_file: dict[str, set[str]] = {}
+
+    def write(batch: WriteBatch, fr: FileReport) -> None:
+        if not one_transaction:
+            fr.written.add(store.write_batch(batch))
+            return
+        whole.nodes.extend(batch.nodes)
+        whole.edges.extend(batch.edges)
+        mine = kinds_by_file.setdefault(fr.file, set())
+        mine.update(n.kind.value for n in batch.nodes)
+        mine.update(e.rel.value for e in batch.edges)
+        ctx.staged_regions.update((n.key, n.props) for n in batch.nodes if n.kind is NodeKind.REGION)
 
     for name in INGEST_ORDER:
         if name not in found:
@@ -668,19 +693,40 @@ def _ingest_folder(
                     ctx.accept(n.kind, n.key)
                 rows_in_batch += 1
                 if rows_in_batch >= batch_size:
-                    fr.written.add(store.write_batch(batch))
+                    write(batch, fr)
                     done += rows_in_batch
                     rows_in_batch = 0
                     batch = WriteBatch(source=batch.source, hands_over_props=True)
                     if progress:
                         progress(path.name, done, total)
         if rows_in_batch:
-            fr.written.add(store.write_batch(batch))
+            write(batch, fr)
             done += rows_in_batch
         if progress:
             progress(path.name, done, total)
+    if one_transaction and (whole.nodes or whole.edges):
+        if check is not None:
+            check(whole)
+        _count_by_file(store.write_batch(whole), report.files, kinds_by_file)
     report.rejects.sort(key=lambda r: (INGEST_ORDER.index(Path(r.file).stem) if Path(r.file).stem in INGEST_ORDER else 99, r.row, r.field))
     return report
+
+
+def _count_by_file(result: WriteResult, files: list[FileReport], kinds_by_file: dict[str, set[str]]) -> None:
+    """Share one batch's counts among the files that wrote it, by kind (the first file a kind's)."""
+    owner: dict[str, FileReport] = {}
+    for fr in files:
+        for kind in kinds_by_file.get(fr.file, ()):
+            owner.setdefault(kind, fr)
+    for counts, into in (
+        (result.created, "created"),
+        (result.updated, "updated"),
+        (result.unchanged, "unchanged"),
+        (result.removed, "removed"),
+    ):
+        for kind, n in counts.items():
+            if kind in owner:
+                getattr(owner[kind].written, into)[kind] += n
 
 
 def count_changes(report: IngestReport) -> Counter:

@@ -43,6 +43,10 @@ class Settings(BaseModel):
     staging_dir: Path | None = Field(None, description="Where uploads are staged (default: uploads/ in state_dir); emptied at start.")
     policy_file: Path | None = Field(None, description="The policy (TOML) tiers, warnings and reviews follow; default: the shipped one.")
 
+    def staging_path(self) -> Path:
+        """Where uploads are staged: emptied when the server starts (a crash leaves nothing behind)."""
+        return Path(self.staging_dir) if self.staging_dir else Path(self.state_dir) / "uploads"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if env is None else env

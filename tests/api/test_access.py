@@ -20,7 +20,9 @@ def _finding(api: Api) -> str:
 
 
 def _upload() -> dict:
-    return {"files": [("files", ("departments.csv", b"department_code,name\nZZ,test department\n", "text/csv"))]}
+    # A need of a household in 西塞山区: inside the consumer key's region (4202).
+    need = f"need_id,household_id,person_ref,category,urgency,raised_on,status,description\nN-90,{HOUSEHOLD},,housing,keep_watching,2024-02-01,open,roof\n"
+    return {"files": [("files", ("needs.csv", need.encode(), "text/csv"))]}
 
 
 # route name, method, path (with {finding}), request kwargs, status per caller in CALLERS order
