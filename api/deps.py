@@ -197,9 +197,11 @@ def _regions(store: Any, household_ids: Iterable[str]) -> dict[str, str | None]:
 
 
 def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = ()) -> None:
-    """Note whose data a response holds, for the audit trail (before masking: the trail keeps keyed hashes)."""
+    """Note whose data a response holds, and their regions, for the audit trail (before masking:
+    the trail keeps keyed hashes); an auditor scoped to a region reads the entries about it."""
     households: set[str] = set()
     persons: set[str] = set()
+    regions: set[str] = set()
 
     def walk(obj: Any, key: str | None = None) -> None:
         if isinstance(obj, dict):
@@ -211,6 +213,8 @@ def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = (
         elif isinstance(obj, str):
             if key in ("household_id", "households"):
                 households.add(obj)
+            elif key in ("region_code", "region_codes"):
+                regions.add(obj)
             elif key in ("id_number", "persons", "beneficiary_ref", "person_ref", "dependant", "of_member"):
                 persons.add(obj)
 
@@ -219,13 +223,19 @@ def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = (
     state.audit_households = households | set(getattr(state, "audit_households", ()))
     state.audit_persons = persons | set(getattr(state, "audit_persons", ()))
     state.audit_others = set(others) | set(getattr(state, "audit_others", ()))
+    state.audit_regions = regions | set(getattr(state, "audit_regions", ()))
 
 
 def shown_to(caller: Caller, store: Any, payload: Any, *, today: dt.date | None = None, deidentified: bool = False) -> Any:
     """``payload`` as ``caller`` may see it (see ``api.core.presenting``); call it inside a store read."""
     minors_region = caller.region if caller.role is Role.CASEWORKER else None
     return present(
-        payload, minors_region=minors_region, household_regions=lambda ids: _regions(store, ids), today=today, deidentified=deidentified
+        payload,
+        minors_region=minors_region,
+        household_regions=lambda ids: _regions(store, ids),
+        today=today,
+        deidentified=deidentified,
+        scope_region=None if caller.role is Role.CHARITY else caller.region,
     )
 
 
@@ -234,7 +244,19 @@ async def respond(
 ) -> Any:
     """Record the subjects, then return ``payload`` as ``caller`` may see it."""
     record_subjects(request, payload)
-    return await ctx.runtime.read(lambda store: shown_to(caller, store, payload, today=today, deidentified=deidentified))
+
+    def answer(store: Any) -> Any:
+        _record_regions(request, store)
+        return shown_to(caller, store, payload, today=today, deidentified=deidentified)
+
+    return await ctx.runtime.read(answer)
+
+
+def _record_regions(request: Request, store: Any) -> None:
+    """Add the regions of every household the answer touches to the trail entry's regions."""
+    state = request.state
+    found = _regions(store, getattr(state, "audit_households", ()))
+    state.audit_regions = {r for r in found.values() if r} | set(getattr(state, "audit_regions", ()))
 
 
 def household_in_scope(store: Any, caller: Caller, household_id: str) -> dict[str, Any]:
@@ -257,8 +279,9 @@ async def about_household(
         if result is None:
             raise not_found(f"household {household_id}")
         raw = result.model_dump(mode="json")
+        record_subjects(request, raw)
+        _record_regions(request, store)
         return raw, shown_to(caller, store, raw, today=today)
 
-    raw, shown = await ctx.runtime.read(answer)
-    record_subjects(request, raw)
+    _, shown = await ctx.runtime.read(answer)
     return shown

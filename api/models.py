@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.core.security import ROUTE_ROLES, Role
+from graph.model import LinkDecision
 from queries.audit_report import AuditFinding, SummaryRow
 from queries.linkage import Allocation, UnmatchedFamily
 
@@ -55,7 +56,7 @@ class FindingsPublic(Page):
 
 
 class MarkIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="Why: kept with the mark.")
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why: kept with the mark (not only spaces).")
 
 
 class UnmatchedPublic(Page):
@@ -72,8 +73,12 @@ class AcceptIn(BaseModel):
     resource_id: str = Field(min_length=1, max_length=64)
 
 
+class ProposalsPublic(Page):
+    data: list[LinkDecision]
+
+
 class DeclineIn(AcceptIn):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why (not only spaces).")
 
 
 class IngestFilePublic(BaseModel):
@@ -114,6 +119,7 @@ class AuditEntryPublic(BaseModel):
     persons: list[str] = Field(description="Masked ID numbers (first 6 + last 4).")
     other_subjects: list[Any]
     params: dict[str, Any]
+    regions: list[str] = Field([], description="The regions of the households the entry concerns.")
 
 
 class AuditLogPublic(Page):

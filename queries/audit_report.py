@@ -20,7 +20,7 @@ from queries.duplicate_aid import DEFAULT_GENERIC_THRESHOLD, duplicate_aid, gene
 from queries.findings import Finding
 from queries.missed_aid import MinimalPolicy, missed_aid
 
-__all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "mark_finding", "summarize"]
+__all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "finding_in_region", "mark_finding", "summarize"]
 
 DUPLICATE_KINDS = ("exclusive_overlap", "person_in_two_households", "need_paid_twice", "delivered_twice", "shared_identifier_ring")
 MISSED_KINDS = ("eligible_not_enrolled", "aid_ended_reason_persists", "cliff_effect", "unserved_need")
@@ -49,9 +49,20 @@ class AuditReport(BaseModel):
     generic_identifiers: list[dict[str, Any]]
 
 
-def _in_region(finding: Finding, region: str | None) -> bool:
+def finding_in_region(finding: Finding, region: str | None) -> bool:
+    """The finding touches ``region``: one of its households lies there (a finding belongs to
+    every region it touches, so each of their caseworkers and auditors sees it)."""
     # Region codes nest by prefix (420106 contains 420106005001), so a subtree is a prefix.
-    return region is None or (finding.region_code or "").startswith(region)
+    codes = finding.region_codes or [finding.region_code or ""]
+    return region is None or any(code.startswith(region) for code in codes)
+
+
+def _with_regions(store: GraphStore, findings: list[Finding]) -> list[Finding]:
+    households = store.get_nodes(NodeKind.HOUSEHOLD, {h for f in findings for h in f.households})
+    for f in findings:
+        codes = {households.get(h, {}).get("region_code") for h in f.households} | {f.region_code}
+        f.region_codes = sorted(c for c in codes if c)
+    return findings
 
 
 def summarize(findings: list[AuditFinding]) -> list[SummaryRow]:
@@ -87,11 +98,11 @@ def audit(
     findings = [
         AuditFinding(**f.model_dump(), family=family, mark=marks.get(f.id))
         for family, found in (
-            ("duplicate_aid", duplicate_aid(store, generic_threshold=generic_threshold)),
-            ("missed_aid", missed_aid(store, as_of=day, policy=policy)),
+            ("duplicate_aid", _with_regions(store, duplicate_aid(store, generic_threshold=generic_threshold))),
+            ("missed_aid", _with_regions(store, missed_aid(store, as_of=day, policy=policy))),
         )
         for f in found
-        if _in_region(f, region)
+        if finding_in_region(f, region)
     ]
     return AuditReport(
         as_of=day.isoformat(),

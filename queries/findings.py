@@ -35,6 +35,8 @@ class Finding(BaseModel):
     needs: list[str] = []
     programs: list[str] = []
     region_code: str | None = None  # the (first) household's region
+    #: Every region the finding touches (its households'): it belongs to each of them.
+    region_codes: list[str] = []
     amount_at_stake: float = 0.0  # yuan; for recurring aid, per month
     evidence: dict[str, Any] = {}
 

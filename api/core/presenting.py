@@ -25,7 +25,7 @@ from graph.names import split_chinese_name
 from graph.national_id import is_valid_id_number, looks_like_id_number
 from graph.privacy import CONTACT_FIELDS, ID_FIELDS, IDENTIFIER_IN_TEXT, mask_text, mask_tree
 
-__all__ = ["deidentify", "initial_name", "is_minor", "present"]
+__all__ = ["OUTSIDE_RULE", "deidentify", "initial_name", "is_minor", "present"]
 
 ADULT_AGE = 18
 #: A hidden minor keeps only these: enough to count household members and follow references.
@@ -92,33 +92,64 @@ def present(
     household_regions: Callable[[Iterable[str]], dict[str, str | None]],
     today: dt.date | None = None,
     deidentified: bool = False,
+    scope_region: str | None = None,
 ) -> Any:
     """``payload`` (plain JSON data) as the caller may see it.
 
     ``minors_region`` is the region subtree whose minors the caller may see (a caseworker's
     region; None for every other role); ``household_regions`` looks up, in one call, the regions
-    of the households the minors live in.
+    of the households the people live in. ``scope_region`` is the caller's region: a person
+    living outside it (a relative, an obligor) is shown as a reduced node (relation, surname and
+    initial, no health, income or birth date), and an obligation owed from outside it keeps its
+    amount but not the obligor household's means.
     """
     today = today or dt.date.today()
     payload = copy.deepcopy(payload)  # the caller's data (perhaps a cached answer) stays as it was
-    minors: list[dict[str, Any]] = []
-    _walk(payload, lambda d: minors.append(d) if _is_person(d) and is_minor(d, today) else None)
-    regions = household_regions({m["household_id"] for m in minors if m.get("household_id")}) if minors else {}
+    persons: list[dict[str, Any]] = []
+    obligations: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+
+    def collect(d: dict[str, Any]) -> None:
+        if _is_person(d):
+            persons.append(d)
+        elif "obligor" in d and "obligor_household" in d:
+            obligations.append(d)
+        elif isinstance(d.get("evidence"), dict) and "region_codes" in d:
+            findings.append(d)
+
+    _walk(payload, collect)
+    minors = [p for p in persons if is_minor(p, today)]
+    wanted = {p["household_id"] for p in (persons if scope_region is not None else minors) if p.get("household_id")}
+    wanted |= {o["obligor_household"] for o in obligations if o.get("obligor_household") and scope_region is not None}
+    regions = household_regions(wanted) if wanted else {}
+
+    def region_of(person: dict[str, Any]) -> str:
+        return regions.get(person.get("household_id") or "") or person.get("residence_region_code") or person.get("hukou_region_code") or ""
+
     hidden_ids: set[str] = set()
     hidden_names: dict[str, str | None] = {}
     for m in minors:
-        region = regions.get(m.get("household_id") or "") or m.get("residence_region_code") or m.get("hukou_region_code")
-        if minors_region is None or not (region or "").startswith(minors_region):
+        if minors_region is None or not region_of(m).startswith(minors_region):
             hidden_ids.add(str(m["id_number"]))
             if m.get("name"):
                 hidden_names[m["name"]] = initial_name(m["name"])
+    # People of other regions reached through an edge (a relative, an obligor) are reduced nodes.
+    outside = {str(p["id_number"]) for p in persons if scope_region is not None and not region_of(p).startswith(scope_region)}
+    for o in obligations:
+        if scope_region is not None and not (regions.get(o.get("obligor_household") or "") or "").startswith(scope_region):
+            o.update(obligor_household_per_capita_income=None, obligor_standard=None, rule=OUTSIDE_RULE)
+    for f in findings:
+        _hide_minor_evidence(f, minors_region, today)
 
     def hide(d: dict[str, Any]) -> None:
-        if _is_person(d) and str(d["id_number"]) in hidden_ids:
+        if _is_person(d) and (str(d["id_number"]) in hidden_ids or str(d["id_number"]) in outside):
             for k in [k for k in d if k not in _MINOR_KEEPS]:
                 del d[k]
             d["name"] = initial_name(d.get("name"))
-            d["minor"] = True
+            if str(d["id_number"]) in hidden_ids:
+                d["minor"] = True
+            if str(d["id_number"]) in outside:
+                d["outside_region"] = True
         elif d.get("beneficiary_ref") is not None and (
             str(d["beneficiary_ref"]) in hidden_ids
             or d.get("beneficiary_name") in hidden_names
@@ -127,17 +158,34 @@ def present(
         ):
             d.pop("beneficiary_birth_date", None)
             d["beneficiary_name"] = initial_name(d.get("beneficiary_name"))
-        if d.get("kind") == "Person" and isinstance(d.get("props"), dict) and d["props"].get("minor"):
-            d["label"] = d["props"].get("name")
+        props = d.get("props")
+        if d.get("kind") == "Person" and isinstance(props, dict) and str(props.get("id_number")) in hidden_ids | outside:
+            d["label"] = initial_name(props.get("name"))
         for k in _NAME_FIELDS:
             if isinstance(d.get(k), str) and d[k] in hidden_names:
                 d[k] = hidden_names[d[k]]
 
-    if hidden_ids or minors_region is None:
+    if hidden_ids or outside or minors_region is None:
         _walk(payload, hide)
     if deidentified:
         payload = deidentify(payload)
     return mask_tree(payload)
+
+
+OUTSIDE_RULE = "computed from the means of the obligor's household, which lies outside your region"
+
+
+def _hide_minor_evidence(finding: dict[str, Any], minors_region: str | None, today: dt.date) -> None:
+    """A minor named in a finding's evidence: only a caseworker of every region it touches sees them."""
+    evidence = finding["evidence"]
+    if not evidence.get("name") or not is_minor({"birth_date": evidence.get("birth_date")}, today):
+        return
+    codes = finding.get("region_codes") or []
+    if minors_region is not None and codes and all(c.startswith(minors_region) for c in codes):
+        return
+    evidence["name"] = initial_name(evidence["name"])
+    evidence.pop("birth_date", None)
+    evidence["minor"] = True
 
 
 def _id_shaped(m: re.Match[str]) -> bool:

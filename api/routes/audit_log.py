@@ -27,7 +27,10 @@ async def list_audit_log(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
-    """Entries, newest first. Identifiers in them are masked; ``person`` finds a person's entries by full ID number."""
+    """Entries, newest first. Identifiers in them are masked; ``person`` finds a person's entries by full ID number.
+
+    An auditor scoped to a region reads only the entries about households of that region.
+    """
     filters = {
         "key_id": key_id,
         "route": action,
@@ -36,6 +39,7 @@ async def list_audit_log(
         "subject": subject,
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
+        "region": caller.region,
     }
     log = ctx.audit_log
     rows = await anyio.to_thread.run_sync(lambda: log.query(**filters, offset=offset, limit=limit))

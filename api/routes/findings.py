@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
-from api.deps import AsOf, Context, ContextDep, Limit, Offset, RegionQuery, check_region, narrow_region, not_found, require, respond
+from api.deps import AsOf, Context, ContextDep, Limit, Offset, RegionQuery, narrow_region, not_found, require, respond
 from api.models import FindingsPublic, MarkIn
 from graph.model import FindingMark
-from queries.audit_report import AuditFinding, AuditReport, audit, mark_finding, summarize
+from queries.audit_report import AuditFinding, AuditReport, audit, finding_in_region, mark_finding, summarize
 
 router = APIRouter(prefix="/findings", tags=["findings"], responses=ERROR_RESPONSES)
 
@@ -42,7 +42,7 @@ async def list_findings(
     def keep(f: AuditFinding) -> bool:
         marked = (f.mark or {}).get("status", "open")
         return (
-            (scope is None or (f.region_code or "").startswith(scope))
+            finding_in_region(f, scope)
             and (family is None or f.family == family)
             and (kind is None or f.kind == kind)
             and (status is None or marked == status)
@@ -50,7 +50,7 @@ async def list_findings(
         )
 
     found = [f for f in report.findings if keep(f)]
-    scoped = [f for f in report.findings if scope is None or (f.region_code or "").startswith(scope)]
+    scoped = [f for f in report.findings if finding_in_region(f, scope)]
     page = [f.model_dump(mode="json") for f in found[offset : offset + limit]]
     shown = await respond(request, ctx, caller, page, today=as_of)
     request.state.audit_others = {f["id"] for f in page}
@@ -69,7 +69,8 @@ async def _finding_in_scope(ctx: Context, caller: Caller, finding_id: str, as_of
     finding = next((f for f in report.findings if f.id == finding_id), None)
     if finding is None:
         raise not_found(f"finding {finding_id}")
-    check_region(caller, finding.region_code, f"finding {finding_id}")
+    if not finding_in_region(finding, caller.region):
+        raise not_found(f"finding {finding_id}")
     return finding
 
 

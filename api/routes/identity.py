@@ -53,7 +53,7 @@ class ReviewsPublic(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000, pattern=r"\S", description="Why (not only spaces).")
 
 
 @router.get("/reviews", response_model=ReviewsPublic)
