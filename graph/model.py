@@ -634,18 +634,20 @@ class FindingMark(_Node):
 
 
 class LinkDecision(_Node):
-    """A coordinator's answer to a recommendation: ``accepted`` (a service now serves the need) or
-    ``declined`` (never recommended again for that need). Keyed ``need_id|resource_id``."""
+    """An answer to a recommendation: ``proposed`` (a charity offers; a caseworker of the region
+    still has to accept), ``accepted`` (a service now serves the need) or ``declined`` (never
+    recommended again for that need). Keyed ``need_id|resource_id``."""
 
     decision_id: Key
     need_id: Key
     resource_id: Key
     household_id: Key
-    decision: Literal["accepted", "declined"]
+    decision: Literal["proposed", "accepted", "declined"]
     decided_by: Annotated[str, Field(min_length=1, max_length=200)]
     decided_at: str
     reason: Text | None = None
     service_id: Key | None = None
+    proposed_by: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
 class TierRecord(_Node):

@@ -47,6 +47,8 @@ __all__ = [
     "accept",
     "allocate",
     "decline",
+    "proposals",
+    "propose",
     "recommend",
     "unmatched_families",
 ]
@@ -380,6 +382,7 @@ def _decide(
     reason: str | None,
     batch: WriteBatch,
     service_id: str | None = None,
+    proposed_by: str | None = None,
 ) -> dict[str, Any]:
     """Write the decision with the rest of ``batch``, in one transaction."""
     record = LinkDecision(
@@ -392,6 +395,7 @@ def _decide(
         decided_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         reason=reason,
         service_id=service_id,
+        proposed_by=proposed_by,
     )
     batch.nodes.append(NodeWrite(NodeKind.LINK_DECISION, record.decision_id, record.props()))
     batch.source = f"{decision} by {by}"
@@ -407,7 +411,36 @@ def accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of:
         return _accept(store, need_id, resource_id, by=by, day=as_of or dt.date.today())
 
 
-def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: dt.date) -> dict[str, Any]:
+def propose(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of: dt.date | None = None) -> dict[str, Any]:
+    """A charity offers to serve a need: recorded as ``proposed``; nothing serves the need, and the
+    charity sees nothing more of the family, until a caseworker of the region accepts."""
+    with store.exclusive():
+        existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
+        if existing is not None and existing["decision"] in ("proposed", "accepted"):
+            return existing  # proposing twice changes nothing
+        need, _ = _acceptable(store, need_id, resource_id, as_of or dt.date.today())
+        return _decide(store, need, resource_id, "proposed", by, None, WriteBatch(), proposed_by=by)
+
+
+def proposals(store: GraphStore, *, region: str | None = None, resource_id: str | None = None) -> list[dict[str, Any]]:
+    """Matches proposed and waiting for a caseworker, oldest first, in ``region`` (a code and its
+    subtree) or of one resource."""
+    waiting = [d.props for d in store.iter_nodes(NodeKind.LINK_DECISION) if d.props.get("decision") == "proposed"]
+    if resource_id is not None:
+        waiting = [d for d in waiting if d["resource_id"] == resource_id]
+    regions = {k: v.get("region_code") or "" for k, v in store.get_nodes(NodeKind.HOUSEHOLD, {d["household_id"] for d in waiting}).items()}
+    return sorted(
+        (
+            {**d, "region_code": regions.get(d["household_id"])}
+            for d in waiting
+            if region is None or regions.get(d["household_id"], "").startswith(region)
+        ),
+        key=lambda d: (d["decided_at"], d["decision_id"]),
+    )
+
+
+def _acceptable(store: GraphStore, need_id: str, resource_id: str, day: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The need and the resource's row, if the resource may serve the need now; else KeyError or ValueError."""
     need = store.get_node(NodeKind.NEED, need_id)
     if need is None:
         raise KeyError(f"no need {need_id}")
@@ -416,9 +449,6 @@ def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: 
     [row] = [r for r in rows if r["resource"]["resource_id"] == resource_id] or [None]
     if row is None:
         raise KeyError(f"no resource {resource_id}")
-    existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
-    if existing is not None and existing["decision"] == "accepted":
-        return existing  # accepting twice changes nothing
     serving = sorted(r["resource"]["resource_id"] for r in rows if need_id in r["needs"])
     if serving:
         raise ValueError(f"{need_id} is already served by {serving[0]}: one need, one service (no duplicate aid)")
@@ -427,6 +457,14 @@ def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: 
     score, reasons = _judge(need, need["household_id"], household.get("region_code", ""), row, set())
     if score is None:
         raise ValueError(f"{resource_id} cannot serve {need_id}: {reasons[0]}")
+    return need, row
+
+
+def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: dt.date) -> dict[str, Any]:
+    existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
+    if existing is not None and existing["decision"] == "accepted":
+        return existing  # accepting twice changes nothing
+    need, _ = _acceptable(store, need_id, resource_id, day)
     service_id = finding_id("SVC", [need_id, resource_id]).replace("SVC-", "S-ACC-")
     service = {
         "service_id": service_id,
@@ -443,7 +481,8 @@ def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: 
             EdgeWrite(RelKind.FOR_NEED, NodeKind.SERVICE, service_id, NodeKind.NEED, need_id),
         ],
     )
-    return _decide(store, need, resource_id, "accepted", by, None, batch, service_id)
+    proposed_by = existing.get("proposed_by") if existing is not None else None
+    return _decide(store, need, resource_id, "accepted", by, None, batch, service_id, proposed_by=proposed_by)
 
 
 def decline(store: GraphStore, need_id: str, resource_id: str, *, by: str, reason: str) -> dict[str, Any]:

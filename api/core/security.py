@@ -55,7 +55,8 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "findings.mark": frozenset({Role.AUDITOR}),
     "linkage.unmatched": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),
     "linkage.allocation": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),
-    "linkage.accept": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),
+    "linkage.accept": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),  # a charity's is a proposal
+    "linkage.proposals": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),
     "linkage.decline": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),
     "identity.unresolved": frozenset({Role.AUDITOR, Role.CONSUMER}),
     "identity.reviews": frozenset({Role.AUDITOR, Role.CONSUMER}),

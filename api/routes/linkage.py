@@ -21,9 +21,9 @@ from api.deps import (
     require,
     respond,
 )
-from api.models import AcceptIn, AllocationPublic, DeclineIn, UnmatchedPublic
+from api.models import AcceptIn, AllocationPublic, DeclineIn, ProposalsPublic, UnmatchedPublic
 from graph.model import LinkDecision, NodeKind
-from queries.linkage import accept, allocate, decline, unmatched_families
+from queries.linkage import accept, allocate, decline, proposals, propose, unmatched_families
 
 router = APIRouter(tags=["linkage"], responses=ERROR_RESPONSES)
 
@@ -100,16 +100,41 @@ def _by(caller: Caller) -> str:
 async def accept_match(
     request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("linkage.accept"))], body: AcceptIn
 ) -> Any:
-    """Accept a match: the resource serves the need from today (409 if it cannot)."""
+    """Accept a match: the resource serves the need from today (409 if it cannot).
+
+    A charity coordinator's accept is a proposal (``decision: proposed``): the family stays
+    de-identified to the charity until a caseworker of the family's region accepts the same match.
+    """
     await _need_in_scope(ctx, caller, body.need_id, body.resource_id)
     request.state.audit_others = {body.need_id, body.resource_id}
+    act = propose if caller.role is Role.CHARITY else accept
     try:
-        decision = await ctx.runtime.write(lambda s: accept(s, body.need_id, body.resource_id, by=_by(caller)))
+        decision = await ctx.runtime.write(lambda s: act(s, body.need_id, body.resource_id, by=_by(caller)))
     except KeyError as exc:
         raise not_found(str(exc.args[0]).removeprefix("no ")) from None
     except ValueError as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     return await respond(request, ctx, caller, decision)
+
+
+@router.get("/linkage/proposals", response_model=ProposalsPublic)
+async def list_proposals(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("linkage.proposals"))],
+    region: RegionQuery = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Any:
+    """Matches charities proposed, waiting for a caseworker of the family's region, oldest first.
+
+    A coordinator sees its own organisation's proposals (de-identified).
+    """
+    scope = narrow_region(caller, region)
+    org = (await charity_org(ctx, caller))["resource_id"] if caller.role is Role.CHARITY else None
+    waiting = await ctx.runtime.read(lambda s: proposals(s, region=scope, resource_id=org))
+    shown = await respond(request, ctx, caller, waiting[offset : offset + limit], deidentified=caller.role is Role.CHARITY)
+    return {"count": len(waiting), "offset": offset, "limit": limit, "data": shown}
 
 
 @router.post("/linkage/decline", response_model=LinkDecision)

@@ -61,6 +61,7 @@ MATRIX = [
         {"json": {"need_id": OPEN_NEED, "resource_id": CHARITY_ORG}},
         [200, 404, 403, 200, 200, 403, 403, 401],
     ),
+    ("linkage.proposals", "GET", "/linkage/proposals", {}, [200, 200, 200, 200, 200, 403, 403, 401]),
     ("identity.unresolved", "GET", "/identity/unresolved", {}, [403, 403, 200, 403, 200, 403, 403, 401]),
     ("identity.reviews", "GET", "/identity/reviews", {}, [403, 403, 200, 403, 200, 403, 403, 401]),
     ("identity.decide", "POST", "/identity/reviews/{review}/confirm", {"json": {}}, [403, 403, 200, 403, 403, 403, 403, 401]),
@@ -159,8 +160,20 @@ def test_charity_sees_only_what_its_organisation_can_meet(api: Api) -> None:
     # Another organisation's resource is not theirs to accept.
     other = api.client.post("/linkage/accept", json={"need_id": OPEN_NEED, "resource_id": "R-S1"}, headers=charity)
     assert other.status_code == 404
-    accepted = api.client.post("/linkage/accept", json={"need_id": OPEN_NEED, "resource_id": CHARITY_ORG}, headers=charity)
-    assert accepted.status_code == 200 and accepted.json()["decision"] == "accepted"
+    # The charity's accept is a proposal: nothing serves the need yet and the family stays de-identified.
+    proposed = api.client.post("/linkage/accept", json={"need_id": OPEN_NEED, "resource_id": CHARITY_ORG}, headers=charity)
+    assert proposed.status_code == 200 and proposed.json()["decision"] == "proposed"
+    assert api.client.get(f"/households/{HOUSEHOLD}", headers=charity).json()["members"][0]["person"]["name"] == "王F."
+    assert "王付红" not in api.client.get("/linkage/proposals", headers=charity).text
+    # A caseworker of the family's region sees the proposal and accepts it; another region's does not see it.
+    assert api.client.get("/linkage/proposals", headers=api.headers("caseworker_out")).json()["count"] == 0
+    waiting = api.client.get("/linkage/proposals", headers=api.headers("caseworker_in")).json()["data"]
+    assert [(p["need_id"], p["resource_id"]) for p in waiting] == [(OPEN_NEED, CHARITY_ORG)]
+    accepted = api.client.post(
+        "/linkage/accept", json={"need_id": OPEN_NEED, "resource_id": CHARITY_ORG}, headers=api.headers("caseworker_in")
+    ).json()
+    assert accepted["decision"] == "accepted" and accepted["proposed_by"].startswith("黄石慈善会 coordinator")
+    assert api.client.get("/linkage/proposals", headers=api.headers("caseworker_in")).json()["count"] == 0
     # After the match: names in full, ID numbers masked 6 + 4, the minor still hidden.
     after = api.client.get(f"/households/{HOUSEHOLD}", headers=charity).json()
     head = after["members"][0]["person"]
