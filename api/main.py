@@ -101,7 +101,13 @@ def create_app(
     _add_error_handlers(app)
     app.add_middleware(AuditTrail, audit_log=ctx.audit_log, limiter=ctx.limiter, settings=settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(RequestGuard, max_path_bytes=settings.max_path_bytes, max_query_bytes=settings.max_query_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_path_bytes=settings.max_path_bytes,
+        max_query_bytes=settings.max_query_bytes,
+        limiter=ctx.limiter,
+        settings=settings,
+    )
     return app
 
 

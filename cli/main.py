@@ -1246,10 +1246,9 @@ def serve(
     policy: PolicyOpt = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) over the store; keys come from `aidgraph keys`."""
-    import uvicorn
-
     from api.core.config import Settings
     from api.main import create_app
+    from api.server import serve_app
     from policy.config import load_policy
 
     settings = Settings.from_env(state_dir=_state_dir(state), policy_file=policy)
@@ -1261,8 +1260,7 @@ def serve(
     gc.freeze()
     err.print(f"serving {graph_store.engine} store on http://{host}:{port} (docs at /docs); keys and audit trail in {settings.state_dir}")
     try:
-        # No access log: paths can hold ID numbers; the audit trail records every request, masked.
-        uvicorn.run(create_app(graph_store, settings=settings), host=host, port=port, access_log=False, log_level="warning")
+        serve_app(create_app(graph_store, settings=settings), host=host, port=port)
     finally:
         graph_store.close()
 

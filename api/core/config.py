@@ -40,6 +40,8 @@ class Settings(BaseModel):
         description="Requests without a valid key (or failing) per client address per minute; past it 429, not audited one by one.",
     )
     key_failures_per_minute: int = Field(10, ge=1, description="Wrong secrets per key id per minute; past it the key id answers 429.")
+    header_timeout_s: float = Field(10.0, gt=0, description="A client must send a request's headers within this time, or is dropped.")
+    max_connections: int = Field(1000, ge=1, description="Connections and requests at once; past it new ones are answered 503.")
     staging_dir: Path | None = Field(None, description="Where uploads are staged (default: uploads/ in state_dir); emptied at start.")
     policy_file: Path | None = Field(None, description="The policy (TOML) tiers, warnings and reviews follow; default: the shipped one.")
 

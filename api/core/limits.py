@@ -119,16 +119,19 @@ class LruCache:
 
 class RequestGuard:
     """ASGI middleware, outermost: a request line too long is refused with 414 before anything
-    (the audit trail included) sees it. Paths and query strings of AidGraph's routes are short;
-    a long one is a flood or a probe."""
+    (the audit trail included) sees it, and counted against the client's address. Paths and query
+    strings of AidGraph's routes are short; a long one is a flood or a probe."""
 
-    def __init__(self, app: Any, *, max_path_bytes: int, max_query_bytes: int):
+    def __init__(self, app: Any, *, max_path_bytes: int, max_query_bytes: int, limiter: RateLimiter, settings: Any):
         self.app, self.max_path_bytes, self.max_query_bytes = app, max_path_bytes, max_query_bytes
+        self.limiter, self.settings = limiter, settings
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             path = scope.get("raw_path") or scope["path"].encode()
             if len(path) > self.max_path_bytes or len(scope.get("query_string") or b"") > self.max_query_bytes:
+                # Counted against the address: past the limit the server cuts it off as it connects (api.server).
+                self.limiter.allow(f"bad:{(scope.get('client') or ('?',))[0]}", per_minute=self.settings.failed_per_minute)
                 await _refuse(
                     send,
                     414,
