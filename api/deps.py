@@ -8,13 +8,14 @@ runs. Object-level checks (region, organisation) are the helpers below, called b
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 
 from api.core.audit_log import AuditLog
 from api.core.config import Settings
@@ -84,6 +85,16 @@ def _years_pattern() -> str:
     return rf"^(?:{years})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """Days and moments are ISO 8601 text: a bare number (which pydantic would read as a Unix time) is refused."""
+    if value is not None and not (isinstance(value, str) and _ISO_DAY.match(value)):
+        raise ValueError("must be an ISO 8601 day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM:SS)")
+    return value
+
+
 def day_query(description: str) -> Any:
     """A query parameter holding a day within the range questions may be asked about."""
     return Annotated[
@@ -92,6 +103,7 @@ def day_query(description: str) -> Any:
             description=f"{description} From {AS_OF_FIRST} to the end of the fifth year ahead.",
             json_schema_extra={"pattern": _years_pattern()},
         ),
+        BeforeValidator(_iso_text),
         AfterValidator(_check_as_of),
     ]
 
@@ -111,7 +123,7 @@ def _in_utc(moment: dt.datetime | None) -> dt.datetime | None:
 
 def moment_query(description: str) -> Any:
     """A query parameter holding a moment (date and time), as UTC."""
-    return Annotated[dt.datetime | None, Query(description=description), AfterValidator(_in_utc)]
+    return Annotated[dt.datetime | None, Query(description=description), BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 
 
 AsOf = day_query("The day to judge on (default today).")
@@ -127,6 +139,13 @@ async def get_caller(
     api_key: Annotated[str | None, Security(_api_key)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Caller:
+    # Two credentials must agree, and an Authorization header must be a bearer key: a request
+    # with a malformed or a second, different key is refused, not half-read.
+    raw_authorization = request.headers.get("authorization")
+    if raw_authorization is not None and bearer is None:
+        raise ApiError(401, "unauthorized", "Authorization must be 'Bearer <API key>' (or send the key in X-API-Key alone)")
+    if api_key and bearer and bearer.credentials != api_key:
+        raise ApiError(401, "unauthorized", "X-API-Key and Authorization name two different keys; send one")
     token = api_key or (bearer.credentials if bearer else None)
     if not token:
         raise ApiError(401, "unauthorized", "send your API key in X-API-Key (or Authorization: Bearer)")

@@ -7,7 +7,7 @@ masked for the caller when they leave the server.
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.core.security import ROUTE_ROLES, Role
 from graph.model import LinkDecision
@@ -127,6 +127,16 @@ class AuditLogPublic(Page):
 
 
 _REGION_CODE = r"^\d{2,12}$"
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+#: Requests per minute: an integer as JSON Schema means it (8565.0 is one), never a boolean.
+RatePerMinute = Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(_not_a_bool)]
 #: The routes a consumer key may be given (everything a consumer role may call).
 ConsumerRoute = Literal[tuple(sorted(r for r, roles in ROUTE_ROLES.items() if Role.CONSUMER in roles))]  # type: ignore[valid-type]
 
@@ -135,7 +145,7 @@ class _KeyCreateBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="Who or which system holds the key.")
-    rate_per_minute: int | None = Field(None, ge=1, le=1_000_000, description="Requests per minute (default: the server's).")
+    rate_per_minute: RatePerMinute | None = Field(None, description="Requests per minute, 1 to 1,000,000 (default: the server's).")
 
 
 class CaseworkerKeyCreate(_KeyCreateBase):

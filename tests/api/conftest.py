@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,3 +103,41 @@ def api(store: GraphStore, api_fixture_dir: Path, tmp_path: Path) -> Iterator[Ap
     client, keys = open_api(store, tmp_path / "api-state")
     with client:
         yield Api(client=client, keys=keys, store=store, app=client.app, state_dir=tmp_path / "api-state")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_in_a_process(
+    store_dir: Path, state: Path, env: dict[str, str], *, cpus: set[int] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`aidgraph serve` over ``store_dir`` in its own process on a free loopback port (pinned to
+    ``cpus`` if given), with ``AIDGRAPH_API_*`` settings from ``env``: its base URL and process."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--store", str(store_dir), "--state", str(state), "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "the server stopped"
+            try:
+                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start in 120 s"
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        proc.terminate()
+        proc.wait(30)

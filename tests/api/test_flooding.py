@@ -25,7 +25,7 @@ import pytest
 from api.core.security import KeyRing, Role
 from graph.stores.embedded import EmbeddedStore
 from ingest.loader import ingest_folder
-from tests.api.conftest import HOUSEHOLD, Api
+from tests.api.conftest import HOUSEHOLD, Api, serve_in_a_process
 
 FLOOD_REQUESTS = 10_000
 LONG_PATH = "/api/v1/" + "a" * (60 << 10)
@@ -37,12 +37,6 @@ SERVER_CPUS = {_CPUS[0]}
 ATTACKER_CPUS = set(_CPUS[1:]) or SERVER_CPUS
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(api_fixture_dir: Path, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """`aidgraph serve` over an embedded store of the fixture, a caseworker key, its state folder."""
@@ -52,31 +46,9 @@ def served(api_fixture_dir: Path, tmp_path: Path) -> Iterator[tuple[str, str, Pa
     ring = KeyRing(state / "keys.sqlite")
     key = ring.create(name="西塞山 caseworker", role=Role.CASEWORKER, region="420203", by="test").token
     ring.close()
-    port = _free_port()
-    env = {**os.environ, "AIDGRAPH_API_HEADER_TIMEOUT_S": "1", "AIDGRAPH_API_DEFAULT_RATE_PER_MINUTE": "100000"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--store", str(store_dir), "--state", str(state), "--port", str(port)],
-        env=env,
-        preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "the server stopped"
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start in 60 s"
-            time.sleep(0.2)
+    env = {"AIDGRAPH_API_HEADER_TIMEOUT_S": "1", "AIDGRAPH_API_DEFAULT_RATE_PER_MINUTE": "100000"}
+    with serve_in_a_process(store_dir, state, env, cpus=SERVER_CPUS) as (base, _):
         yield base, key, state
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 def _trail_bytes(state: Path) -> int:
