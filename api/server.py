@@ -55,10 +55,13 @@ def header_timeout_protocol(header_timeout_s: float, limiter: RateLimiter | None
                 self.transport.close()
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            if limiter is not None:
+                peer = transport.get_extra_info("peername")
+                if peer and limiter.exhausted(bad_request_key(peer[0]), per_minute=bad_per_minute):
+                    self.transport = transport
+                    transport.abort()  # before any of the connection's set-up: a flood costs an accept and a reset
+                    return
             super().connection_made(transport)
-            if limiter is not None and self.client and limiter.exhausted(bad_request_key(self.client[0]), per_minute=bad_per_minute):
-                transport.abort()
-                return
             self._arm()
 
         def send_400_response(self, msg: str) -> None:
@@ -78,6 +81,8 @@ def header_timeout_protocol(header_timeout_s: float, limiter: RateLimiter | None
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            if self.flow is None:  # refused in connection_made: nothing was set up
+                return
             super().connection_lost(exc)
 
     return HeaderTimeoutH11

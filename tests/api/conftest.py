@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.core.config import Settings
 from api.core.security import ROUTE_ROLES, KeyRing, Role
 from api.main import create_app
+from bench.flood import serve_in_a_process  # noqa: F401 (the tests' way to run a real server)
 from graph.national_id import is_valid_id_number
 from graph.store import GraphStore
 from ingest.loader import ingest_folder
@@ -75,7 +70,10 @@ def make_keys(ring: KeyRing) -> dict[str, str]:
 
 
 # An ID number not masked: 17 digits and a check character (or a 15-digit legacy number), alone.
-_UNMASKED_ID = re.compile(r"(?<![0-9A-Za-z*])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z*])")
+# (Only digits bound a run: a letter before or after hides nothing, as in "x420106...".)
+_UNMASKED_ID = re.compile(r"(?<![0-9*])(\d{17}[\dXx]|\d{15})(?![0-9*])")
+# A mobile number, or a run as long as a bank account, shown whole.
+_UNMASKED_CONTACT = re.compile(r"(?<![0-9*])(1[3-9]\d{9}|\d{16,19})(?![0-9*])")
 
 
 def unmasked_ids(text: str) -> list[str]:
@@ -83,10 +81,17 @@ def unmasked_ids(text: str) -> list[str]:
     return [m for m in _UNMASKED_ID.findall(text) if len(m) == 15 or is_valid_id_number(m.upper())]
 
 
+def unmasked_contacts(text: str) -> list[str]:
+    """Phones and bank accounts shown in full in ``text`` (scanned in every API response too)."""
+    return [m for m in _UNMASKED_CONTACT.findall(text) if not (len(m) == 18 and is_valid_id_number(m))]
+
+
 def _scan(response: httpx.Response) -> None:
     response.read()
     leaked = unmasked_ids(response.text)
-    assert not leaked, f"{response.request.method} {response.request.url} answered unmasked ID numbers {leaked}"
+    if "javascript" not in response.headers.get("content-type", ""):  # a vendored script's constants (2**53 - 1) are no data
+        leaked += unmasked_contacts(response.text)
+    assert not leaked, f"{response.request.method} {response.request.url} answered unmasked identifiers {leaked}"
 
 
 def open_api(store: GraphStore, state_dir: Path, **settings: object) -> tuple[TestClient, dict[str, str]]:
@@ -103,41 +108,3 @@ def api(store: GraphStore, api_fixture_dir: Path, tmp_path: Path) -> Iterator[Ap
     client, keys = open_api(store, tmp_path / "api-state")
     with client:
         yield Api(client=client, keys=keys, store=store, app=client.app, state_dir=tmp_path / "api-state")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve_in_a_process(
-    store_dir: Path, state: Path, env: dict[str, str], *, cpus: set[int] | None = None
-) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`aidgraph serve` over ``store_dir`` in its own process on a free loopback port (pinned to
-    ``cpus`` if given), with ``AIDGRAPH_API_*`` settings from ``env``: its base URL and process."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--store", str(store_dir), "--state", str(state), "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "the server stopped"
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start in 120 s"
-            time.sleep(0.2)
-        yield base, proc
-    finally:
-        proc.terminate()
-        proc.wait(30)

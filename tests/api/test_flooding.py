@@ -1,40 +1,28 @@
 """Findings 2, 15 and 17 of the attack round, against the real server (`aidgraph serve` in its own
-process, on loopback): floods without a key cannot fill the disk through the audit trail or slow
-other clients down, slow clients are dropped, and key guessing is limited.
+process, on loopback): floods without a key cannot fill the disk through the audit trail, slow
+clients are dropped, and key guessing is limited.
 
 Only 127.0.0.1 is ever addressed; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
 
-import ast
-import os
 import socket
-import sqlite3
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from api.core.security import KeyRing, Role
+from bench.flood import SERVER_CPUS, flood, reads, serve_in_a_process, statuses, trail_bytes
 from graph.stores.embedded import EmbeddedStore
 from ingest.loader import ingest_folder
-from tests.api.conftest import HOUSEHOLD, Api, serve_in_a_process
+from tests.api.conftest import HOUSEHOLD, Api
 
 FLOOD_REQUESTS = 10_000
-LONG_PATH = "/api/v1/" + "a" * (60 << 10)
-# The attacker is another machine: on this machine's two cores, the server and the clients it
-# serves get one and the flooder the other, so what is measured is the server's own cost (aimed at
-# a closed port, the unpinned flooder alone doubles a read's latency here by taking the CPU).
-_CPUS = sorted(os.sched_getaffinity(0))
-SERVER_CPUS = {_CPUS[0]}
-ATTACKER_CPUS = set(_CPUS[1:]) or SERVER_CPUS
 
 
 @pytest.fixture
@@ -51,90 +39,25 @@ def served(api_fixture_dir: Path, tmp_path: Path) -> Iterator[tuple[str, str, Pa
         yield base, key, state
 
 
-def _trail_bytes(state: Path) -> int:
-    """The trail's size on disk, its write-ahead log folded in first."""
-    with sqlite3.connect(state / "audit-log.sqlite") as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return sum(p.stat().st_size for p in state.glob("audit-log.sqlite*"))
-
-
-def _latencies(base: str, key: str, n: int) -> list[float]:
-    """``n`` reads of a household by a caseworker, from the server's core (a client on the server's side)."""
-    mine = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, SERVER_CPUS)
-    try:
-        return _timed_reads(base, key, n)
-    finally:
-        os.sched_setaffinity(0, mine)
-
-
-def _timed_reads(base: str, key: str, n: int) -> list[float]:
-    out = []
-    with httpx.Client(base_url=base, timeout=30) as client:
-        for _ in range(n):
-            start = time.perf_counter()
-            assert client.get(f"/api/v1/households/{HOUSEHOLD}", headers={"X-API-Key": key}).status_code == 200
-            out.append(time.perf_counter() - start)
-    return out
-
-
-# The attacker: its own process (so it shares no interpreter with the clients measured), its own
-# loopback address (127.0.0.2: another client to the server), four threads, FLOOD_REQUESTS requests.
-_FLOODER = """
-import socket, sys
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-port, n, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-request = f"GET {path} HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n".encode()
-def one(_):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=("127.0.0.2", 0)) as s:
-            try:
-                s.sendall(request)
-            except OSError:
-                pass
-            head = s.recv(64)
-        return int(head.split()[1]) if head.startswith(b"HTTP/1.1 ") else 0
-    except OSError:
-        return 0
-with ThreadPoolExecutor(4) as pool:
-    print(dict(Counter(pool.map(one, range(n)))))
-"""
-
-
-def _flood(port: int, n: int, path: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", _FLOODER, str(port), str(n), path],
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, ATTACKER_CPUS),
-    )
-
-
-def _statuses(flooder: subprocess.Popen) -> Counter[int]:
-    out, _ = flooder.communicate(timeout=300)
-    return Counter({int(k): v for k, v in ast.literal_eval(out.strip()).items()})
-
-
-def test_a_flood_of_long_unauthenticated_paths_neither_fills_the_trail_nor_slows_others(served) -> None:
+def test_a_flood_of_long_unauthenticated_paths_neither_fills_the_trail_nor_is_served(served) -> None:
+    """10,000 requests with 60 KB paths and no key: the trail grows by less than 1 MB, none is
+    served. What the flood costs other clients is a timing, measured by ``python -m bench.flood``
+    (the 2x bound there; figures in docs/performance.md); printed here."""
     base, key, state = served
     port = int(base.rsplit(":", 1)[1])
-    # First the flood alone, for what it writes; then again, with a caseworker reading meanwhile.
-    trail_before = _trail_bytes(state)
-    statuses = _statuses(_flood(port, FLOOD_REQUESTS, LONG_PATH))
-    grown = _trail_bytes(state) - trail_before
-    normal = statistics.median(_latencies(base, key, 60))
-    during: list[float] = []
-    deadline = time.monotonic() + 240
-    flooder = _flood(port, FLOOD_REQUESTS, LONG_PATH)
-    while flooder.poll() is None and time.monotonic() < deadline:
-        during.extend(_latencies(base, key, 5))
-    statuses.update(_statuses(flooder))
-    under_flood = statistics.median(during)
-    print(f"\nflood: {dict(statuses)}; trail grew {grown:,} bytes; median read {normal * 1000:.1f} ms -> {under_flood * 1000:.1f} ms")
-    assert sum(statuses.values()) == 2 * FLOOD_REQUESTS and not statuses[200]
+    before = trail_bytes(state)
+    answers = statuses(flood(port, FLOOD_REQUESTS))
+    grown = trail_bytes(state) - before
+    alone = statistics.median(reads(base, key, HOUSEHOLD, 100))
+    attacker, during = flood(port, FLOOD_REQUESTS), []
+    while attacker.poll() is None:
+        during.extend(reads(base, key, HOUSEHOLD, 5))
+    answers.update(statuses(attacker))
+    print(
+        f"\nflood: {dict(answers)}; trail grew {grown:,} bytes; median read {alone * 1000:.1f} -> {statistics.median(during) * 1000:.1f} ms"
+    )
+    assert sum(answers.values()) == 2 * FLOOD_REQUESTS and set(answers) <= {0, 414}
     assert grown < 1 << 20
-    assert under_flood <= 2 * normal
 
 
 def test_slow_headers_are_dropped(served) -> None:
@@ -167,7 +90,7 @@ def test_slow_headers_are_dropped(served) -> None:
             pass
         s.close()
         # Other clients were served all along.
-        assert _latencies(base, key, 1)
+        assert reads(base, key, HOUSEHOLD, 1)
     finally:
         for s in sockets:
             s.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from api.core.presenting import initial_name, is_minor, present
-from tests.api.conftest import HOUSEHOLD, MINOR, MINOR_NAME, OTHER_HOUSEHOLD, Api, unmasked_ids
+from tests.api.conftest import HOUSEHOLD, MINOR, MINOR_NAME, OTHER_HOUSEHOLD, Api, unmasked_contacts, unmasked_ids
 
 OTHER_MINOR_NAME = "周雨欣"  # the 武昌 driver's daughter
 
@@ -14,6 +14,11 @@ def test_the_scanner_catches_a_leak() -> None:
     assert unmasked_ids('{"id_number": "420203201307092421"}') == ["420203201307092421"]
     assert unmasked_ids('{"id_number": "420203********2421", "amount": 123456789012345678}') == []  # not a valid check digit
     assert unmasked_ids("Person:11010519491231002X") == ["11010519491231002X"]
+    assert unmasked_ids("kind=x11010519491231002X") == ["11010519491231002X"]
+    assert unmasked_contacts('{"evidence": "bank_account:6217002870012345678", "phone": "139****5678", "tel": "13912345678"}') == [
+        "6217002870012345678",
+        "13912345678",
+    ]
 
 
 def test_ids_and_phones_are_masked_for_everyone(api: Api) -> None:

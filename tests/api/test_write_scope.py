@@ -4,16 +4,27 @@ within one budget per request, off the event loop (both engines)."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import io
+import os
+import signal
 import threading
+import time
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 
-from api.core.security import Role
+from api.core.audit_log import AuditLog
+from api.core.security import KeyRing, Role
+from bench.flood import serve_in_a_process
 from graph.model import NodeKind
-from graph.store import StoreError
+from graph.national_id import check_character
+from graph.store import GraphStore, StoreError
+from graph.stores.embedded import EmbeddedStore
+from ingest.loader import ingest_folder
 from tests.api.conftest import HOUSEHOLD, OTHER_HOUSEHOLD, Api, open_api
 from tests.ingest.test_hostile import snapshot
 
@@ -176,3 +187,89 @@ def test_staging_runs_off_the_event_loop(api: Api, monkeypatch) -> None:
     finally:
         release.set()
         upload.join(10)
+
+
+def _post_ignoring_the_kill(base: str, key: str, files: list) -> None:
+    with contextlib.suppress(httpx.TransportError):  # the server is killed while it answers
+        httpx.post(base + "/api/v1/ingest", files=files, headers={"X-API-Key": key}, timeout=300)
+
+
+def _big_delivery(n: int, batch: int) -> tuple[str, str]:
+    """``n`` new households in 西塞山, each with its head, ids distinct per ``batch``: (households.csv, persons.csv)."""
+    households, persons = [HOUSEHOLDS_HEADER], [PERSONS_HEADER]
+    born = dt.date(1950 + 5 * batch, 1, 1)
+    for i in range(n):
+        day = born + dt.timedelta(days=i // 500)
+        body = f"420203{day:%Y%m%d}{(i % 500) * 2 + 1:03d}"
+        household = f"H-420203-8{batch}{i:05d}"
+        households.append(f"{household},420203100201,新户{i},rural,1\n")
+        persons.append(f"{body + check_character(body)},户主{i},M,{day.isoformat()},{household},head,420203,420203100201,0,,,,,,,\n")
+    return "".join(households), "".join(persons)
+
+
+def _landed(target: Path | str, store: GraphStore, batch: int) -> tuple[int, int]:
+    """(households, their members) of ``batch`` in the store."""
+    reopened = EmbeddedStore(target) if isinstance(target, Path) else store
+    try:
+        prefix = f"H-420203-8{batch}"
+        households = sum(1 for n in reopened.iter_nodes(NodeKind.HOUSEHOLD) if n.key.startswith(prefix))
+        members = sum(1 for n in reopened.iter_nodes(NodeKind.PERSON) if n.props.get("household_id", "").startswith(prefix))
+        return households, members
+    finally:
+        if isinstance(target, Path):
+            reopened.close()
+
+
+def _writing(target: Path | str, wal_before: int) -> bool:
+    """The embedded store's write-ahead log has grown by a megabyte: the upload's transaction is under way."""
+    wal = Path(target) / "graph.sqlite-wal" if isinstance(target, Path) else None
+    return wal is not None and wal.exists() and wal.stat().st_size > wal_before + (1 << 20)
+
+
+@pytest.mark.slow
+def test_a_server_killed_during_an_upload_leaves_all_or_nothing_and_no_staged_file(
+    store: GraphStore, api_fixture_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Finding 13, as it was found: kill -9 during an upload of 20,000 households with their members,
+    then start again: the households landed with their members or not at all, the upload's start
+    is in the trail, and the staged persons file (full IDs, phones) is gone. Killed at several
+    moments, from validation into the write (on the embedded engine once its write-ahead log grows)."""
+    ingest_folder(store, api_fixture_dir)
+    if store.engine == "embedded":
+        store.close()  # the server process owns the folder now
+        target: Path | str = tmp_path / "store"
+    else:
+        target = request.getfixturevalue("neo4j_uri")
+    state = tmp_path / "state"
+    ring = KeyRing(state / "keys.sqlite")
+    admin = ring.create(name="admin", role=Role.ADMIN, by="test").token
+    ring.close()
+    staged = state / "uploads"
+    outcomes = []
+    for batch, delay in enumerate((0.3, 0.9, 1.5, 2.5, None)):  # None: when the store's log grows
+        households, persons = _big_delivery(20_000, batch)
+        with serve_in_a_process(target, state, {}) as (base, server):
+            assert list(staged.iterdir()) == []  # emptied as the server started
+            files = _files(households=households, persons=persons)
+            threading.Thread(target=_post_ignoring_the_kill, args=(base, admin, files), daemon=True).start()
+            deadline = time.monotonic() + 120
+            while not list(staged.glob("upload-*/persons.csv")):
+                assert time.monotonic() < deadline, "the upload was never staged"
+                time.sleep(0.01)
+            wal = Path(target, "graph.sqlite-wal") if isinstance(target, Path) else None
+            wal_before = wal.stat().st_size if wal is not None and wal.exists() else 0
+            killed_at = time.monotonic() + (delay if delay is not None else 60)
+            while time.monotonic() < killed_at and not (delay is None and _writing(target, wal_before)):
+                time.sleep(0.005)
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait(30)
+            still_staged = bool(list(staged.glob("upload-*/persons.csv")))
+        landed = _landed(target, store, batch)
+        outcomes.append((delay, still_staged, landed))
+        assert landed in ((0, 0), (20_000, 20_000)), outcomes
+    print(f"\nkilled {store.engine} at (delay s, upload unfinished, landed): {outcomes}")
+    with serve_in_a_process(target, state, {}):
+        assert list(staged.iterdir()) == []
+    log = AuditLog(state / "audit-log.sqlite")
+    assert len(log.query(route="ingest.upload started")) == len(outcomes)
+    log.close()
