@@ -35,7 +35,7 @@ from api.core.runtime import StoreRuntime
 from api.core.security import KeyRing
 from api.deps import Context
 from api.routes import audit_log, findings, health, households, identity, ingest, keys, linkage, persons, policy
-from graph.privacy import mask_text, mask_tree
+from graph.privacy import MaskingFilter, mask_text, mask_tree
 from graph.store import GraphStore, StoreError
 from policy.config import load_policy
 from viz import explorer
@@ -43,6 +43,7 @@ from viz import explorer
 __all__ = ["API_PREFIX", "create_app"]
 
 _log = logging.getLogger("aidgraph.api")
+_log.addFilter(MaskingFilter())  # the server log is an output too
 
 API_PREFIX = "/api/v1"
 _UNAUDITED = frozenset({f"{API_PREFIX}/health", f"{API_PREFIX}/ready"})

@@ -28,12 +28,22 @@ Runs of 12 to 14 digits stay: they are region codes (12-digit village codes) and
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from graph.national_id import mask_id_number
 
-__all__ = ["CONTACT_FIELDS", "IDENTIFIER_IN_TEXT", "ID_FIELDS", "is_identifier_run", "mask_text", "mask_tree", "mask_value"]
+__all__ = [
+    "CONTACT_FIELDS",
+    "IDENTIFIER_IN_TEXT",
+    "ID_FIELDS",
+    "MaskingFilter",
+    "is_identifier_run",
+    "mask_text",
+    "mask_tree",
+    "mask_value",
+]
 
 #: Fields that hold an ID number (or a department's reference to one).
 ID_FIELDS = frozenset({"id_number", "beneficiary_ref", "person_ref", "from_id_number", "to_id_number", "register_id", "variant_id"})
@@ -102,3 +112,15 @@ def mask_tree(obj: Any, field_name: str | None = None) -> Any:
     if isinstance(obj, list | tuple):
         return [mask_tree(v, field_name) for v in obj]
     return mask_value(field_name, obj)
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks a record's message and its traceback with :func:`mask_text`:
+    an exception's text can hold anything a request carried."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = mask_text(record.getMessage()), None
+        if record.exc_info:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True

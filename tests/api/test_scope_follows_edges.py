@@ -6,6 +6,7 @@ bad input is a 422 (never a 500), and error messages never repeat an ID number."
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,8 @@ def test_free_text_is_masked_for_every_role(store: GraphStore, api_fixture_dir: 
             assert "13912345678" not in text and "6217002870012345678" not in text and HEAD not in text, who
 
 
-def test_inputs_that_gave_500_are_422_and_a_500_is_audited(api: Api, monkeypatch) -> None:
-    """Finding 11."""
+def test_inputs_that_gave_500_are_422_and_a_500_is_audited(api: Api, monkeypatch, caplog) -> None:
+    """Finding 11; and the server log of the 500 holds no identifier either."""
     for path in ("/households/H-420203-0001/tier", "/warnings", "/reviews"):
         for day in ("0001-01-01", "9999-12-31", "0"):
             answer = api.client.get(path, params={"as_of": day}, headers=api.headers("auditor"))
@@ -139,9 +140,15 @@ def test_inputs_that_gave_500_are_422_and_a_500_is_audited(api: Api, monkeypatch
     assert spaces.status_code == 422
     import api.routes.households as households
 
-    monkeypatch.setattr(households, "household_chain", lambda *a, **k: 1 / 0)
-    broken = api.client.get(f"/households/{HOUSEHOLD}/chain", headers=api.headers("auditor"))
-    assert broken.status_code == 500 and broken.json()["error"]["code"] == "internal"
+    def broken_chain(*args, **kwargs):
+        raise RuntimeError(f"no row for {HEAD}, call 13912345678")
+
+    monkeypatch.setattr(households, "household_chain", broken_chain)
+    with caplog.at_level(logging.ERROR, logger="aidgraph.api"):
+        broken = api.client.get(f"/households/{HOUSEHOLD}/chain", headers=api.headers("auditor"))
+    assert broken.status_code == 500 and broken.json()["error"]["code"] == "internal" and HEAD not in broken.text
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "RuntimeError" in logged and "420203********1710" in logged and HEAD not in logged and "13912345678" not in logged
     [last] = api.app.state.aidgraph.audit_log.query(limit=1)
     assert (last["route"], last["status"]) == ("households.chain", 500)
 
