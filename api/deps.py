@@ -216,11 +216,9 @@ def _regions(store: Any, household_ids: Iterable[str]) -> dict[str, str | None]:
 
 
 def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = ()) -> None:
-    """Note whose data a response holds, and their regions, for the audit trail (before masking:
-    the trail keeps keyed hashes); an auditor scoped to a region reads the entries about it."""
+    """Note whose data a response holds, for the audit trail (before masking: the trail keeps keyed hashes)."""
     households: set[str] = set()
     persons: set[str] = set()
-    regions: set[str] = set()
 
     def walk(obj: Any, key: str | None = None) -> None:
         if isinstance(obj, dict):
@@ -232,8 +230,6 @@ def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = (
         elif isinstance(obj, str):
             if key in ("household_id", "households"):
                 households.add(obj)
-            elif key in ("region_code", "region_codes"):
-                regions.add(obj)
             elif key in ("id_number", "persons", "beneficiary_ref", "person_ref", "dependant", "of_member"):
                 persons.add(obj)
 
@@ -242,7 +238,6 @@ def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = (
     state.audit_households = households | set(getattr(state, "audit_households", ()))
     state.audit_persons = persons | set(getattr(state, "audit_persons", ()))
     state.audit_others = set(others) | set(getattr(state, "audit_others", ()))
-    state.audit_regions = regions | set(getattr(state, "audit_regions", ()))
 
 
 def shown_to(caller: Caller, store: Any, payload: Any, *, today: dt.date | None = None, deidentified: bool = False) -> Any:
@@ -272,7 +267,8 @@ async def respond(
 
 
 def _record_regions(request: Request, store: Any) -> None:
-    """Add the regions of every household the answer touches to the trail entry's regions."""
+    """The regions of every household the answer touches, for the trail entry: an auditor scoped to a
+    region reads the entries about it."""
     state = request.state
     found = _regions(store, getattr(state, "audit_households", ()))
     state.audit_regions = {r for r in found.values() if r} | set(getattr(state, "audit_regions", ()))

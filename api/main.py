@@ -12,7 +12,6 @@ leaves through :func:`graph.privacy.mask_text`, so an ID number in a URL never c
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import shutil
@@ -29,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.core.audit_log import AuditLog, AuditLogError
 from api.core.config import Settings
 from api.core.errors import ApiError
-from api.core.limits import BodyLimit, RateLimiter, RequestGuard
+from api.core.limits import BodyLimit, RateLimiter, RequestGuard, refuse
 from api.core.presenting import initial_name
 from api.core.runtime import StoreRuntime
 from api.core.security import KeyRing
@@ -102,13 +101,7 @@ def create_app(
     _add_error_handlers(app)
     app.add_middleware(AuditTrail, audit_log=ctx.audit_log, limiter=ctx.limiter, settings=settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(
-        RequestGuard,
-        max_path_bytes=settings.max_path_bytes,
-        max_query_bytes=settings.max_query_bytes,
-        limiter=ctx.limiter,
-        settings=settings,
-    )
+    app.add_middleware(RequestGuard, limiter=ctx.limiter, settings=settings)
     return app
 
 
@@ -162,18 +155,10 @@ class AuditTrail:
         done = False  # the answer went out (or was replaced): nothing more of the route's is sent
         started = False
 
-        async def answer(status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
+        async def answer(status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
             nonlocal done
-            done = True
-            body = _json_bytes({"error": {"code": code, "message": message}})
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            done = True  # the route's own answer is dropped
+            await refuse(send, status, code, message, headers)
 
         async def send_audited(message: dict[str, Any]) -> None:
             nonlocal started
@@ -209,11 +194,7 @@ class AuditTrail:
                 raise
             # No stack trace and no exception text in the answer: it could hold personal data.
             _log.exception("internal error in %s %s (request %s)", scope["method"], _route_name(scope), request_id)
-            await send_audited({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
-            body = _json_bytes(
-                {"error": {"code": "internal", "message": f"internal error ({type(exc).__name__}); it is in the server log"}}
-            )
-            await send_audited({"type": "http.response.body", "body": body})
+            await refuse(send_audited, 500, "internal", f"internal error ({type(exc).__name__}); it is in the server log")
 
     def _append(self, scope: dict[str, Any], status: int, request_id: str) -> None:
         state = scope.get("state") or {}
@@ -252,7 +233,3 @@ def _route_name(scope: dict[str, Any]) -> str:
     hold anything a client typed."""
     route = scope.get("route")
     return getattr(route, "path", None) or "(no such route)"
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False).encode()

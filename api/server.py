@@ -22,14 +22,9 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from api.core.limits import RateLimiter
+from api.core.limits import RateLimiter, bad_request_key
 
-__all__ = ["bad_request_key", "header_timeout_protocol", "serve_app"]
-
-
-def bad_request_key(address: str) -> str:
-    """The limiter's key counting an address's malformed or oversized requests."""
-    return f"bad:{address}"
+__all__ = ["header_timeout_protocol", "serve_app"]
 
 
 def header_timeout_protocol(header_timeout_s: float, limiter: RateLimiter | None = None, bad_per_minute: int = 30) -> type[H11Protocol]:

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-__all__ = ["BodyLimit", "LruCache", "RateLimiter", "RequestGuard", "rows_of"]
+__all__ = ["BodyLimit", "LruCache", "RateLimiter", "RequestGuard", "bad_request_key", "refuse", "rows_of"]
 
 
 class RateLimiter:
@@ -57,6 +57,12 @@ class RateLimiter:
         with self._lock:
             tokens, last = self._buckets.get(key, (float(per_minute), now))
         return min(float(per_minute), tokens + (now - last) * per_minute / 60.0) < 1.0
+
+
+def bad_request_key(address: str) -> str:
+    """The limiter's key counting an address's malformed or oversized requests (400, 414); past its
+    limit the server resets the address's connections as they open (``api.server``)."""
+    return f"bad:{address}"
 
 
 def rows_of(value: Any) -> int:
@@ -122,22 +128,17 @@ class RequestGuard:
     (the audit trail included) sees it, and counted against the client's address. Paths and query
     strings of AidGraph's routes are short; a long one is a flood or a probe."""
 
-    def __init__(self, app: Any, *, max_path_bytes: int, max_query_bytes: int, limiter: RateLimiter, settings: Any):
-        self.app, self.max_path_bytes, self.max_query_bytes = app, max_path_bytes, max_query_bytes
-        self.limiter, self.settings = limiter, settings
+    def __init__(self, app: Any, *, limiter: RateLimiter, settings: Any):
+        self.app, self.limiter, self.settings = app, limiter, settings
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             path = scope.get("raw_path") or scope["path"].encode()
-            if len(path) > self.max_path_bytes or len(scope.get("query_string") or b"") > self.max_query_bytes:
-                # Counted against the address: past the limit the server cuts it off as it connects (api.server).
-                self.limiter.allow(f"bad:{(scope.get('client') or ('?',))[0]}", per_minute=self.settings.failed_per_minute)
-                await _refuse(
-                    send,
-                    414,
-                    "uri_too_long",
-                    f"the request path or query is too long (at most {self.max_path_bytes} and {self.max_query_bytes} bytes)",
-                )
+            max_path, max_query = self.settings.max_path_bytes, self.settings.max_query_bytes
+            if len(path) > max_path or len(scope.get("query_string") or b"") > max_query:
+                address = (scope.get("client") or ("?",))[0]
+                self.limiter.allow(bad_request_key(address), per_minute=self.settings.failed_per_minute)
+                await refuse(send, 414, "uri_too_long", f"the request path or query is too long (at most {max_path} and {max_query} bytes)")
                 return
         await self.app(scope, receive, send)
 
@@ -163,7 +164,7 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > cap:
-                await _refuse(send, 413, "payload_too_large", f"the request body is larger than {cap} bytes")
+                await refuse(send, 413, "payload_too_large", f"the request body is larger than {cap} bytes")
                 return
             await self.app(scope, receive, send)
             return
@@ -171,7 +172,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         if upload:
-            await _refuse(send, 411, "length_required", "an upload must declare its Content-Length")
+            await refuse(send, 411, "length_required", "an upload must declare its Content-Length")
             return
         chunks, seen = [], 0
         while True:
@@ -181,7 +182,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             seen += len(chunks[-1])
             if seen > cap:
-                await _refuse(send, 413, "payload_too_large", f"the request body is larger than {cap} bytes")
+                await refuse(send, 413, "payload_too_large", f"the request body is larger than {cap} bytes")
                 return
             if not message.get("more_body"):
                 break
@@ -193,13 +194,14 @@ class BodyLimit:
         await self.app(scope, replayed, send)
 
 
-async def _refuse(send: Any, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+async def refuse(send: Any, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Send a whole JSON error answer ``{"error": {"code", "message"}}`` through ``send``."""
+    body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -70,9 +70,9 @@ class StoreRuntime:
         *,
         query_timeout_s: float,
         cache_ttl_s: float,
+        cache_entries: int,
+        cache_rows: int,
         whole_graph_timeout_s: float | None = None,
-        cache_entries: int = 8,
-        cache_rows: int = 400_000,
     ):
         self.store = store
         self.query_timeout_s = query_timeout_s
