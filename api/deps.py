@@ -240,13 +240,28 @@ def record_subjects(request: Request, payload: Any, *, others: Iterable[str] = (
     state.audit_others = set(others) | set(getattr(state, "audit_others", ()))
 
 
-def shown_to(caller: Caller, store: Any, payload: Any, *, today: dt.date | None = None, deidentified: bool = False) -> Any:
-    """``payload`` as ``caller`` may see it (see ``api.core.presenting``); call it inside a store read."""
+def shown_to(
+    caller: Caller,
+    store: Any,
+    payload: Any,
+    *,
+    today: dt.date | None = None,
+    deidentified: bool = False,
+    known_regions: dict[str, str | None] | None = None,
+) -> Any:
+    """``payload`` as ``caller`` may see it (see ``api.core.presenting``); call it inside a store read.
+    ``known_regions``: households' regions already looked up in this read, not asked again."""
+    known = known_regions or {}
+
+    def household_regions(ids: Iterable[str]) -> dict[str, str | None]:
+        wanted = set(ids)
+        return {**{h: known[h] for h in wanted & known.keys()}, **_regions(store, wanted - known.keys())}
+
     minors_region = caller.region if caller.role is Role.CASEWORKER else None
     return present(
         payload,
         minors_region=minors_region,
-        household_regions=lambda ids: _regions(store, ids),
+        household_regions=household_regions,
         today=today,
         deidentified=deidentified,
         scope_region=None if caller.role is Role.CHARITY else caller.region,
@@ -260,18 +275,19 @@ async def respond(
     record_subjects(request, payload)
 
     def answer(store: Any) -> Any:
-        _record_regions(request, store)
-        return shown_to(caller, store, payload, today=today, deidentified=deidentified)
+        known = _record_regions(request, store)
+        return shown_to(caller, store, payload, today=today, deidentified=deidentified, known_regions=known)
 
     return await ctx.runtime.read(answer)
 
 
-def _record_regions(request: Request, store: Any) -> None:
+def _record_regions(request: Request, store: Any) -> dict[str, str | None]:
     """The regions of every household the answer touches, for the trail entry: an auditor scoped to a
     region reads the entries about it."""
     state = request.state
     found = _regions(store, getattr(state, "audit_households", ()))
     state.audit_regions = {r for r in found.values() if r} | set(getattr(state, "audit_regions", ()))
+    return found
 
 
 def household_in_scope(store: Any, caller: Caller, household_id: str) -> dict[str, Any]:
@@ -295,8 +311,8 @@ async def about_household(
             raise not_found(f"household {household_id}")
         raw = result.model_dump(mode="json")
         record_subjects(request, raw)
-        _record_regions(request, store)
-        return raw, shown_to(caller, store, raw, today=today)
+        known = _record_regions(request, store)
+        return raw, shown_to(caller, store, raw, today=today, known_regions=known)
 
     _, shown = await ctx.runtime.read(answer)
     return shown
