@@ -13,7 +13,6 @@ leaves through :func:`graph.privacy.mask_text`, so an ID number in a URL never c
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.core.audit_log import AuditLog, AuditLogError
+from api.core.audit_log import AuditLog, AuditLogError, new_request_id
 from api.core.config import Settings
 from api.core.errors import ApiError
 from api.core.limits import BodyLimit, RateLimiter, RequestGuard, refuse
@@ -151,7 +150,7 @@ class AuditTrail:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/") or scope["path"].rstrip("/") in _UNAUDITED:
             await self.app(scope, receive, send)
             return
-        request_id = secrets.token_hex(8)
+        request_id = new_request_id()
         done = False  # the answer went out (or was replaced): nothing more of the route's is sent
         started = False
 

@@ -44,7 +44,8 @@ def review_id(kind: NodeKind, key: str, person: str) -> str:
     >>> review_id(NodeKind.AID_RECORD, "YB-1", "420203201307092421")
     'IR-28cdc1ca94b7'
     """
-    return "IR-" + hashlib.sha256(f"{kind.value}:{key}|{person}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{kind.value}:{key}|{person}".encode()).hexdigest()
+    return f"IR-{digest[:6]}-{digest[6:12]}"  # split: never an 11-digit run for a masker
 
 
 def _records(store: GraphStore) -> list[dict[str, Any]]:

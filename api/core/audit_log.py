@@ -36,6 +36,15 @@ from graph.privacy import mask_tree
 __all__ = ["AuditLog", "AuditLogError"]
 
 
+def new_request_id() -> str:
+    """A random request id, in groups of four hex digits so that it never reads as an ID number.
+
+    >>> import re; bool(re.fullmatch(r"[0-9a-f]{4}(-[0-9a-f]{4}){3}", new_request_id()))
+    True
+    """
+    return "-".join(secrets.token_hex(2) for _ in range(4))
+
+
 class AuditLogError(RuntimeError):
     """The trail could not be written or does not verify."""
 
@@ -115,7 +124,7 @@ class AuditLog:
         persons = sorted(set(persons))
         entry = {
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            "request_id": request_id or secrets.token_hex(8),
+            "request_id": request_id or new_request_id(),
             "key_id": key_id,
             "key_name": key_name,
             "role": role,
