@@ -7,6 +7,7 @@ runs. Object-level checks (region, organisation) are the helpers below, called b
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Coroutine, Iterable
@@ -174,8 +175,9 @@ async def get_caller(
 def require(route: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
     """A dependency: the caller, if their role may use ``route`` at all (403 otherwise)."""
 
-    async def dependency(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    async def dependency(request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         request.state.action = route
+        caller = dataclasses.replace(caller, tree=await ctx.runtime.region_tree())
         if not may_call(caller, route):
             what = f"a {caller.role.value} key" if caller.role is not Role.CONSUMER else f"consumer key {caller.key_id}"
             raise ApiError(403, "forbidden", f"{what} may not use {route}")
@@ -198,7 +200,7 @@ def narrow_region(caller: Caller, region: str | None) -> str | None:
     """The region a list is limited to: the caller's scope, or a part of it they asked for."""
     if region is None:
         return caller.region
-    if caller.region is not None and not region.startswith(caller.region):
+    if not caller.tree.contains(caller.region, region):
         raise not_found(f"region {region}")
     return region
 
@@ -260,6 +262,7 @@ def shown_to(
     minors_region = caller.region if caller.role is Role.CASEWORKER else None
     return present(
         payload,
+        tree=caller.tree,
         minors_region=minors_region,
         household_regions=household_regions,
         today=today,

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from graph.open import open_store, store_path_from_env
 from graph.privacy import mask_tree
+from graph.regions import region_tree
 from graph.store import GraphStore, StoreError
 
 app = typer.Typer(
@@ -472,15 +473,14 @@ def _write_html_report(
     from viz.report import render_report, report_data
 
     evaluation = run_evaluation(graph_store, load_policy(policy), as_of=day)
+    inside = region_tree(graph_store).within(region)
     tiers: dict[str, dict[str, int]] = {}
     for d in evaluation.households:
-        if region is None or (d.region_code or "").startswith(region):
+        if inside(d.region_code):
             county = (d.region_code or "")[:6] or "unknown"
             tiers.setdefault(county, {})
             tiers[county][d.tier or "none"] = tiers[county].get(d.tier or "none", 0) + 1
-    unmatched = [
-        f.model_dump() for f in unmatched_families(graph_store, as_of=day) if region is None or (f.region_code or "").startswith(region)
-    ]
+    unmatched = [f.model_dump() for f in unmatched_families(graph_store, as_of=day) if inside(f.region_code)]
     page = render_report(data, report_data(data, tiers, warnings_over_time(graph_store), unmatched))
     path.write_text(page, encoding="utf-8")
 
@@ -948,11 +948,10 @@ def evaluate(
         # Obligations cross regions (a son in another county owes his parents): the whole graph is
         # evaluated, and --region only narrows what is reported.
         everything, written, recorded = _evaluate_and_record(graph_store, rules, _day(as_of))
+        inside = region_tree(graph_store).within(region)
     result = everything
     if region:
-        result = everything.model_copy(
-            update={"households": [d for d in everything.households if (d.region_code or "").startswith(region)]}
-        )
+        result = everything.model_copy(update={"households": [d for d in everything.households if inside(d.region_code)]})
         wanted = {d.household_id for d in result.households}
         result.obligations = [o for o in everything.obligations if o.dependant_household in wanted]
     counts: dict[str, int] = {}
@@ -1009,7 +1008,8 @@ def warnings(
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
         rows = early_warnings(run(graph_store, rules, as_of=_day(as_of)), rules)
-    rows = [r for r in rows if region is None or (r.region_code or "").startswith(region)]
+        inside = region_tree(graph_store).within(region)
+    rows = [r for r in rows if inside(r.region_code)]
     if as_json:
         out.print_json(json.dumps([r.model_dump() for r in rows], ensure_ascii=False))
         return

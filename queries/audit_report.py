@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.model import FindingMark, NodeKind
+from graph.regions import STRUCTURAL, RegionTree, region_tree
 from graph.store import GraphStore, NodeWrite, WriteBatch
 from queries.duplicate_aid import DEFAULT_GENERIC_THRESHOLD, duplicate_aid, generic_identifiers
 from queries.findings import Finding
@@ -49,12 +50,10 @@ class AuditReport(BaseModel):
     generic_identifiers: list[dict[str, Any]]
 
 
-def finding_in_region(finding: Finding, region: str | None) -> bool:
-    """The finding touches ``region``: one of its households lies there (a finding belongs to
-    every region it touches, so each of their caseworkers and auditors sees it)."""
-    # Region codes nest by prefix (420106 contains 420106005001), so a subtree is a prefix.
-    codes = finding.region_codes or [finding.region_code or ""]
-    return region is None or any(code.startswith(region) for code in codes)
+def finding_in_region(finding: Finding, region: str | None, tree: RegionTree = STRUCTURAL) -> bool:
+    """The finding touches ``region``: one of its households lies there by the region tree (a
+    finding belongs to every region it touches, so each of their caseworkers and auditors sees it)."""
+    return tree.any_within(region, finding.region_codes or [finding.region_code])
 
 
 def _with_regions(store: GraphStore, findings: list[Finding]) -> list[Finding]:
@@ -94,6 +93,7 @@ def audit(
 ) -> AuditReport:
     """Run every audit question; keep the findings in ``region`` (a code and its subtree)."""
     day = as_of or dt.date.today()
+    tree = region_tree(store) if region is not None else STRUCTURAL
     marks = {m.key: m.props for m in store.iter_nodes(NodeKind.FINDING_MARK)}
     findings = [
         AuditFinding(**f.model_dump(), family=family, mark=marks.get(f.id))
@@ -102,7 +102,7 @@ def audit(
             ("missed_aid", _with_regions(store, missed_aid(store, as_of=day, policy=policy))),
         )
         for f in found
-        if finding_in_region(f, region)
+        if finding_in_region(f, region, tree)
     ]
     return AuditReport(
         as_of=day.isoformat(),

@@ -31,6 +31,7 @@ import networkx as nx
 from pydantic import BaseModel
 
 from graph.model import LinkDecision, NodeKind, RelKind
+from graph.regions import STRUCTURAL, RegionTree, region_tree, short_code
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
 from queries._nx import nodes_of, out
 from queries.findings import finding_id
@@ -105,7 +106,7 @@ class Allocation(BaseModel):
 
 LINKAGE_RESOURCES_CYPHER = """
 MATCH (r:Resource)
-WHERE $region IS NULL OR $region STARTS WITH r.region_code
+WHERE $region_codes IS NULL OR r.region_code IN $region_codes
 RETURN r {.*} AS resource,
        COUNT { (r)-[:PROVIDES]->(s:Service) WHERE s.end IS NULL OR s.end >= $as_of } AS used,
        [(r)-[:PROVIDES]->(:Service)-[:SERVES]->(h:Household) | h.household_id] AS households,
@@ -121,12 +122,14 @@ def _resource_rows(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]
 
 
 @question("linkage_resources", cypher=LINKAGE_RESOURCES_CYPHER, from_records=_resource_rows)
-def linkage_resources(G: Any, as_of: str, region: str | None = None) -> list[dict[str, Any]]:
-    """Every resource (serving ``region``, if given: its region contains it) with its capacity in
-    use on ``as_of``, the households it ever served and the needs it serves now."""
+def linkage_resources(G: Any, as_of: str, region_codes: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every resource (or those whose region is one of ``region_codes``: ``RegionTree.ancestor_codes``
+    gives the regions containing a place) with its capacity in use on ``as_of``, the households it
+    ever served and the needs it serves now."""
     rows = []
+    wanted = None if region_codes is None else set(region_codes)
     for r, props in nodes_of(G, NodeKind.RESOURCE):
-        if region is not None and not region.startswith(props["region_code"]):
+        if wanted is not None and props["region_code"] not in wanted:
             continue
         services = out(G, r, RelKind.PROVIDES)
         active = [s for s in services if (G._node[s].get("end") or "9999-12-31") >= as_of]
@@ -141,18 +144,21 @@ def linkage_resources(G: Any, as_of: str, region: str | None = None) -> list[dic
     return _resource_rows(rows)
 
 
-def _proximity(resource_region: str, household_region: str) -> float:
-    return {12: 1.0, 9: 0.75, 6: 0.5}.get(len(resource_region), 0.33) if household_region.startswith(resource_region) else 0.0
+def _proximity(resource_region: str, household_region: str, tree: RegionTree) -> float:
+    """1 for a village's own resource, 0.75 a township's, 0.5 a county's, 0.33 a city's or province's."""
+    if not tree.contains(resource_region, household_region):
+        return 0.0
+    return {12: 1.0, 9: 0.75, 6: 0.5}.get(len(short_code(resource_region)), 0.33)
 
 
 def _judge(
-    need: dict[str, Any], household_id: str, region: str, row: dict[str, Any], declined: set[tuple[str, str]]
+    need: dict[str, Any], household_id: str, region: str, row: dict[str, Any], declined: set[tuple[str, str]], tree: RegionTree
 ) -> tuple[float | None, list[str]]:
     """(score, reasons) of one resource for one need; score None means excluded, reasons say why."""
     r = row["resource"]
     if need["category"] not in r.get("categories", []):
         return None, ["does not serve this category"]
-    if not region.startswith(r["region_code"]):
+    if not tree.contains(r["region_code"], region):
         return None, [f"serves region {r['region_code']}, not the household's"]
     if need["need_id"] in row["needs"]:
         return None, ["already serves this need (no duplicate aid)"]
@@ -164,7 +170,7 @@ def _judge(
     left = r["capacity"] - row["used"]
     if left <= 0:
         return None, ["no capacity left"]
-    proximity = _proximity(r["region_code"], region)
+    proximity = _proximity(r["region_code"], region, tree)
     sat = 0.7 if satisfaction is None else satisfaction
     share = left / r["capacity"] if r["capacity"] else 0.0
     before = household_id in row["households"]
@@ -205,16 +211,17 @@ def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = N
     unserved = {n for n, _ in unserved_in_view(view, day)}
     needs = [n.need for n in view.needs if n.need["need_id"] in unserved]
     # Most households have no unserved need: then there is nothing to rank.
-    resources = store.run("linkage_resources", as_of=day.isoformat(), region=region) if needs else []
+    tree = region_tree(store)
+    resources = store.run("linkage_resources", as_of=day.isoformat(), region_codes=tree.ancestor_codes(region)) if needs else []
     declined = _declined(store, needs, resources)
     out_needs = []
     for need in needs:
         candidates, excluded = [], []
         for row in resources:
-            score, reasons = _judge(need, household_id, region, row, declined)
+            score, reasons = _judge(need, household_id, region, row, declined, tree)
             r = row["resource"]
             if score is None:
-                if need["category"] in r.get("categories", []) and region.startswith(r["region_code"]):
+                if need["category"] in r.get("categories", []) and tree.contains(r["region_code"], region):
                     excluded.append({"resource_id": r["resource_id"], "why": reasons[0]})
                 continue
             candidates.append(
@@ -274,9 +281,8 @@ def unmatched_families(store: GraphStore, *, as_of: dt.date | None = None, org: 
         resource = store.get_node(NodeKind.RESOURCE, org)
         if resource is None:
             raise KeyError(f"no resource {org}")
-        needs = [
-            n for n in needs if n["category"] in resource["categories"] and (n["region_code"] or "").startswith(resource["region_code"])
-        ]
+        tree = region_tree(store)
+        needs = [n for n in needs if n["category"] in resource["categories"] and tree.contains(resource["region_code"], n["region_code"])]
     families: dict[str, UnmatchedFamily] = {}
     for n in needs:
         fam = families.setdefault(
@@ -299,9 +305,10 @@ def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | N
     The greedy baseline serves needs first come first served, each with its best-scored resource.
     """
     day = as_of or dt.date.today()
-    needs = [n for n in _unmatched_needs(store, day) if region is None or (n["region_code"] or "").startswith(region)]
+    tree = region_tree(store)
+    needs = [n for n in _unmatched_needs(store, day) if tree.contains(region, n["region_code"])]
     needs.sort(key=lambda n: (n["raised_on"], n["need_id"]))
-    resources = store.run("linkage_resources", as_of=day.isoformat(), region=None)
+    resources = store.run("linkage_resources", as_of=day.isoformat(), region_codes=None)
     declined = _declined(store, needs, resources)
     left = {r["resource"]["resource_id"]: r["resource"]["capacity"] - r["used"] for r in resources}
     options: dict[str, list[tuple[float, str]]] = {}
@@ -309,7 +316,7 @@ def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | N
         scored = [
             (score, row["resource"]["resource_id"])
             for row in resources
-            if (score := _judge(n, n["household_id"], n["region_code"] or "", row, declined)[0]) is not None
+            if (score := _judge(n, n["household_id"], n["region_code"] or "", row, declined, tree)[0]) is not None
         ]
         options[n["need_id"]] = sorted(scored, key=lambda s: (-s[0], s[1]))
 
@@ -429,12 +436,9 @@ def proposals(store: GraphStore, *, region: str | None = None, resource_id: str 
     if resource_id is not None:
         waiting = [d for d in waiting if d["resource_id"] == resource_id]
     regions = {k: v.get("region_code") or "" for k, v in store.get_nodes(NodeKind.HOUSEHOLD, {d["household_id"] for d in waiting}).items()}
+    tree = region_tree(store) if region is not None else STRUCTURAL
     return sorted(
-        (
-            {**d, "region_code": regions.get(d["household_id"])}
-            for d in waiting
-            if region is None or regions.get(d["household_id"], "").startswith(region)
-        ),
+        ({**d, "region_code": regions.get(d["household_id"])} for d in waiting if tree.contains(region, regions.get(d["household_id"]))),
         key=lambda d: (d["decided_at"], d["decision_id"]),
     )
 
@@ -445,7 +449,8 @@ def _acceptable(store: GraphStore, need_id: str, resource_id: str, day: dt.date)
     if need is None:
         raise KeyError(f"no need {need_id}")
     household = store.get_node(NodeKind.HOUSEHOLD, need["household_id"]) or {}
-    rows = store.run("linkage_resources", as_of=day.isoformat(), region=household.get("region_code"))
+    tree = region_tree(store)
+    rows = store.run("linkage_resources", as_of=day.isoformat(), region_codes=tree.ancestor_codes(household.get("region_code") or ""))
     [row] = [r for r in rows if r["resource"]["resource_id"] == resource_id] or [None]
     if row is None:
         raise KeyError(f"no resource {resource_id}")
@@ -454,7 +459,7 @@ def _acceptable(store: GraphStore, need_id: str, resource_id: str, day: dt.date)
         raise ValueError(f"{need_id} is already served by {serving[0]}: one need, one service (no duplicate aid)")
     if need.get("status") in ("served", "closed"):
         raise ValueError(f"{need_id} is {need['status']}")
-    score, reasons = _judge(need, need["household_id"], household.get("region_code", ""), row, set())
+    score, reasons = _judge(need, need["household_id"], household.get("region_code", ""), row, set(), tree)
     if score is None:
         raise ValueError(f"{resource_id} cannot serve {need_id}: {reasons[0]}")
     return need, row

@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind, split_node_id
+from graph.regions import region_tree
 from policy.config import PolicyConfig
 from queries._nx import household_aid_records, inc, nodes_of, out
 from queries.findings import age_on, covers
@@ -790,7 +791,8 @@ def evaluate(
     if household_ids is None:
         facts = store.run("means_facts", household_ids=None)
         kin = store.run("kin_links", person_ids=None)
-        targets = [f for f in facts if region is None or (f.get("region") or "").startswith(region)]
+        inside = region_tree(store).within(region)
+        targets = [f for f in facts if inside(f.get("region"))]
     else:
         targets = store.run("means_facts", household_ids=sorted(set(household_ids)))
         members = sorted({m["id"] for f in targets for m in f["members"]})

@@ -54,7 +54,7 @@ CALL () {
   MATCH (h:Household)
   RETURN h
 }
-WITH h WHERE ($region IS NULL OR h.region_code STARTS WITH $region)
+WITH h WHERE ($region_codes IS NULL OR h.region_code IN $region_codes)
   AND ($member_name IS NULL OR EXISTS { MATCH (p:Person)-[:MEMBER_OF]->(h) WHERE toLower(p.name) CONTAINS toLower($member_name) })
 WITH h ORDER BY h.household_id
 WITH collect(h) AS found
@@ -80,9 +80,15 @@ def _search_from_records(records: list[dict[str, Any]], **_: Any) -> HouseholdSe
 
 @question("household_search", cypher=HOUSEHOLD_SEARCH_CYPHER, from_records=_search_from_records)
 def household_search(
-    G: Any, region: str | None = None, member_name: str | None = None, id_number: str | None = None, offset: int = 0, limit: int = 50
+    G: Any,
+    region_codes: list[str] | None = None,
+    member_name: str | None = None,
+    id_number: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> HouseholdSearch:
-    """Households in ``region`` (a code and its subtree) with a member whose name contains
+    """Households whose region code is one of ``region_codes`` (``queries.regions.codes_within``
+    gives those of a region's subtree) with a member whose name contains
     ``member_name`` (any case) or whose ID number is ``id_number``; a page of them, by household id.
 
     Examples
@@ -94,7 +100,7 @@ def household_search(
     ...     nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420106005001"}),
     ...            NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周建军"})],
     ...     edges=[EdgeWrite(RelKind.MEMBER_OF, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H-1", {"relation_to_head": "head"})]))
-    >>> found = s.run("household_search", region="420106", member_name="建军")
+    >>> found = s.run("household_search", region_codes=["420106005001"], member_name="建军")
     >>> found.total, found.hits[0].members
     (1, [{'id_number': 'P1', 'name': '周建军', 'relation_to_head': 'head'}])
 
@@ -110,8 +116,9 @@ def household_search(
         candidates = list(nodes_of(G, NodeKind.HOUSEHOLD))
     wanted = member_name.lower() if member_name is not None else None
     found = []
+    codes = None if region_codes is None else set(region_codes)
     for h, props in candidates:
-        if region is not None and not str(props.get("region_code", "")).startswith(region):
+        if codes is not None and props.get("region_code") not in codes:
             continue
         members = inc(G, h, RelKind.MEMBER_OF)
         if wanted is not None and not any(wanted in str(G.nodes[p].get("name") or "").lower() for p in members):

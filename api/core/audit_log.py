@@ -32,6 +32,7 @@ from typing import Any
 
 from graph.national_id import mask_id_number
 from graph.privacy import mask_tree
+from graph.regions import STRUCTURAL, RegionTree
 
 __all__ = ["AuditLog", "AuditLogError"]
 
@@ -79,6 +80,9 @@ class AuditLog:
         self._secret = secret if secret is not None else _load_secret(Path(path).with_suffix(".secret"))
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
+        #: The region tree the ``region`` filter follows, set (under the lock) by each query.
+        self._tree: RegionTree = STRUCTURAL
+        self._db.create_function("aidgraph_within", 2, lambda scope, code: int(self._tree.contains(scope, code)), deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # an entry the server acknowledged must survive a crash
         self._db.executescript(
@@ -164,24 +168,27 @@ class AuditLog:
         since: str | None = None,
         until: str | None = None,
         region: str | None = None,
+        tree: RegionTree | None = None,
         offset: int = 0,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Entries, newest first, filtered; ``person`` is a full ID number, matched by its keyed hash;
-        ``region`` keeps the entries about households of that region (its code a prefix of theirs)."""
+        ``region`` keeps the entries about households of that region (by ``tree``, the server's region tree)."""
         where, args = self._where(key_id, route, household, person, subject, since, until, region)
         with self._lock:
+            self._tree = tree or STRUCTURAL
             rows = self._db.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM audit_entry{where} ORDER BY seq DESC LIMIT ? OFFSET ?",  # noqa: S608 (fixed column names; values are parameters)
                 (*args, limit, offset),
             ).fetchall()
         return [self._row(r) for r in rows]
 
-    def count(self, **filters: Any) -> int:
+    def count(self, *, tree: RegionTree | None = None, **filters: Any) -> int:
         where, args = self._where(
             *(filters.get(k) for k in ("key_id", "route", "household", "person", "subject", "since", "until", "region"))
         )
         with self._lock:
+            self._tree = tree or STRUCTURAL
             return int(self._db.execute(f"SELECT count(*) FROM audit_entry{where}", args).fetchone()[0])  # noqa: S608
 
     def _where(self, key_id, route, household, person, subject, since, until, region=None) -> tuple[str, list[Any]]:
@@ -206,8 +213,8 @@ class AuditLog:
             clauses.append("at < ?")
             args.append(until)
         if region:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(regions) WHERE substr(value, 1, ?) = ?)")
-            args.extend([len(region), region])
+            clauses.append("EXISTS (SELECT 1 FROM json_each(regions) WHERE aidgraph_within(?, value))")
+            args.append(region)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
     @staticmethod

@@ -24,6 +24,7 @@ from pypinyin import Style, lazy_pinyin
 from graph.names import split_chinese_name
 from graph.national_id import is_valid_id_number, looks_like_id_number
 from graph.privacy import CONTACT_FIELDS, ID_FIELDS, IDENTIFIER_IN_TEXT, mask_text, mask_tree
+from graph.regions import STRUCTURAL, RegionTree
 
 __all__ = ["OUTSIDE_RULE", "deidentify", "initial_name", "is_minor", "present"]
 
@@ -93,6 +94,7 @@ def present(
     today: dt.date | None = None,
     deidentified: bool = False,
     scope_region: str | None = None,
+    tree: RegionTree = STRUCTURAL,
 ) -> Any:
     """``payload`` (plain JSON data) as the caller may see it.
 
@@ -129,17 +131,17 @@ def present(
     hidden_ids: set[str] = set()
     hidden_names: dict[str, str | None] = {}
     for m in minors:
-        if minors_region is None or not region_of(m).startswith(minors_region):
+        if minors_region is None or not tree.contains(minors_region, region_of(m)):
             hidden_ids.add(str(m["id_number"]))
             if m.get("name"):
                 hidden_names[m["name"]] = initial_name(m["name"])
     # People of other regions reached through an edge (a relative, an obligor) are reduced nodes.
-    outside = {str(p["id_number"]) for p in persons if scope_region is not None and not region_of(p).startswith(scope_region)}
+    outside = {str(p["id_number"]) for p in persons if scope_region is not None and not tree.contains(scope_region, region_of(p))}
     for o in obligations:
-        if scope_region is not None and not (regions.get(o.get("obligor_household") or "") or "").startswith(scope_region):
+        if scope_region is not None and not tree.contains(scope_region, regions.get(o.get("obligor_household") or "")):
             o.update(obligor_household_per_capita_income=None, obligor_standard=None, rule=OUTSIDE_RULE)
     for f in findings:
-        _hide_minor_evidence(f, minors_region, today)
+        _hide_minor_evidence(f, minors_region, today, tree)
 
     def hide(d: dict[str, Any]) -> None:
         if _is_person(d) and (str(d["id_number"]) in hidden_ids or str(d["id_number"]) in outside):
@@ -175,13 +177,13 @@ def present(
 OUTSIDE_RULE = "computed from the means of the obligor's household, which lies outside your region"
 
 
-def _hide_minor_evidence(finding: dict[str, Any], minors_region: str | None, today: dt.date) -> None:
+def _hide_minor_evidence(finding: dict[str, Any], minors_region: str | None, today: dt.date, tree: RegionTree) -> None:
     """A minor named in a finding's evidence: only a caseworker of every region it touches sees them."""
     evidence = finding["evidence"]
     if not evidence.get("name") or not is_minor({"birth_date": evidence.get("birth_date")}, today):
         return
     codes = finding.get("region_codes") or []
-    if minors_region is not None and codes and all(c.startswith(minors_region) for c in codes):
+    if minors_region is not None and codes and all(tree.contains(minors_region, c) for c in codes):
         return
     evidence["name"] = initial_name(evidence["name"])
     evidence.pop("birth_date", None)

@@ -21,6 +21,7 @@ import anyio.to_thread
 
 from api.core.errors import ApiError
 from api.core.limits import LruCache, rows_of
+from graph.regions import RegionTree, region_tree
 from graph.store import GraphStore
 
 __all__ = ["ReadWriteLock", "StoreRuntime"]
@@ -83,6 +84,21 @@ class StoreRuntime:
         self._cache = LruCache(max_entries=cache_entries, max_rows=cache_rows)
         self._cache_lock = threading.Lock()
         self._generation = 0
+        self._tree: tuple[int, float, RegionTree] | None = None
+
+    async def region_tree(self) -> RegionTree:
+        """The store's region tree, read again after a write of this server's or ``cache_ttl_s``
+        (another process may have written: a CLI ingest into the same Neo4j)."""
+        with self._cache_lock:
+            held, generation = self._tree, self._generation
+        now = time.monotonic()
+        if held is not None and held[0] == generation and now - held[1] < self.cache_ttl_s:
+            return held[2]
+        tree = await self.read(region_tree)
+        with self._cache_lock:
+            if generation == self._generation:
+                self._tree = (generation, now, tree)
+        return tree
 
     def _read_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self._gate is None:

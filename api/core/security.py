@@ -24,10 +24,12 @@ import re
 import secrets
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from graph.regions import STRUCTURAL, RegionTree
 
 __all__ = ["ROUTE_ROLES", "Caller", "KeyRing", "NewKey", "Role", "may_call"]
 
@@ -83,10 +85,12 @@ class Caller:
     org: str | None = None  # a charity coordinator's resource id
     routes: frozenset[str] = frozenset()  # a consumer's routes
     rate_per_minute: int | None = None
+    #: The region tree scope is judged by (``PART_OF`` links, not code prefixes): the server's, set per request.
+    tree: RegionTree = field(default=STRUCTURAL, compare=False, repr=False)
 
     def sees_region(self, region_code: str | None) -> bool:
-        """The caller's region scope covers ``region_code`` (codes nest by prefix)."""
-        return self.region is None or (region_code or "").startswith(self.region)
+        """The caller's region scope covers ``region_code`` (by the region tree)."""
+        return self.tree.contains(self.region, region_code)
 
 
 def may_call(caller: Caller, route: str) -> bool:

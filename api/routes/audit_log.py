@@ -42,6 +42,6 @@ async def list_audit_log(
         "region": caller.region,
     }
     log = ctx.audit_log
-    rows = await anyio.to_thread.run_sync(lambda: log.query(**filters, offset=offset, limit=limit))
-    count = await anyio.to_thread.run_sync(lambda: log.count(**filters))
+    rows = await anyio.to_thread.run_sync(lambda: log.query(**filters, tree=caller.tree, offset=offset, limit=limit))
+    count = await anyio.to_thread.run_sync(lambda: log.count(**filters, tree=caller.tree))
     return {"count": count, "offset": offset, "limit": limit, "data": rows}

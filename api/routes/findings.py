@@ -42,7 +42,7 @@ async def list_findings(
     def keep(f: AuditFinding) -> bool:
         marked = (f.mark or {}).get("status", "open")
         return (
-            finding_in_region(f, scope)
+            finding_in_region(f, scope, caller.tree)
             and (family is None or f.family == family)
             and (kind is None or f.kind == kind)
             and (status is None or marked == status)

@@ -25,6 +25,7 @@ from api.models import HouseholdsPublic
 from queries.household import HouseholdView
 from queries.household_chain import ChainResult, household_chain
 from queries.linkage import Recommendation, recommend, unmatched_families
+from queries.regions import codes_within
 
 router = APIRouter(prefix="/households", tags=["households"], responses=ERROR_RESPONSES)
 
@@ -43,7 +44,14 @@ async def search_households(
     """Households by region, member name or member ID number, a page at a time, within your region."""
     scope = narrow_region(caller, region)
     found = await ctx.runtime.read(
-        lambda s: s.run("household_search", region=scope, member_name=name, id_number=id_number, offset=offset, limit=limit)
+        lambda s: s.run(
+            "household_search",
+            region_codes=codes_within(s, scope, caller.tree),
+            member_name=name,
+            id_number=id_number,
+            offset=offset,
+            limit=limit,
+        )
     )
     data = [
         {"household": hit.household, "members": [{**m, "household_id": hit.household["household_id"]} for m in hit.members]}

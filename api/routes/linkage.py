@@ -45,7 +45,7 @@ async def list_unmatched_families(
     if caller.role is Role.CHARITY:
         org = (await charity_org(ctx, caller))["resource_id"]
     families = await ctx.runtime.cached(("unmatched", day, org), lambda s: unmatched_families(s, as_of=day, org=org))
-    found = [f for f in families if scope is None or (f.region_code or "").startswith(scope)]
+    found = [f for f in families if caller.tree.contains(scope, f.region_code)] if scope is not None else families
     page = [f.model_dump(mode="json") for f in found[offset : offset + limit]]
     shown = await respond(request, ctx, caller, page, today=day, deidentified=caller.role is Role.CHARITY)
     return {"as_of": day.isoformat(), "count": len(found), "offset": offset, "limit": limit, "data": shown}
@@ -87,7 +87,7 @@ async def _need_in_scope(ctx: Context, caller: Caller, need_id: str, resource_id
         if resource_id != org["resource_id"]:
             raise not_found(f"resource {resource_id}")
         # A coordinator acts only on needs their organisation can meet, where it serves.
-        if need["category"] not in org.get("categories", []) or not (household.get("region_code") or "").startswith(org["region_code"]):
+        if need["category"] not in org.get("categories", []) or not caller.tree.contains(org["region_code"], household.get("region_code")):
             raise not_found(f"need {need_id}")
     return need
 

@@ -69,9 +69,9 @@ async def get_tier(
     )
 
 
-def _within(rows: list[Any], scope: str | None) -> list[Any]:
-    """The rows whose household lies in region ``scope`` (all of them if None)."""
-    return [r for r in rows if scope is None or (r.region_code or "").startswith(scope)]
+def _within(rows: list[Any], scope: str | None, caller: Caller) -> list[Any]:
+    """The rows whose household lies in region ``scope`` by the region tree (all of them if None)."""
+    return [r for r in rows if caller.tree.contains(scope, r.region_code)]
 
 
 @router.get("/warnings", response_model=WarningsPublic)
@@ -87,7 +87,7 @@ async def list_warnings(
     """The early-warning push list within your region, hardest first."""
     scope = narrow_region(caller, region)
     evaluation = await _evaluation(ctx, as_of)
-    rows = _within(early_warnings(evaluation, ctx.policy), scope)
+    rows = _within(early_warnings(evaluation, ctx.policy), scope, caller)
     page = [r.model_dump(mode="json") for r in rows[offset : offset + limit]]
     shown = await respond(request, ctx, caller, page)
     return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(rows), "offset": offset, "limit": limit, "data": shown}
@@ -107,8 +107,8 @@ async def list_reviews(
     """Reviews due by the cadence rules, soonest first, and the households leaving (gradual exit), within your region."""
     scope = narrow_region(caller, region)
     evaluation = await _evaluation(ctx, as_of)
-    due = _within(reviews_due(evaluation, ctx.policy, due_before=due_before), scope)
-    exits = _within(gradual_exits(evaluation, ctx.policy), scope)
+    due = _within(reviews_due(evaluation, ctx.policy, due_before=due_before), scope, caller)
+    exits = _within(gradual_exits(evaluation, ctx.policy), scope, caller)
     page = [r.model_dump(mode="json") for r in due[offset : offset + limit]]
     shown = await respond(request, ctx, caller, {"data": page, "exits": [e.model_dump(mode="json") for e in exits]})
     return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(due), "offset": offset, "limit": limit, **shown}

@@ -33,7 +33,8 @@ SUB_QUESTIONS = [
     ("dup_identifier_counts", {}),
     ("missed_households", {"as_of": "2026-06-30", "policy": {}}),
     ("missed_unserved_needs", {"as_of": "2026-06-30"}),
-    ("linkage_resources", {"as_of": "2026-06-30", "region": None}),
+    ("linkage_resources", {"as_of": "2026-06-30", "region_codes": None}),
+    ("household_region_codes", {}),
 ]
 
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from graph.model import NodeKind
+from graph.regions import STRUCTURAL
 from graph.store import GraphStore, NodeWrite, WriteBatch
 from graph.stores.embedded import EmbeddedStore
 from ingest.loader import ingest_folder
@@ -115,7 +116,7 @@ def scarce_5k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_scarce(store: GraphStore, every: int = 2) -> dict[str, int]:
     """Every ``every``-th resource keeps one free place, the rest none."""
-    rows = store.run("linkage_resources", as_of=DAY.isoformat(), region=None)
+    rows = store.run("linkage_resources", as_of=DAY.isoformat(), region_codes=None)
     left = {r["resource"]["resource_id"]: (1 if i % every == 0 else 0) for i, r in enumerate(rows)}
     store.write_batch(
         WriteBatch(
@@ -159,11 +160,11 @@ def test_linkage_parity(neo4j_store: GraphStore, scarce_5k: Path, tmp_path: Path
     assert families == unmatched_families(neo4j_store, as_of=DAY)
     for f in families:
         assert recommend(embedded, f.household_id, as_of=DAY) == recommend(neo4j_store, f.household_id, as_of=DAY)
-    assert embedded.run("linkage_resources", as_of="2026-06-30", region=None) == neo4j_store.run(
-        "linkage_resources", as_of="2026-06-30", region=None
+    assert embedded.run("linkage_resources", as_of="2026-06-30", region_codes=None) == neo4j_store.run(
+        "linkage_resources", as_of="2026-06-30", region_codes=None
     )
-    assert embedded.run("linkage_resources", as_of="2026-06-30", region="420502001001") == neo4j_store.run(
-        "linkage_resources", as_of="2026-06-30", region="420502001001"
+    assert embedded.run("linkage_resources", as_of="2026-06-30", region_codes=STRUCTURAL.ancestor_codes("420502001001")) == neo4j_store.run(
+        "linkage_resources", as_of="2026-06-30", region_codes=STRUCTURAL.ancestor_codes("420502001001")
     )
 
 

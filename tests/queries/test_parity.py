@@ -13,6 +13,7 @@ from graph.model import NodeKind, RelKind
 from graph.store import GraphStore
 from graph.stores.embedded import EmbeddedStore
 from ingest.loader import ingest_folder
+from queries.regions import codes_within
 from queries.registry import questions
 
 pytestmark = pytest.mark.neo4j
@@ -69,13 +70,13 @@ def test_household_view_never_scans_a_programmes_payments(two_cases_dir: Path, t
 
 SEARCHES = [
     {},
-    {"region": "420106"},
-    {"region": "4202"},
-    {"region": "9999"},
+    {"region_codes": ["420106005001"]},
+    {"region_codes": ["420203100201", "420106005001"]},
+    {"region_codes": []},
     {"member_name": "周"},
     {"member_name": "ZHOU"},
     {"id_number": "420203201307092421"},
-    {"id_number": "420203201307092421", "region": "420106"},
+    {"id_number": "420203201307092421", "region_codes": ["420106005001"]},
     {"id_number": "000000000000000000"},
     {"offset": 1, "limit": 1},
     {"offset": 5, "limit": 10},
@@ -112,7 +113,9 @@ def test_search_parity_on_generated_data(neo4j_store: GraphStore, generated_2000
     embedded = EmbeddedStore(tmp_path / "gen")
     ingest_folder(embedded, generated_2000)
     ingest_folder(neo4j_store, generated_2000)
-    for params in ({"region": "4205", "offset": 40, "limit": 25}, {"member_name": "王"}, {"member_name": "Li"}):
+    codes = codes_within(embedded, "4205")
+    assert codes and codes == codes_within(neo4j_store, "4205")
+    for params in ({"region_codes": codes, "offset": 40, "limit": 25}, {"member_name": "王"}, {"member_name": "Li"}):
         assert embedded.run("household_search", **params) == neo4j_store.run("household_search", **params), params
     some = [n.key for n in embedded.iter_nodes(NodeKind.PERSON)][::97]
     for person in some:
