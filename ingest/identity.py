@@ -42,7 +42,7 @@ def review_id(kind: NodeKind, key: str, person: str) -> str:
     """A short id for a (record, person) pair that holds no ID number: it appears in URLs and logs.
 
     >>> review_id(NodeKind.AID_RECORD, "YB-1", "420203201307092421")
-    'IR-28cdc1ca94b7'
+    'IR-28cdc1-ca94b7'
     """
     digest = hashlib.sha256(f"{kind.value}:{key}|{person}".encode()).hexdigest()
     return f"IR-{digest[:6]}-{digest[6:12]}"  # split: never an 11-digit run for a masker

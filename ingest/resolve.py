@@ -44,7 +44,7 @@ from rapidfuzz.distance import JaroWinkler
 from graph.names import split_chinese_name
 from graph.national_id import is_valid_id_number, upgrade_15_to_18
 
-__all__ = ["FIELDS", "Cluster", "Pair", "Resolution", "compare", "normalise", "resolve"]
+__all__ = ["FIELDS", "Cluster", "Pair", "Resolution", "compare", "normalise", "resolve", "simplified"]
 
 FIELDS = ("id", "name", "birth", "sex", "phone", "address")
 #: EM's starting share of matches among candidate pairs (see ``_em``).
@@ -52,6 +52,17 @@ EM_START_PRIOR = 0.01
 #: Number of comparison levels per field; level 0 is "missing on either side" and weighs nothing.
 LEVELS = {"id": 5, "name": 5, "birth": 5, "sex": 3, "phone": 3, "address": 4}
 _T2S = opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """``text`` in simplified characters, spaces dropped: one spelling of a name.
+
+    >>> simplified("周建軍") == simplified("周建军")
+    True
+    """
+    return _T2S.convert(text).replace(" ", "")
+
+
 #: Chance agreement between different people, per field and level, as measured on a generated
 #: 100k-household prefecture (`python -m bench.resolve`); the prior of the u estimate.
 U_PRIOR = {
@@ -237,9 +248,16 @@ def resolve(
     max_block: int = 200,
     em_iterations: int = 25,
     seed: int = 7,
+    register_prefix: str | None = "P:",
 ) -> Resolution:
     """Cluster ``raw_records`` (dicts with ``record_id`` and any of name, id_number, other_id,
-    birth_date, sex, address, phone, source) into persons."""
+    birth_date, sex, address, phone, source) into persons.
+
+    Records whose id starts with ``register_prefix`` are population-register entries: distinct
+    people, never put in one cluster. Links are made strongest first, and a link that would join
+    two register entries is not made: a record one mistyped digit from two registered people goes
+    to the one its name and birth date agree with, not to both.
+    """
     records = [normalise(r) for r in raw_records]
     by_id = {r.record_id: r for r in records}
     blocks: dict[str, list[str]] = defaultdict(list)
@@ -327,14 +345,19 @@ def resolve(
             x = parent[x]
         return x
 
+    anchored = {r.record_id for r in records if register_prefix and r.record_id.startswith(register_prefix)}
     best: dict[str, float] = {}
-    for p in scored:
-        if p.probability >= accept:
-            ra, rb = find(p.a), find(p.b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-            best[p.a] = max(best.get(p.a, 0.0), p.probability)
-            best[p.b] = max(best.get(p.b, 0.0), p.probability)
+    for p in sorted((p for p in scored if p.probability >= accept), key=lambda p: (-p.probability, p.a, p.b)):
+        ra, rb = find(p.a), find(p.b)
+        if ra != rb:
+            if ra in anchored and rb in anchored:
+                continue  # two register entries: two people
+            root, other = min(ra, rb), max(ra, rb)
+            parent[other] = root
+            if other in anchored:
+                anchored.add(root)
+        best[p.a] = max(best.get(p.a, 0.0), p.probability)
+        best[p.b] = max(best.get(p.b, 0.0), p.probability)
     members: dict[str, list[str]] = defaultdict(list)
     for r in records:
         members[find(r.record_id)].append(r.record_id)
