@@ -410,6 +410,14 @@ class LabourCapacity(StrEnum):
     NONE = "none"
 
 
+class SelfCare(StrEnum):
+    """Self-care ability (生活自理能力), which sets a 特困 person's care allowance."""
+
+    ABLE = "able"
+    PARTLY_DEPENDENT = "partly_dependent"
+    FULLY_DEPENDENT = "fully_dependent"
+
+
 class Employment(StrEnum):
     EMPLOYED = "employed"
     FLEXIBLE = "flexible"
@@ -442,6 +450,7 @@ class Person(_Node):
     phone: Annotated[str, _CODE, Field(pattern=r"^\+?[\d\- ]{5,20}$")] | None = None
     bank_account: Annotated[str, _CODE, Field(pattern=r"^[\d\- ]{6,34}$")] | None = None
     deceased_on: Date | None = None
+    self_care: SelfCare | None = None
     in_register: bool = True
 
     @field_validator("disability_grade", mode="before")
@@ -471,6 +480,8 @@ class Income(_Node):
     source_department: Key | None = None
     period_start: Date | None = None
     period_end: Date | None = None
+    #: For ``maintenance_received``: the obligor who pays it (maintenance "by fact" replaces theirs "by law").
+    payer_id_number: Annotated[str, _CODE, Field(min_length=1, max_length=32)] | None = None
 
 
 class AssetKind(StrEnum):

@@ -60,10 +60,10 @@ FILE_SPECS: dict[str, FileSpec] = {
             "persons",
             "id_number* name* sex* birth_date* household_id* relation_to_head* hukou_region_code "
             "residence_region_code disability_grade chronic_illness major_illness labour_capacity employment "
-            "phone bank_account deceased_on",
+            "phone bank_account deceased_on self_care",
         ),
         _spec("kinship", "from_id_number* to_id_number* relation*"),
-        _spec("incomes", "income_id* id_number* kind* monthly_amount* source_department period_start period_end"),
+        _spec("incomes", "income_id* id_number* kind* monthly_amount* source_department period_start period_end payer_id_number"),
         _spec("assets", "asset_id* household_id* kind* quantity* value note"),
         _spec(
             "aid_records",

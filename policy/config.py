@@ -89,12 +89,35 @@ class Assets(_Section):
     max_units: dict[str, float] = Field(default_factory=dict, description="more units than this of a kind (house, vehicle)")
 
 
+RIGID_CONDITIONS = ("major_illness", "severe_disability", "student")
+
+
 class RigidExpenditure(_Section):
     """Monthly rigid expenditure counted per person (刚性支出), by condition."""
 
     major_illness: float = Field(0.0, ge=0)
     severe_disability: float = Field(0.0, ge=0)
     student: float = Field(0.0, ge=0)
+    deducted: list[Literal["major_illness", "severe_disability", "student"]] = Field(
+        default_factory=list,
+        description="支出型贫困: the conditions whose costs are deducted from income before the 低保 test (none: only listed as 刚性支出困难)",
+    )
+
+
+class Tekun(_Section):
+    """特困 support: the basic living standard and the care allowance by self-care ability."""
+
+    basic_multiple: float = Field(1.3, ge=1.3, description="basic living standard: at least 1.3 x the 低保 standard (national rule)")
+    care: dict[Literal["able", "partly_dependent", "fully_dependent"], float] = Field(
+        default_factory=lambda: {"able": 0.0, "partly_dependent": 0.0, "fully_dependent": 0.0},
+        description="monthly care allowance by self-care ability",
+    )
+
+
+class Dibao(_Section):
+    single_person: bool = Field(
+        False, description="单人保: a severely disabled or seriously ill member of a 低保边缘 household may be enrolled alone"
+    )
 
 
 class Maintenance(_Section):
@@ -140,6 +163,9 @@ class Program(_Section):
 
     tiers: list[Literal["特困", "低保", "低保边缘", "刚性支出困难", "防止返贫监测", "其他"]] = Field(min_length=1)
     exclusive_group: str | None = None
+    repeatable: bool = Field(
+        False, description="one person may hold it twice at once (basic-living and special programmes are once-only by default)"
+    )
 
 
 class PolicyConfig(_Section):
@@ -151,6 +177,8 @@ class PolicyConfig(_Section):
     income: Income = Income()
     assets: Assets = Assets()
     rigid_expenditure: RigidExpenditure = RigidExpenditure()
+    tekun: Tekun = Tekun()
+    dibao: Dibao = Dibao()
     maintenance: Maintenance = Maintenance()
     review: Review = Review()
     exit: Exit = Exit()
@@ -171,6 +199,10 @@ class PolicyConfig(_Section):
             "marginal": round(standard * self.multiples.marginal, 2),
             "watch": round(standard * self.multiples.watch, 2),
         }
+
+    def repeatable_programs(self) -> list[str]:
+        """The programmes one person may hold more than once at a time."""
+        return sorted(code for code, p in self.programs.items() if p.repeatable)
 
     def coefficient(self, category_codes: list[str]) -> float:
         """The benefit coefficient of a person: the highest of their categories' (1.0 with none)."""

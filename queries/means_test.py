@@ -67,6 +67,10 @@ class Obligation(BaseModel):
     obligor_standard: float
     monthly_amount: float
     rule: str  # the amount's formula with the numbers
+    #: "law": computed from the obligor's means; "fact": recorded maintenance income used instead.
+    by: str = "law"
+    computed_amount: float | None = None  # by fact: what the law would have computed
+    recorded_incomes: list[str] = []  # by fact: the maintenance_received income items
 
 
 class TierDecision(BaseModel):
@@ -87,6 +91,12 @@ class TierDecision(BaseModel):
     rigid_expenditure: float
     assets_over_limit: list[str]
     benefit: float | None  # 低保/特困 monthly amount, yuan
+    rigid_expenditure_deducted: float = 0.0  # 支出型贫困: taken off income before the test
+    tekun_members: list[dict[str, Any]] = []  # members who are 特困 on their own, in a household that is not
+    single_person_dibao: list[dict[str, Any]] = []  # 单人保: members of a marginal household enrolled alone
+    aid_records: list[dict[str, Any]] = []  # the household's and its members' aid records (the audit reads them)
+    deceased: list[dict[str, Any]] = []  # members with a date of death: {id, on}
+    vulnerable: list[str] = []  # living members severely disabled or seriously ill
     eligible_programs: list[str]  # the policy's programmes whose tiers include this one
     enrolled_since: str | None  # start of the active basic-living aid (低保/特困), if any
     earned_income_since: str | None  # start of the latest current earned income
@@ -111,9 +121,10 @@ WHERE $household_ids IS NULL OR h.household_id IN $household_ids
 RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural,
   [(p:Person)-[m:MEMBER_OF]->(h) | {id: p.id_number, name: p.name, birth: p.birth_date, sex: p.sex, labour: p.labour_capacity,
      employment: p.employment, disability: p.disability_grade, major: p.major_illness, chronic: p.chronic_illness,
-     deceased: p.deceased_on, relation: m.relation_to_head}] AS members,
+     deceased: p.deceased_on, relation: m.relation_to_head, self_care: p.self_care}] AS members,
   [(i:Income)<-[:HAS_INCOME]-(p:Person)-[:MEMBER_OF]->(h) | {id: i.income_id, person: p.id_number, kind: i.kind,
-     amount: i.monthly_amount, start: i.period_start, end: i.period_end, department: i.source_department}] AS incomes,
+     amount: i.monthly_amount, start: i.period_start, end: i.period_end, department: i.source_department,
+     payer: i.payer_id_number}] AS incomes,
   [(h)-[:OWNS]->(a:Asset) | {id: a.asset_id, kind: a.kind, quantity: a.quantity, value: a.value}] AS assets,
   [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h) | {id: r.record_id, program: g.program_code, kind: g.kind,
       amount: r.amount, start: r.period_start, end: r.period_end, status: r.status, person: null}]
@@ -158,6 +169,7 @@ def _person_facts(G: Any, p: str, relation: str | None = None) -> dict[str, Any]
         "chronic": q.get("chronic_illness"),
         "deceased": q.get("deceased_on"),
         "relation": relation,
+        "self_care": q.get("self_care"),
     }
 
 
@@ -186,6 +198,7 @@ def means_facts(G: Any, household_ids: list[str] | None = None) -> list[dict[str
                         "start": G._node[i].get("period_start"),
                         "end": G._node[i].get("period_end"),
                         "department": G._node[i].get("source_department"),
+                        "payer": G._node[i].get("payer_id_number"),
                     }
                     for m in members
                     for i in out(G, m, RelKind.HAS_INCOME)
@@ -495,14 +508,19 @@ _CLASS_OF_NEED = {
 }
 
 
-def member_categories(m: dict[str, Any], on: dt.date) -> list[str]:
+def member_categories(m: dict[str, Any], on: dt.date, *, traditional: bool = False, in_difficulty: bool = False) -> list[str]:
     """The identity categories (分类施保) a member falls in, by what the graph holds of them.
 
     Codes a policy may give coefficients to: serious_illness, severe_disability, mild_disability,
-    lost_labour, elderly_80, men_60, women_50, student, retiree, able_to_work.
+    lost_labour, elderly_80, men_60, women_50, student, retiree, able_to_work, and, as the caller
+    judged them, traditional (传统民政对象: the "three withouts", no labour capacity, no income, no
+    able obligor) and minor_orphan (困境儿童: a minor whose recorded parents are all dead, or
+    severely disabled or seriously ill).
     """
     age = age_on(m.get("birth"), on)
-    found = []
+    found = ["traditional"] if traditional else []
+    if in_difficulty:
+        found.append("minor_orphan")
     if m.get("major"):
         found.append("serious_illness")
     if m.get("disability") in (1, 2):
@@ -526,14 +544,129 @@ def member_categories(m: dict[str, Any], on: dt.date) -> list[str]:
     return found
 
 
-def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfig, on: dt.date) -> TierDecision:
-    """The tier of one household (its facts as ``means_facts`` gives them), with the explanation."""
+def _kin_map(facts: list[dict[str, Any]], kin: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each person's parents, children, spouses and siblings, and what is known of every one of them."""
+    rel: dict[str, Any] = {k: defaultdict(set) for k in ("parents", "children", "spouses", "siblings")}
+    people: dict[str, dict[str, Any]] = {}
+    for row in kin:
+        a, b = row["src"]["id"], row["dst"]["id"]
+        for end in (row["src"], row["dst"]):
+            people.setdefault(end["id"], dict(end))
+        if row["relation"] == "parent_of":
+            rel["children"][a].add(b)
+            rel["parents"][b].add(a)
+        elif row["relation"] == "spouse_of":
+            rel["spouses"][a].add(b)
+            rel["spouses"][b].add(a)
+        elif row["relation"] == "sibling_of":
+            rel["siblings"][a].add(b)
+            rel["siblings"][b].add(a)
+    for f in facts:
+        for m in f["members"]:
+            people[m["id"]] = {**people.get(m["id"], {}), **m}
+    return {**rel, "people": people}
+
+
+def _no_labour_capacity(m: dict[str, Any], age: int | None) -> bool:
+    """特困's "no labour capacity": aged 60 or over, severely disabled (grade 1-2), under 16 (under 18
+    in school), unless the register says the person can fully work."""
+    in_class = m.get("disability") in (1, 2) or (
+        age is not None and (age >= ELDERLY or age < 16 or (age < ADULT and m.get("employment") == "student"))
+    )
+    return in_class and m.get("labour") != "full"
+
+
+def _child_in_difficulty(m: dict[str, Any], ages: dict[str, int | None], kin: dict[str, Any]) -> bool:
+    """困境儿童: a minor with recorded parents, every one dead, severely disabled or seriously ill."""
+    age = ages.get(m["id"])
+    parents = [kin["people"].get(p, {}) for p in kin.get("parents", {}).get(m["id"], ())] if kin else []
+    return (
+        age is not None
+        and age < ADULT
+        and bool(parents)
+        and all(p.get("deceased") or p.get("disability") in (1, 2) or p.get("major") for p in parents)
+    )
+
+
+def _tekun_members(
+    living: list[dict[str, Any]],
+    ages: dict[str, int | None],
+    owed: list[Obligation],
+    own: dict[str, Any],
+    kin: dict[str, Any],
+    policy: PolicyConfig,
+    standard: float,
+    over: list[str],
+    on: dt.date,
+) -> dict[str, dict[str, Any]]:
+    """The living members who are 特困 on their own, person by person, with their support.
+
+    特困: no labour capacity (``_no_labour_capacity``), own income below the standard, and the
+    household's per-capita income below it too (one does not live without a source of living in a
+    household that has one), household assets within the limits, and no obligor able to support them: none outside the household owes
+    an amount (by law or by fact), and none inside it (spouse, adult child or grandchild; for a
+    minor, parent, grandparent or adult sibling) has labour capacity or the means to pay.
+    Support: ``tekun.basic_multiple`` x the standard, plus the care allowance of their self-care
+    ability (recorded, else fully dependent at disability grade 1, partly at grade 2).
+    """
+    if over or not living or own["counted"] / len(living) >= standard:
+        return {}
+    home = {m["id"]: m for m in living}
+    income_of: dict[str, float] = defaultdict(float)
+    for i in own["items"]:
+        if i["counted"]:
+            income_of[i["person"]] += i["amount"]
+    rule = policy.maintenance
+
+    def able_at_home(pid: str) -> bool:
+        m = home[pid]
+        if not _no_labour_capacity(m, ages[pid]) and m.get("labour") != "none" and (ages[pid] or 0) >= ADULT:
+            return True
+        return max(0.0, income_of[pid] - rule.k * standard) * rule.share > 0
+
+    found = {}
+    for m in living:
+        pid, age = m["id"], ages[m["id"]]
+        if not _no_labour_capacity(m, age) or income_of[pid] >= standard:
+            continue
+        if any((o.monthly_amount > 0 or o.by == "fact") and pid in o.dependants for o in owed):
+            continue  # an obligor elsewhere owes them, or pays (recorded maintenance)
+        children, spouses = kin.get("children", {}).get(pid, set()), kin.get("spouses", {}).get(pid, set())
+        obligors = set(spouses) | set(children) | {g for c in children for g in kin.get("children", {}).get(c, set())}
+        if age is not None and age < ADULT:
+            parents = kin.get("parents", {}).get(pid, set())
+            obligors |= set(parents) | {g for p in parents for g in kin.get("parents", {}).get(p, set())}
+            obligors |= set(kin.get("siblings", {}).get(pid, set()))
+        if any(o in home and o != pid and able_at_home(o) for o in obligors):
+            continue
+        care_level = m.get("self_care") or {1: "fully_dependent", 2: "partly_dependent"}.get(m.get("disability") or 0, "able")
+        basic = _money(policy.tekun.basic_multiple * standard)
+        care = policy.tekun.care.get(care_level, 0.0)
+        found[pid] = {
+            "person": pid,
+            "basic": basic,
+            "care_level": care_level,
+            "care": care,
+            "amount": _money(basic + care),
+            "rule": f"{policy.tekun.basic_multiple:g} x {standard:g} + care allowance ({care_level}) {care:g}",
+        }
+    return found
+
+
+def means_test(
+    fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfig, on: dt.date, kin: dict[str, dict[str, Any]] | None = None
+) -> TierDecision:
+    """The tier of one household (its facts as ``means_facts`` gives them), with the explanation.
+
+    ``kin``: each member's relatives (``_kin_map``), for the 特困 test of obligors in the household
+    and the 困境儿童 category.
+    """
     living = [m for m in fact["members"] if _alive(m, on)]
     n = max(len(living), 1)
     own = _own_income(fact, policy, on)
-    maintenance = _money(sum(o.monthly_amount for o in owed))
+    # Maintenance by law only: maintenance by fact is a recorded income, counted already.
+    maintenance = _money(sum(o.monthly_amount for o in owed if o.by == "law"))
     counted = _money(own["counted"] + maintenance)
-    per_capita = _money(counted / n)
     thresholds = policy.thresholds(fact.get("urban_rural"))
     standard = thresholds["standard"]
 
@@ -549,32 +682,37 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         if units > most:
             over.append(f"{kind}: {units:g} > {most:g}")
 
-    # Rigid expenditure, per member by condition.
+    # Rigid expenditure, per member by condition; the deducted conditions come off income first.
     rigid_rules = policy.rigid_expenditure
     rigid_items = []
     for m in living:
-        for condition, amount, applies in (
-            ("major illness", rigid_rules.major_illness, bool(m.get("major"))),
-            ("severe disability", rigid_rules.severe_disability, m.get("disability") in (1, 2)),
-            ("student", rigid_rules.student, m.get("employment") == "student"),
+        for condition, key, amount, applies in (
+            ("major illness", "major_illness", rigid_rules.major_illness, bool(m.get("major"))),
+            ("severe disability", "severe_disability", rigid_rules.severe_disability, m.get("disability") in (1, 2)),
+            ("student", "student", rigid_rules.student, m.get("employment") == "student"),
         ):
             if applies and amount:
-                rigid_items.append({"person": m["id"], "condition": condition, "amount": amount})
+                rigid_items.append({"person": m["id"], "condition": condition, "amount": amount, "deducted": key in rigid_rules.deducted})
     rigid = _money(sum(i["amount"] for i in rigid_items))
+    rigid_deducted = _money(sum(i["amount"] for i in rigid_items if i["deducted"]))
+    tested = _money(max(0.0, counted - rigid_deducted))
+    per_capita = _money(tested / n)
+    after_deduction = f" after deducting rigid expenditure of {rigid_deducted:g}" if rigid_deducted else ""
 
     active = [r for r in fact["records"] if r.get("status") not in ("ended", "suspended") and covers(r.get("start"), r.get("end"), on)]
-    able_obligors = [o for o in owed if o.monthly_amount > 0]
-    single_without_means = (
-        len(living) == 1 and living[0].get("labour") == "none" and counted == 0 and not able_obligors and not own["imputed"]
-    )
-    if single_without_means:
-        tier, rule = "特困", "one person without labour capacity, without income and without an obligor able to support them"
+    ages = {m["id"]: age_on(m.get("birth"), on) for m in living}
+    tekun = _tekun_members(living, ages, owed, own, kin or {}, policy, standard, over, on)
+    if not living:
+        tier, rule = None, "no living member"
+    elif tekun and len(tekun) == len(living):
+        who = "the one member" if len(living) == 1 else f"each of the {len(living)} members"
+        tier, rule = "特困", f"{who}: without labour capacity, income below the standard {standard:g}, no obligor able to support them"
     elif per_capita < standard and not over:
-        tier, rule = "低保", f"per-capita income {per_capita:g} below the standard {standard:g}, assets within limits"
+        tier, rule = "低保", f"per-capita income {per_capita:g}{after_deduction} below the standard {standard:g}, assets within limits"
     elif per_capita < thresholds["marginal"] and not over:
         tier, rule = (
             "低保边缘",
-            f"per-capita income {per_capita:g} below {policy.multiples.marginal:g} x the standard = {thresholds['marginal']:g}",
+            f"per-capita income {per_capita:g}{after_deduction} below {policy.multiples.marginal:g} x the standard = {thresholds['marginal']:g}",
         )
     elif rigid and (counted - rigid) / n < standard:
         tier, rule = (
@@ -597,10 +735,17 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
     if over and tier == "防止返贫监测" and per_capita < thresholds["marginal"]:
         rule += f" (income alone would qualify; assets over limits: {'; '.join(over)})"
 
-    categories = {m["id"]: member_categories(m, on) for m in living}
+    categories = {
+        m["id"]: member_categories(m, on, traditional=m["id"] in tekun, in_difficulty=_child_in_difficulty(m, ages, kin or {}))
+        for m in living
+    }
     benefit = None
     benefit_lines = []
-    if tier in ("低保", "特困"):
+    if tier == "特困":
+        for m in living:
+            benefit_lines.append(tekun[m["id"]])
+        benefit = _money(sum(x["amount"] for x in benefit_lines))
+    elif tier == "低保":
         gap = max(0.0, standard - per_capita)
         total = 0.0
         for m in living:
@@ -616,6 +761,23 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
                 }
             )
         benefit = _money(total)
+    # 单人保: a severely disabled or seriously ill member of a marginal household, enrolled alone.
+    single = []
+    if tier == "低保边缘" and policy.dibao.single_person:
+        for m in living:
+            if m.get("disability") in (1, 2) or m.get("major"):
+                own_items = _money(sum(i["amount"] for i in own["items"] if i["person"] == m["id"] and i["counted"]))
+                coefficient = policy.coefficient(categories[m["id"]])
+                single.append(
+                    {
+                        "person": m["id"],
+                        "own_income": own_items,
+                        "coefficient": coefficient,
+                        "amount": _money(max(0.0, standard - own_items) * coefficient),
+                        "rule": f"单人保: max(0, {standard:g} - own income {own_items:g}) x {coefficient:g}",
+                    }
+                )
+    individual_tekun = [] if tier == "特困" else [tekun[k] for k in sorted(tekun)]
 
     classes = sorted(
         {_CLASS_OF_PROGRAM_KIND[r["kind"]] for r in active if r["kind"] in _CLASS_OF_PROGRAM_KIND}
@@ -641,6 +803,9 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         "rigid_expenditure": rigid_items,
         "thresholds": thresholds,
         "benefit": benefit_lines,
+        "rigid_expenditure_deducted": rigid_deducted,
+        "tekun_members": individual_tekun,
+        "single_person_dibao": single,
         "policy": policy.name,
     }
     enrolled_since = min((r["start"] for r in active if r["kind"] == "basic_living" and r.get("start")), default=None)
@@ -648,7 +813,6 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         i for i in _current(fact["incomes"], on) if i["kind"] in policy.income.earned_kinds and i["person"] in {m["id"] for m in living}
     ]
     earned_since = max((i["start"] for i in earned if i.get("start")), default=None)
-    ages = {m["id"]: age_on(m.get("birth"), on) for m in living}
 
     def dependent_by_nature(m: dict[str, Any]) -> bool:
         age = ages[m["id"]]
@@ -689,6 +853,12 @@ def means_test(fact: dict[str, Any], owed: list[Obligation], policy: PolicyConfi
         rigid_expenditure=rigid,
         assets_over_limit=over,
         benefit=benefit,
+        rigid_expenditure_deducted=rigid_deducted,
+        tekun_members=individual_tekun,
+        single_person_dibao=single,
+        aid_records=fact["records"],
+        deceased=[{"id": m["id"], "on": m["deceased"]} for m in fact["members"] if m.get("deceased")],
+        vulnerable=sorted(m["id"] for m in living if m.get("disability") in (1, 2) or m.get("major")),
         eligible_programs=sorted(code for code, program in policy.programs.items() if tier in program.tiers),
         enrolled_since=enrolled_since,
         earned_income_since=earned_since,
@@ -775,6 +945,35 @@ def _aid_started(record: dict[str, Any], records: list[dict[str, Any]], since: s
     )
 
 
+def by_fact(obligations: list[Obligation], facts: list[dict[str, Any]], on: dt.date) -> None:
+    """Maintenance "by law and by fact" (依法据实): where a dependant household records maintenance
+    received (``maintenance_received`` income current on ``on``) from a named obligor, that figure
+    replaces the computed one for that obligor; recorded with no payer named, it replaces the
+    computed amounts of all the household's obligors (the figure cannot be split among them). The
+    recorded income is counted as income, so a replaced obligation adds nothing again.
+    """
+    received: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in facts:
+        living = {m["id"] for m in f["members"] if _alive(m, on)}
+        received[f["household"]] = [i for i in _current(f["incomes"], on) if i["kind"] == "maintenance_received" and i["person"] in living]
+    for o in obligations:
+        items = received.get(o.dependant_household) or []
+        named = [i for i in items if i.get("payer") == o.obligor]
+        unnamed = [i for i in items if not i.get("payer")]
+        used = named or unnamed
+        if not used:
+            continue
+        recorded = _money(sum(i["amount"] for i in used))
+        o.by, o.computed_amount, o.recorded_incomes = "fact", o.monthly_amount, sorted(i["id"] for i in used)
+        why = (
+            f"recorded maintenance from this obligor ({', '.join(o.recorded_incomes)}: {recorded:g})"
+            if named
+            else f"recorded maintenance with no payer named ({', '.join(o.recorded_incomes)}: {recorded:g}), taken as all the household receives"
+        )
+        o.rule = f"by fact: {why} used instead of the computed {o.rule}; counted once, as income"
+        o.monthly_amount = recorded if named else 0.0
+
+
 def evaluate(
     store: Any, policy: PolicyConfig, *, as_of: dt.date | None = None, household_ids: list[str] | None = None, region: str | None = None
 ) -> Evaluation:
@@ -812,10 +1011,12 @@ def evaluate(
         )
         facts = targets + (store.run("means_facts", household_ids=others) if others else [])
     obligations = derive_obligations(facts, kin, policy, day)
+    by_fact(obligations, facts, day)
     owed_to: dict[str, list[Obligation]] = defaultdict(list)
     for o in obligations:
         owed_to[o.dependant_household].append(o)
-    decisions = [means_test(f, owed_to[f["household"]], policy, day) for f in targets]
+    relatives = _kin_map(facts, kin)
+    decisions = [means_test(f, owed_to[f["household"]], policy, day, relatives) for f in targets]
     wanted = {f["household"] for f in targets}
     return Evaluation(
         as_of=day.isoformat(),
