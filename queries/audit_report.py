@@ -17,14 +17,29 @@ from pydantic import BaseModel
 from graph.model import FindingMark, NodeKind
 from graph.regions import STRUCTURAL, RegionTree, region_tree
 from graph.store import GraphStore, NodeWrite, WriteBatch
+from policy.config import PolicyConfig, load_policy
 from queries.duplicate_aid import DEFAULT_GENERIC_THRESHOLD, duplicate_aid, generic_identifiers
 from queries.findings import Finding
-from queries.missed_aid import MinimalPolicy, missed_aid
+from queries.missed_aid import missed_aid
 
 __all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "finding_in_region", "mark_finding", "summarize"]
 
-DUPLICATE_KINDS = ("exclusive_overlap", "person_in_two_households", "need_paid_twice", "delivered_twice", "shared_identifier_ring")
-MISSED_KINDS = ("eligible_not_enrolled", "aid_ended_reason_persists", "cliff_effect", "unserved_need")
+DUPLICATE_KINDS = (
+    "exclusive_overlap",
+    "person_in_two_households",
+    "need_paid_twice",
+    "delivered_twice",
+    "enrolled_twice",
+    "shared_identifier_ring",
+)
+MISSED_KINDS = (
+    "eligible_not_enrolled",
+    "aid_ended_reason_persists",
+    "cliff_effect",
+    "unserved_need",
+    "wrongly_enrolled",
+    "paid_after_death",
+)
 
 
 class AuditFinding(Finding):
@@ -89,16 +104,21 @@ def audit(
     as_of: dt.date | None = None,
     region: str | None = None,
     generic_threshold: int = DEFAULT_GENERIC_THRESHOLD,
-    policy: MinimalPolicy | None = None,
+    policy: PolicyConfig | None = None,
 ) -> AuditReport:
-    """Run every audit question; keep the findings in ``region`` (a code and its subtree)."""
+    """Run every audit question by ``policy`` (default: the shipped one); keep the findings in
+    ``region`` (a region and everything in it, by the region tree)."""
+    policy = policy or load_policy()
     day = as_of or dt.date.today()
     tree = region_tree(store) if region is not None else STRUCTURAL
     marks = {m.key: m.props for m in store.iter_nodes(NodeKind.FINDING_MARK)}
     findings = [
         AuditFinding(**f.model_dump(), family=family, mark=marks.get(f.id))
         for family, found in (
-            ("duplicate_aid", _with_regions(store, duplicate_aid(store, generic_threshold=generic_threshold))),
+            (
+                "duplicate_aid",
+                _with_regions(store, duplicate_aid(store, generic_threshold=generic_threshold, repeatable=policy.repeatable_programs())),
+            ),
             ("missed_aid", _with_regions(store, missed_aid(store, as_of=day, policy=policy))),
         )
         for f in found

@@ -1,6 +1,6 @@
 """Duplicate aid (重复救助): the same person or need paid twice, across departments or households.
 
-Five rules, each a registered question with its Cypher and its networkx version side by side.
+Six rules, each a registered question with its Cypher and its networkx version side by side.
 Both gather the same rows; one function per rule turns rows into findings, so the engines give
 equal findings. :func:`duplicate_aid` runs them all.
 
@@ -9,10 +9,16 @@ equal findings. :func:`duplicate_aid` runs them all.
 2. ``person_in_two_households``: one person (same name, birth date and sex under two register
    entries: the minimal identity match until identity resolution lands) is a member of two
    households that both receive household-level aid in overlapping periods.
-3. ``need_paid_twice``: one need paid by a department and a charity, or by two charities, in
-   overlapping periods (payments of zero do not count).
+3. ``need_paid_twice``: one need paid by two departments, a department and a charity, or two
+   charities, in overlapping periods (payments of zero do not count).
 4. ``delivered_twice``: one payment delivered twice: two records with the same beneficiary,
    programme, amount and period.
+6. ``enrolled_twice`` ("one person, one 低保"): one person enrolled in one programme that may be
+   held once only (basic-living and special programmes, unless the policy file says a programme is
+   repeatable) under two enrolments in overlapping periods: two sending departments, or two
+   beneficiaries (their household and themselves, two households, or a record resolved to them
+   from a mistyped ID), whatever the amounts. Two records of one department to one beneficiary
+   are a ledger, not two enrolments (``delivered_twice`` finds a payment sent twice).
 5. ``shared_identifier_ring``: households that each receive aid and are joined by a phone or a bank
    account their members share; an identifier shared by more than ``generic_threshold``
    households is generic (a village office phone) and is listed, not trusted.
@@ -33,6 +39,7 @@ from queries.registry import question
 __all__ = [
     "DEFAULT_GENERIC_THRESHOLD",
     "DELIVERED_TWICE_CYPHER",
+    "ENROLLED_TWICE_CYPHER",
     "EXCLUSIVE_OVERLAP_CYPHER",
     "NEED_PAID_TWICE_CYPHER",
     "PERSON_IN_TWO_HOUSEHOLDS_CYPHER",
@@ -275,7 +282,10 @@ def _need_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
             (a, b)
             for i, a in enumerate(pays)
             for b in pays[i + 1 :]
-            if {a["payer_type"], b["payer_type"]} in ({"department", "charity"}, {"charity"})
+            if (
+                {a["payer_type"], b["payer_type"]} in ({"department", "charity"}, {"charity"})
+                or (a["payer_type"] == b["payer_type"] == "department" and a["payer"] != b["payer"])
+            )
             and overlaps(a["start"], a["end"], b["start"], b["end"])
         ]
         if not pairs:
@@ -285,7 +295,7 @@ def _need_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
             Finding(
                 id=finding_id("need_paid_twice", [row["need"]]),
                 kind="need_paid_twice",
-                rule="one need paid by a department and a charity, or by two charities, in the same period",
+                rule="one need paid by two payers (two departments, a department and a charity, or two charities) in the same period",
                 persons=[row["person"]] if row["person"] else [],
                 households=[row["household"]],
                 records=sorted(k for k, p in involved.items() if p["via"] == "record"),
@@ -422,6 +432,129 @@ def delivered_twice(G: Any) -> list[Finding]:
     return _delivered_findings(rows)
 
 
+# -- 6. one person enrolled twice in one programme ---------------------------------------------------
+
+# A record reaches a person directly (their ID, or resolved to them from a mistyped one) or through
+# their household. Only people with two or more records of one once-only programme are returned.
+ENROLLED_TWICE_CYPHER = """
+MATCH (g:Program)
+WHERE g.kind IN $kinds AND NOT g.program_code IN $repeatable
+MATCH (g)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)
+CALL (b) {
+  MATCH (b:Person) RETURN b AS p
+  UNION
+  MATCH (p:Person)-[:MEMBER_OF]->(b:Household) RETURN p
+}
+WITH p, g, collect({id: r.record_id, department: r.source_department, ref: r.beneficiary_ref, type: r.beneficiary_type,
+                    beneficiary: CASE WHEN b:Household THEN 'household:' + b.household_id ELSE 'person:' + b.id_number END,
+                    amount: r.amount, start: r.period_start, end: r.period_end, status: r.status}) AS records
+WHERE size(records) > 1
+OPTIONAL MATCH (p)-[:MEMBER_OF]->(h:Household)
+RETURN p.id_number AS person, g.program_code AS program, h.household_id AS household, h.region_code AS region, records
+"""
+
+
+def _same_payment(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two records ``delivered_twice`` reports: one beneficiary, amount and period."""
+    return (a["type"], a["ref"], a["amount"], a["start"], a["end"] or "") == (b["type"], b["ref"], b["amount"], b["start"], b["end"] or "")
+
+
+def _enrolled_twice_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
+    by_pair: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        records = sorted(row["records"], key=lambda r: r["id"])
+        for i, a in enumerate(records):
+            for b in records[i + 1 :]:
+                if a["status"] == "suspended" or b["status"] == "suspended":
+                    continue
+                if (a["department"], a["beneficiary"]) == (b["department"], b["beneficiary"]) or _same_payment(a, b):
+                    continue
+                if not overlaps(a["start"], a["end"], b["start"], b["end"]):
+                    continue
+                entry = by_pair.setdefault(
+                    (a["id"], b["id"]), {"a": a, "b": b, "program": row["program"], "persons": set(), "households": {}}
+                )
+                entry["persons"].add(row["person"])
+                if row["household"]:
+                    entry["households"][row["household"]] = row["region"]
+                for x in (a, b):
+                    if x["beneficiary"].startswith("household:"):
+                        entry["households"].setdefault(x["beneficiary"][10:], None)
+    findings = []
+    for (a_id, b_id), e in sorted(by_pair.items()):
+        a, b, households = e["a"], e["b"], sorted(e["households"])
+        two = [
+            w
+            for w, differ in (("departments", a["department"] != b["department"]), ("beneficiaries", a["beneficiary"] != b["beneficiary"]))
+            if differ
+        ]
+        findings.append(
+            Finding(
+                id=finding_id("enrolled_twice", [a_id, b_id]),
+                kind="enrolled_twice",
+                rule=f"one person enrolled twice in {e['program']}, which may be held once, in overlapping periods (two {' and two '.join(two)})",
+                persons=sorted(e["persons"]),
+                households=households,
+                records=[a_id, b_id],
+                programs=[e["program"]],
+                region_code=next((r for r in (e["households"].get(h) for h in households) if r), None),
+                amount_at_stake=min(a["amount"], b["amount"]),
+                evidence={"records": [a, b], "cross_department": a["department"] != b["department"]},
+            )
+        )
+    return sort_findings(findings)
+
+
+def _once_only_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {"kinds": list(ONCE_ONLY_KINDS), "repeatable": [], **params}
+
+
+#: Programme kinds held once only unless the policy file lists a programme as repeatable.
+ONCE_ONLY_KINDS = ("basic_living", "special")
+
+
+@question("dup_enrolled_twice", cypher=ENROLLED_TWICE_CYPHER, from_records=_enrolled_twice_findings, cypher_params=_once_only_params)
+def enrolled_twice(G: Any, kinds: list[str] | None = None, repeatable: list[str] | None = None) -> list[Finding]:
+    """Rule 6 on networkx."""
+    kinds_, skip = set(kinds or ONCE_ONLY_KINDS), set(repeatable or ())
+    held: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for g, prog in nodes_of(G, NodeKind.PROGRAM):
+        if prog.get("kind") not in kinds_ or prog["program_code"] in skip:
+            continue
+        for rec in inc(G, g, RelKind.PAID_BY):
+            r = G._node[rec]
+            for b in inc(G, rec, RelKind.RECEIVES):
+                is_household = b.startswith("Household:")
+                row = {
+                    "id": r["record_id"],
+                    "department": r["source_department"],
+                    "ref": r["beneficiary_ref"],
+                    "type": r["beneficiary_type"],
+                    "beneficiary": ("household:" if is_household else "person:") + split_node_id(b)[1],
+                    "amount": r["amount"],
+                    "start": r["period_start"],
+                    "end": r.get("period_end"),
+                    "status": r.get("status"),
+                }
+                for p in inc(G, b, RelKind.MEMBER_OF) if is_household else [b]:
+                    held[(p, prog["program_code"])].append(row)
+    rows = []
+    for (p, program), records in held.items():
+        if len(records) < 2:
+            continue
+        h = household_of(G, p)
+        rows.append(
+            {
+                "person": split_node_id(p)[1],
+                "program": program,
+                "household": G._node[h]["household_id"] if h else None,
+                "region": G._node[h].get("region_code") if h else None,
+                "records": records,
+            }
+        )
+    return _enrolled_twice_findings(rows)
+
+
 # -- 5. households joined by shared identifiers ------------------------------------------------
 
 # As in rule 2: the register is grouped by identifier first, households are looked up only for the
@@ -548,8 +681,9 @@ def identifier_counts(G: Any) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["households"], r["kind"], r["value"]))
 
 
-def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[Finding]:
-    """Every duplicate-aid finding on ``store``, in a stable order.
+def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD, repeatable: list[str] | None = None) -> list[Finding]:
+    """Every duplicate-aid finding on ``store``, in a stable order; ``repeatable``: programmes the
+    policy lets one person hold more than once (``enrolled_twice`` skips them).
 
     Examples
     --------
@@ -560,5 +694,6 @@ def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESH
     findings: list[Finding] = []
     for name in ("dup_exclusive_overlap", "dup_person_in_two_households", "dup_need_paid_twice", "dup_delivered_twice"):
         findings += store.run(name)
+    findings += store.run("dup_enrolled_twice", kinds=list(ONCE_ONLY_KINDS), repeatable=sorted(repeatable or ()))
     findings += store.run("dup_shared_identifiers", generic_threshold=generic_threshold)
     return sort_findings(findings)

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/findings", tags=["findings"], responses=ERROR_RESPON
 async def _report(ctx: Context, as_of: dt.date | None) -> AuditReport:
     day = as_of or dt.date.today()
     # The whole audit takes seconds at 100k households: reused until a write or the cache time.
-    return await ctx.runtime.cached(("audit", day), lambda s: audit(s, as_of=day))
+    return await ctx.runtime.cached(("audit", day), lambda s: audit(s, as_of=day, policy=ctx.policy))
 
 
 @router.get("", response_model=FindingsPublic)
