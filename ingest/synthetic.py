@@ -30,25 +30,28 @@ from typing import Any
 
 from graph.national_id import check_character
 from ingest.exchange import FILE_SPECS
+from policy.config import load_policy
 
 __all__ = ["AS_OF", "POLICY", "generate_prefecture"]
 
 #: The reference date of every generated prefecture ("today" in its data).
 AS_OF = dt.date(2026, 6, 30)
 
-#: The policy parameters the generator plants against (DOMAIN.md: the district standard, 740
-#: yuan per person per month, rural 10% lower, urban 10% higher; marginal band 1.5x).
+#: The policy parameters the generator plants against: the shipped default policy file's values
+#: (policy/configs/default.toml), read from it, so that no rule constant is written twice.
+_DEFAULT_POLICY = load_policy()
 POLICY: dict[str, Any] = {
-    "dibao_standard": {"base": 740, "urban": 814, "rural": 666},
-    "marginal_multiple": 1.5,
-    "watch_multiple": 2.0,
+    "dibao_standard": {area: _DEFAULT_POLICY.standard.for_area(area) for area in ("base", "urban", "rural")},
+    "marginal_multiple": _DEFAULT_POLICY.multiples.marginal,
+    "watch_multiple": _DEFAULT_POLICY.multiples.watch,
+    "tekun_multiple": _DEFAULT_POLICY.tekun.basic_multiple,
     "maintenance_rule": {
         "description": (
             "an obligor owes a dependant household max(0, obligor household per-capita income - "
             "k x the obligor's local standard) x share, per month"
         ),
-        "k": 2.0,
-        "share": 0.3,
+        "k": _DEFAULT_POLICY.maintenance.k,
+        "share": _DEFAULT_POLICY.maintenance.share,
     },
 }
 
@@ -165,10 +168,17 @@ class _Person:
     employment: str = "employed"
     phone: str = ""
     bank: str = ""
+    deceased: str = ""  # date of death, ISO; empty: living
 
     def age(self) -> int:
         b = self.birth
         return AS_OF.year - b.year - ((AS_OF.month, AS_OF.day) < (b.month, b.day))
+
+
+def _without_labour_capacity(p: _Person) -> bool:
+    """特困's class of people without labour capacity (queries.means_test._no_labour_capacity)."""
+    age = _age_on(p.birth, AS_OF)
+    return p.labour != "full" and (age >= 60 or age < 16 or p.disability in (1, 2) or (age < 18 and p.employment == "student"))
 
 
 @dataclass
@@ -503,6 +513,14 @@ class _Generator:
     def kin(self, a: _Person, b: _Person, relation: str) -> None:
         self.rows["kinship"].append({"from_id_number": a.id_number, "to_id_number": b.id_number, "relation": relation})
 
+    def maintenance_owed(self, hh: _Household) -> float:
+        """What the household's obligors elsewhere owe it a month, by the maintenance rule."""
+        rule = POLICY["maintenance_rule"]
+        return sum(
+            round(max(0.0, self.per_capita(chh) - rule["k"] * self.standard(chh.urban_rural)) * rule["share"], 2)
+            for _, chh in getattr(self, "obligors_of", {}).get(hh.household_id, [])
+        )
+
     def has_outside_obligors(self, hh: _Household) -> bool:
         return bool(getattr(self, "obligors_of", {}).get(hh.household_id))
 
@@ -656,8 +674,8 @@ class _Generator:
             if hh.profile == "poor":
                 if elders_alone:
                     p = hh.members[0]
-                    self.person_aid("MZ", "TEKUN", p, round(std * 1.3), self.past_start(60, round(1500 * self.tenure)))
-                else:
+                    self.person_aid("MZ", "TEKUN", p, round(std * POLICY["tekun_multiple"]), self.past_start(60, round(1500 * self.tenure)))
+                elif (hh.monthly_income + self.maintenance_owed(hh)) / len(hh.members) < std:  # an able son's support counts
                     self.enrol_dibao(hh)
                     for p in hh.members:
                         self.person_aid("YB", "ZIZHU_CANBAO", p, 380, dt.date(AS_OF.year, 1, 1), dt.date(AS_OF.year, 12, 31))
@@ -772,6 +790,7 @@ class _Generator:
 
     def plant(self) -> None:
         rng = self.rng
+        self.exact_records: set[str] = set()
         k = max(2, self.n // 500)
         used: set[str] = set()
         truth = self.truth
@@ -831,6 +850,75 @@ class _Generator:
                         "program": "DIBAO",
                         "records": [rec["record_id"]],
                         "per_capita_income": round(self.per_capita(hh), 2),
+                    }
+                )
+        # Wrong aid 1: 低保 paid to a household well above the line (错保), enrolled after its income began.
+        for _ in range(k):
+            hh = self.pick(
+                lambda h: (
+                    h.profile in ("ok", "well_off")
+                    and not self.has_outside_obligors(h)
+                    and self.per_capita(h) >= self.standard(h.urban_rural) * POLICY["marginal_multiple"]
+                ),
+                used,
+            )
+            if hh:
+                hh.planted = "wrongly_enrolled"
+                rec = self.aid(
+                    "MZ",
+                    "DIBAO",
+                    "household",
+                    hh.household_id,
+                    300,
+                    AS_OF - dt.timedelta(days=rng.randint(30, 90)),
+                    None,
+                    name=hh.members[0].name,
+                )
+                truth["missed_aid"].append(
+                    {"kind": "wrongly_enrolled", "household": hh.household_id, "program": "DIBAO", "records": [rec["record_id"]]}
+                )
+        # Wrong aid 2: a person's allowance paid on after their death (死亡未销户).
+        for _ in range(k):
+            hh = self.pick(
+                lambda h: (
+                    plain_poor(h)
+                    and len(h.members) >= 2
+                    and h.monthly_income / (len(h.members) - 1) < 0.8 * self.standard(h.urban_rural)
+                    and not (h.members[-1].disability or h.members[-1].major)
+                    and h.members[-1].birth < AS_OF - dt.timedelta(days=400)
+                ),
+                used,
+            )
+            if hh:
+                hh.planted = "paid_after_death"  # still poor without the one who died: still 低保
+                self.enrol_dibao(hh)
+                p = hh.members[-1]
+                p.deceased = (AS_OF - dt.timedelta(days=rng.randint(60, 300))).isoformat()
+                rec = self.person_aid("YB", "ZIZHU_CANBAO", p, 380, AS_OF - dt.timedelta(days=400))
+                self.exact_records.add(rec["record_id"])  # its ID stays exact: the case is not identity resolution's
+                truth["missed_aid"].append(
+                    {
+                        "kind": "paid_after_death",
+                        "household": hh.household_id,
+                        "person": p.id_number,
+                        "died_on": p.deceased,
+                        "records": [rec["record_id"]],
+                    }
+                )
+        # Duplicate aid: one person enrolled in 低保 twice: with their household, and on their own.
+        for _ in range(k):
+            hh = self.pick(lambda h: plain_poor(h), used)
+            if hh:
+                hh.planted = "enrolled_twice"
+                first = self.enrol_dibao(hh)
+                p = hh.members[0]
+                second = self.person_aid("MZ", "DIBAO", p, 420, AS_OF - dt.timedelta(days=rng.randint(100, 400)))
+                truth["duplicate_aid"].append(
+                    {
+                        "kind": "enrolled_twice",
+                        "persons": [p.id_number],
+                        "households": [hh.household_id],
+                        "records": sorted([first["record_id"], second["record_id"]]),
                     }
                 )
         # Missed aid 4: a need nobody serves.
@@ -1007,7 +1095,11 @@ class _Generator:
         """
         rng = self.rng
         person_records = [
-            r for r in self.rows["aid_records"] if r["beneficiary_type"] == "person" and r["program_code"] in ("ZIZHU_CANBAO", "CANJI_HULI")
+            r
+            for r in self.rows["aid_records"]
+            if r["beneficiary_type"] == "person"
+            and r["program_code"] in ("ZIZHU_CANBAO", "CANJI_HULI")
+            and r["record_id"] not in self.exact_records
         ]
         rng.shuffle(person_records)
         n = max(4, self.n // 100)
@@ -1069,6 +1161,8 @@ class _Generator:
             std = self.standard(hh.urban_rural)
             pc = self.per_capita(hh)
             tekun = hh.structure == "elderly_alone" and hh.monthly_income == 0 and hh.members[0].labour == "none"
+            if not tekun and any(_without_labour_capacity(p) for p in hh.members):
+                continue  # 特困 is judged person by person on each one's own income: not for this sample
             tier = (
                 "特困"
                 if tekun and hh.profile == "poor"
@@ -1157,7 +1251,7 @@ class _Generator:
                         "employment": p.employment,
                         "phone": p.phone,
                         "bank_account": p.bank,
-                        "deceased_on": "",
+                        "deceased_on": p.deceased,
                     }
                 )
             for row in self.rows_for_household_incomes.get(hh.household_id, []):

@@ -56,7 +56,14 @@ def test_planted_cases_are_in_the_data(generated_2000: Path) -> None:
     persons = {p["id_number"]: p for p in load(generated_2000, "persons")}
     services = load(generated_2000, "services")
     kinds = {c["kind"] for c in truth["duplicate_aid"]}
-    assert kinds == {"exclusive_overlap", "person_in_two_households", "need_paid_twice", "delivered_twice", "shared_identifier_ring"}
+    assert kinds == {
+        "exclusive_overlap",
+        "person_in_two_households",
+        "need_paid_twice",
+        "delivered_twice",
+        "enrolled_twice",
+        "shared_identifier_ring",
+    }
     for case in truth["duplicate_aid"]:
         recs = [records[r] for r in case["records"]]
         if case["kind"] == "exclusive_overlap":
@@ -80,6 +87,8 @@ def test_planted_cases_are_in_the_data(generated_2000: Path) -> None:
         "cliff_effect",
         "aid_ended_reason_persists",
         "unserved_need",
+        "wrongly_enrolled",
+        "paid_after_death",
     }
     for case in truth["missed_aid"]:
         mine = [
@@ -97,6 +106,13 @@ def test_planted_cases_are_in_the_data(generated_2000: Path) -> None:
             assert all(records[r]["status"] == "ended" for r in case["records"])
         elif case["kind"] == "unserved_need":
             assert not any(s["need_id"] == case["need"] for s in services)
+        elif case["kind"] == "wrongly_enrolled":
+            assert [records[r]["program_code"] for r in case["records"]] == ["DIBAO"]
+            assert records[case["records"][0]]["status"] == "active" and not records[case["records"][0]]["period_end"]
+        elif case["kind"] == "paid_after_death":
+            died = persons[case["person"]]["deceased_on"]
+            assert died and died == case["died_on"] and died < truth["as_of"]
+            assert all(records[r]["beneficiary_ref"] == case["person"] and not records[r]["period_end"] for r in case["records"])
     for variant in truth["identity_variants"]:
         if variant["file"] != "aid_records":
             continue

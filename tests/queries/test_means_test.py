@@ -207,7 +207,8 @@ def test_generated_prefecture_reproduces_planted_tiers_and_obligations(generated
             planted["dependants"],
             planted["obligor_household"],
         )
-    assert len(truth["tier_sample"]) > 300 and len(truth["obligations"]) > 300
+    # The sample leaves out households with a member without labour capacity (特困 is judged person by person).
+    assert len(truth["tier_sample"]) > 80 and len(truth["obligations"]) > 300
 
 
 @pytest.mark.neo4j
