@@ -10,8 +10,12 @@ assets::
 
 Each field is compared with the graph: members against the register (and the household they are
 registered in), names, incomes current on the day by person and kind (with the department that
-recorded each), assets by kind. All agree: one-step approval may proceed. Otherwise every
-difference is listed with the department whose record shows it.
+recorded each), assets by kind. A name in traditional characters is the same name in simplified
+ones (周建軍 is 周建军). Every difference is listed with the department whose record shows it.
+
+One-step approval needs both: every declared fact agrees, and the means test of the region's
+policy (``queries.means_test.evaluate``) says the household qualifies (特困 or 低保); the check
+shows the tier it relied on and the rule that decided it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ingest.resolve import simplified
+from policy.config import PolicyConfig, load_policy
 from queries.findings import covers
 
 __all__ = ["Declaration", "DeclarationCheck", "check_declaration", "load_declaration"]
@@ -61,7 +67,10 @@ class Declaration(_Strict):
 
 class DeclarationCheck(BaseModel):
     household_id: str | None
-    agrees: bool
+    agrees: bool  # every declared fact agrees with the records
+    approvable: bool = False  # agrees, and the means test says 特困 or 低保: one-step approval
+    tier: str | None = None  # the tier the means test gives the household (None: none, or no household)
+    tier_rule: str | None = None  # the rule that decided the tier
     verdict: str
     checked: list[str]  # what was compared and agreed
     differences: list[dict[str, Any]]  # field, declared, held, department
@@ -79,8 +88,13 @@ def load_declaration(path: str | Path) -> Declaration:
         raise ValueError(f"{path.name}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}") from None
 
 
-def check_declaration(store: Any, declaration: Declaration, *, as_of: dt.date | None = None) -> DeclarationCheck:
-    """Compare a declaration with the graph, field by field."""
+def check_declaration(
+    store: Any, declaration: Declaration, *, as_of: dt.date | None = None, policy: PolicyConfig | None = None
+) -> DeclarationCheck:
+    """Compare a declaration with the graph, field by field, and evaluate the household by ``policy``
+    (default: the shipped one)."""
+    from queries.means_test import evaluate
+
     day = as_of or dt.date.today()
     declared_ids = [m.id_number.upper() for m in declaration.members]
     views = {pid: store.run("person_view", id_number=pid) for pid in declared_ids}
@@ -102,7 +116,7 @@ def check_declaration(store: Any, declaration: Declaration, *, as_of: dt.date | 
             differences.append(
                 {"field": f"members[{pid}].household", "declared": household_id, "held": registered, "department": "register"}
             )
-        if m.name and view.person.get("name") and m.name != view.person["name"]:
+        if m.name and view.person.get("name") and simplified(m.name) != simplified(view.person["name"]):
             differences.append({"field": f"members[{pid}].name", "declared": m.name, "held": view.person["name"], "department": "register"})
         if view.person.get("deceased_on") and view.person["deceased_on"] <= day.isoformat():
             differences.append(
@@ -164,9 +178,28 @@ def check_declaration(store: Any, declaration: Declaration, *, as_of: dt.date | 
         else:
             checked.append(f"income {key[0]} {key[1]}")
     agrees = not differences
-    verdict = (
-        "all declared facts agree with the departments' records: one-step approval may proceed"
-        if agrees
-        else f"{len(differences)} difference(s) with the departments' records: verify before approval"
+    decision = None
+    if household_id:
+        decision = next(iter(evaluate(store, policy or load_policy(), as_of=day, household_ids=[household_id]).households), None)
+    tier = decision.tier if decision else None
+    approvable = agrees and tier in ("特困", "低保")
+    if not agrees:
+        verdict = f"{len(differences)} difference(s) with the departments' records: verify before approval"
+    elif approvable:
+        verdict = f"all declared facts agree with the departments' records and the means test gives {tier}: one-step approval may proceed"
+    else:
+        verdict = (
+            f"all declared facts agree, but the means test gives {tier or 'no tier'}"
+            + (f" ({decision.rule})" if decision else " (no household to evaluate)")
+            + ": not eligible for one-step approval"
+        )
+    return DeclarationCheck(
+        household_id=household_id,
+        agrees=agrees,
+        approvable=approvable,
+        tier=tier,
+        tier_rule=decision.rule if decision else None,
+        verdict=verdict,
+        checked=checked,
+        differences=differences,
     )
-    return DeclarationCheck(household_id=household_id, agrees=agrees, verdict=verdict, checked=checked, differences=differences)

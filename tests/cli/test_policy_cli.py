@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
+from policy.config import DISTRICT
 
 
 def _store(tmp_path: Path, two_cases_dir: Path) -> list[str]:
@@ -44,7 +45,12 @@ def test_check_declaration_exit_codes(tmp_path: Path, two_cases_dir: Path) -> No
     runner = CliRunner()
     store = _store(tmp_path, two_cases_dir)
     honest = {
-        "members": [{"id_number": "420203197506111710"}, {"id_number": "420203197802041825"}, {"id_number": "420203201307092421"}],
+        # The father's name in traditional characters (紅): the same name, not a difference.
+        "members": [
+            {"id_number": "420203197506111710", "name": "王付紅"},
+            {"id_number": "420203197802041825"},
+            {"id_number": "420203201307092421"},
+        ],
         "incomes": [
             {"id_number": "420203197506111710", "kind": "flexible_work", "monthly_amount": 1800},
             {"id_number": "420203197802041825", "kind": "flexible_work", "monthly_amount": 1200},
@@ -53,8 +59,12 @@ def test_check_declaration_exit_codes(tmp_path: Path, two_cases_dir: Path) -> No
     }
     path = tmp_path / "declaration.json"
     path.write_text(json.dumps(honest), encoding="utf-8")
-    agreed = runner.invoke(app, ["check-declaration", str(path), "--as-of", "2024-01-31", *store])
-    assert agreed.exit_code == 0 and "one-step approval may proceed" in agreed.stdout
+    # Under the district's policy (medical and school costs deducted) the family is 低保: approved in one step.
+    agreed = runner.invoke(app, ["check-declaration", str(path), "--as-of", "2024-01-31", "--policy", str(DISTRICT), *store])
+    assert agreed.exit_code == 0 and "one-step approval may proceed" in agreed.stdout and "低保" in agreed.stdout
+    # The default policy deducts nothing: 1,000 a head, 防止返贫监测; the facts agree, the tier does not.
+    not_eligible = runner.invoke(app, ["check-declaration", str(path), "--as-of", "2024-01-31", *store])
+    assert not_eligible.exit_code == 3 and "防止返贫监测" in not_eligible.stdout and "not eligible" in not_eligible.stdout
     honest["incomes"][0]["monthly_amount"] = 900
     path.write_text(json.dumps(honest), encoding="utf-8")
     differs = runner.invoke(app, ["check-declaration", str(path), "--as-of", "2024-01-31", *store])
