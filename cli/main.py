@@ -396,19 +396,23 @@ def audit(
     generic_threshold: Annotated[
         int, typer.Option("--generic-threshold", min=1, help="An identifier shared by more households is generic.")
     ] = 8,
-    policy: Annotated[Path | None, typer.Option("--policy", help="The policy for the tier charts of --format html.")] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="The region's policy file: the means test of the missed-aid rules (default: the shipped one)."),
+    ] = None,
 ) -> None:
     """Duplicate aid and missed aid, with evidence. Findings are results: the exit code is 0.
 
     --format html writes a page with charts (findings by kind and county, amount at stake, tiers by
     county, warnings over time, unmatched needs by category); xlsx a workbook for auditors.
     """
+    from policy.config import load_policy
     from queries.audit_report import audit as run_audit
 
     if fmt in (AuditFormat.xlsx, AuditFormat.html) and out_file is None:
         raise ValueError(f"--format {fmt.value} needs --out FILE")
     with _open(store, neo4j) as graph_store:
-        report = run_audit(graph_store, as_of=_day(as_of), region=region, generic_threshold=generic_threshold)
+        report = run_audit(graph_store, as_of=_day(as_of), region=region, generic_threshold=generic_threshold, policy=load_policy(policy))
         if fmt is AuditFormat.html:
             _write_html_report(graph_store, mask_tree(report.model_dump(mode="json")), out_file, _day(as_of), region, policy)  # type: ignore[arg-type]
             err.print(f"report written to {out_file}", markup=False)
@@ -765,14 +769,6 @@ def draw(
     out.print(f"wrote {out_file}: {counts['nodes']} nodes, {counts['edges']} relationships, {len(findings)} finding(s) outlined")
 
 
-def _age(birth: str | None) -> str:
-    if not birth:
-        return ""
-    b = dt.date.fromisoformat(birth)
-    today = dt.date.today()
-    return str(today.year - b.year - ((today.month, today.day) < (b.month, b.day)))
-
-
 def _period(props: dict[str, Any], start: str = "period_start", end: str = "period_end") -> str:
     return f"{props.get(start, '?')} .. {props.get(end) or 'ongoing'}"
 
@@ -826,8 +822,8 @@ def household(
             p["id_number"],
             p.get("name", ""),
             p.get("sex", ""),
-            _age(p.get("birth_date")),
-            m["relation_to_head"] or "",
+            "" if m.get("age") is None else str(m["age"]),
+            (m["relation_to_head"] or "") + ("" if m.get("living", True) else f" (died {p.get('deceased_on')})"),
             str(p.get("disability_grade", "")),
             illness,
             p.get("labour_capacity", ""),
@@ -854,7 +850,7 @@ def household(
         "aid records", "record", "programme", "department", "beneficiary", "amount", "period", "status", "link", numeric=("amount",)
     )
     for a in data["aid_records"]:
-        rec, prog, dept = a["record"], a["program"] or {}, a["department"] or {}
+        rec, prog, dept = a["record"], a["program"] or {}, a.get("sending_department") or {}
         aid.add_row(
             rec["record_id"],
             prog.get("name", rec["program_code"]),
@@ -1128,13 +1124,18 @@ def check_declaration_cmd(
     neo4j: Neo4jOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="The region's policy file: the means test one-step approval relies on.")
+    ] = None,
 ) -> None:
-    """Trust-based enrolment (告知承诺): compare a declaration with every department's records. Exit 0 if all agree, 3 if not."""
+    """Trust-based enrolment (告知承诺): compare a declaration with every department's records and
+    evaluate the household. Exit 0 if one-step approval may proceed, 3 if not."""
+    from policy.config import load_policy
     from queries.declaration import check_declaration, load_declaration
 
     declaration = load_declaration(file)
     with _open(store, neo4j) as graph_store:
-        result = check_declaration(graph_store, declaration, as_of=_day(as_of))
+        result = check_declaration(graph_store, declaration, as_of=_day(as_of), policy=load_policy(policy))
     data = mask_tree(result.model_dump())
     if as_json:
         out.print_json(json.dumps(data, ensure_ascii=False))
@@ -1145,8 +1146,10 @@ def check_declaration_cmd(
             for d in data["differences"]:
                 table.add_row(str(d["field"]), str(d["declared"]), str(d["held"]), str(d["department"] or ""))
             out.print(table)
-        out.print(f"agreed: {len(result.checked)} field(s)")
-    if not result.agrees:
+        out.print(
+            f"agreed: {len(result.checked)} field(s); means test: {result.tier or 'no tier'} ({result.tier_rule or '-'})", markup=False
+        )
+    if not result.approvable:
         raise typer.Exit(EXIT_ROWS_REJECTED)
 
 

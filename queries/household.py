@@ -34,6 +34,8 @@ class Member(BaseModel):
     person: dict[str, Any]
     relation_to_head: str | None
     incomes: list[dict[str, Any]]
+    age: int | None = None  # on the day the view is of (``household_chain``'s ``as_of``)
+    living: bool = True  # on that day
 
 
 class Relative(BaseModel):
@@ -49,7 +51,8 @@ class AidLine(BaseModel):
     beneficiary: str  # "household" or the member's ID number
     link: dict[str, Any]  # the RECEIVES relationship's properties (how it was matched)
     program: dict[str, Any] | None
-    department: dict[str, Any] | None
+    department: dict[str, Any] | None  # the department administering the programme
+    sending_department: dict[str, Any] | None = None  # the department that sent the record (``household_chain``)
 
 
 class ServiceLine(BaseModel):

@@ -21,7 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from queries.findings import FAR_FUTURE, age_on, need_is_unserved, overlaps
+from graph.model import NodeKind
+from queries.findings import FAR_FUTURE, age_on, covers, need_is_unserved, overlaps
 from queries.household import HouseholdView
 
 __all__ = ["REFERRAL_LEVELS", "ChainResult", "Obligor", "household_chain"]
@@ -77,6 +78,29 @@ def _window(view: HouseholdView, start: str, end: str) -> HouseholdView:
             continue
         needs.append(n.model_copy(update={"services": [s for s in n.services if s in services]}))
     return view.model_copy(update={"aid_records": aid, "services": services, "needs": needs})
+
+
+def as_of_day(view: HouseholdView, store: Any, day: dt.date) -> HouseholdView:
+    """The view as it stood on ``day``: members' ages then and whether they were living, the incomes
+    current then, the aid records begun by then; each record with the department that sent it."""
+    on = day.isoformat()
+    members = [
+        m.model_copy(
+            update={
+                "age": age_on(m.person.get("birth_date"), day),
+                "living": not m.person.get("deceased_on") or m.person["deceased_on"] > on,
+                "incomes": [i for i in m.incomes if covers(i.get("period_start"), i.get("period_end"), day)],
+            }
+        )
+        for m in view.members
+    ]
+    senders = store.get_nodes(NodeKind.DEPARTMENT, {a.record.get("source_department") for a in view.aid_records} - {None})
+    aid = [
+        a.model_copy(update={"sending_department": senders.get(a.record.get("source_department") or "")})
+        for a in view.aid_records
+        if (a.record.get("period_start") or "") <= on
+    ]
+    return view.model_copy(update={"members": members, "aid_records": aid})
 
 
 def unserved_in_view(view: HouseholdView, on: dt.date) -> list[tuple[str, str]]:
@@ -150,6 +174,7 @@ def household_chain(
     if view is None:
         return None
     on = as_of or dt.date.today()
+    view = as_of_day(view, store, on)
     if start or end:
         view = _window(view, (start or dt.date.min).isoformat(), end.isoformat() if end else FAR_FUTURE)
     obligors = _obligors(view, on)
@@ -161,6 +186,7 @@ def household_chain(
             "program": a.record["program_code"],
             "program_name": (a.program or {}).get("name"),
             "department": a.record["source_department"],
+            "department_name": (a.sending_department or {}).get("name"),
             "beneficiary": a.beneficiary,
             "amount": a.record["amount"],
             "status": a.record.get("status"),

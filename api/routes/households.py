@@ -23,7 +23,7 @@ from api.deps import (
 )
 from api.models import HouseholdsPublic
 from queries.household import HouseholdView
-from queries.household_chain import ChainResult, household_chain
+from queries.household_chain import ChainResult, as_of_day, household_chain
 from queries.linkage import Recommendation, recommend, unmatched_families
 from queries.regions import codes_within
 
@@ -61,17 +61,29 @@ async def search_households(
     return {"count": found.total, "offset": offset, "limit": limit, "data": shown}
 
 
+def _view_on(store: Any, household_id: str, day: dt.date) -> HouseholdView | None:
+    view = store.run("household_view", household_id=household_id)
+    return None if view is None else as_of_day(view, store, day)
+
+
 @router.get("/{household_id}", response_model=HouseholdView)
 async def get_household(
-    request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("households.get"))], household_id: str
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("households.get"))],
+    household_id: str,
+    as_of: AsOf = None,
 ) -> Any:
-    """A household, its members, relatives, aid, needs and services (masked for your role).
+    """A household as it stood on ``as_of`` (default today): its members with their ages then,
+    relatives, the incomes current then, the aid begun by then with the department that sent each
+    record, needs and services (masked for your role).
 
     A charity coordinator sees a household only when it has a need their organisation can meet
     (de-identified), or once a match with their organisation is accepted (names in full).
     """
     await ctx.runtime.read(lambda store: household_in_scope(store, caller, household_id))
-    view = await ctx.runtime.read(lambda s: s.run("household_view", household_id=household_id))
+    day = as_of or dt.date.today()
+    view = await ctx.runtime.read(lambda s: _view_on(s, household_id, day))
     if view is None:
         raise not_found(f"household {household_id}")
     deidentified = False
