@@ -64,17 +64,18 @@ def duplicate_aid_sql(folder: Path) -> dict[str, Any]:
     need_twice = con.execute(
         """
         WITH pay AS (
-            SELECT r.need_id, 'department' AS payer_type, r.period_start, r.period_end
+            SELECT r.need_id, 'department' AS payer_type, r.source_department AS payer, r.period_start, r.period_end
             FROM aid_records r JOIN needs n ON n.need_id = r.need_id
             WHERE CAST(r.amount AS DECIMAL(18, 2)) > 0
             UNION ALL
-            SELECT s.need_id, res.provider_type, s.start, s."end"
+            SELECT s.need_id, res.provider_type, s.resource_id, s.start, s."end"
             FROM services s JOIN resources res USING (resource_id) JOIN needs n ON n.need_id = s.need_id
             WHERE CAST(s.amount AS DECIMAL(18, 2)) > 0
         ), numbered AS (SELECT row_number() OVER () AS i, * FROM pay)
         SELECT count(DISTINCT a.need_id)
         FROM numbered a JOIN numbered b ON a.need_id = b.need_id AND a.i < b.i
-        WHERE ((a.payer_type = 'department' AND b.payer_type = 'charity') OR (a.payer_type = 'charity' AND b.payer_type IN ('department', 'charity')))
+        WHERE ((a.payer_type = 'department' AND b.payer_type = 'charity') OR (a.payer_type = 'charity' AND b.payer_type IN ('department', 'charity'))
+               OR (a.payer_type = 'department' AND b.payer_type = 'department' AND a.payer <> b.payer))
           AND a.period_start <= coalesce(b.period_end, '9999-12-31') AND b.period_start <= coalesce(a.period_end, '9999-12-31')
         """
     ).fetchone()[0]

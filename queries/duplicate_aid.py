@@ -506,7 +506,8 @@ def _enrolled_twice_findings(rows: list[dict[str, Any]], **_: Any) -> list[Findi
 
 
 def _once_only_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {"kinds": list(ONCE_ONLY_KINDS), "repeatable": [], **params}
+    """The Cypher's parameters, the defaults (None) filled in as the networkx version fills them."""
+    return {**params, "kinds": list(params.get("kinds") or ONCE_ONLY_KINDS), "repeatable": list(params.get("repeatable") or ())}
 
 
 #: Programme kinds held once only unless the policy file lists a programme as repeatable.

@@ -4,7 +4,7 @@ A finding has a stable id: the same data gives the same findings with the same i
 order, so an auditor's mark ("confirmed", "dismissed") survives re-ingest and re-audit.
 
 >>> finding_id("delivered_twice", ["MZ-2", "MZ-1"])
-'delivered_twice-0b88b1466610'
+'delivered_twice-0b88b1-466610'
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def test_bench_runs_at_10k_people_on_both_engines(neo4j_uri: str, tmp_path: Path
     for engine in row["engines"].values():
         assert engine["ingest"]["rejected_rows"] == 0 and engine["ingest"]["rows"] > 10_000
         assert engine["queries"]["evaluated_households"] == 3500
-        assert len(engine["queries"]["audit"]) == 7 and engine["queries"]["chain"]["n"] == 20
+        assert len(engine["queries"]["audit"]) == 8 and engine["queries"]["chain"]["n"] == 20
     # Both engines found the same; DuckDB's three rules agree with AidGraph's counts.
     assert row["engines"]["embedded"]["queries"]["findings"] == row["engines"]["neo4j"]["queries"]["findings"] > 0
     assert all(d["agrees"] for d in row["duckdb"]["rules"].values())
