@@ -112,7 +112,7 @@ def _household(d: Any, policy: PolicyConfig, day: dt.date) -> list[Finding]:
         )
 
     everyone = household_enrolled or (bool(living) and set(living) <= enrolled_people)
-    if d.tier in BASIC_PROGRAM and not everyone and not (d.tier == "特困" and set(living) <= enrolled_people):
+    if d.tier in BASIC_PROGRAM and not everyone:
         missed([], BASIC_PROGRAM[d.tier], d.benefit or 0.0, "the household")
     elif not household_enrolled:
         for t in d.tekun_members:
