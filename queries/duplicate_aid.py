@@ -7,8 +7,8 @@ equal findings. :func:`duplicate_aid` runs them all.
 1. ``exclusive_overlap``: one person receives, directly or through their household, two
    programmes of one exclusive group (programme config) in overlapping periods.
 2. ``person_in_two_households``: one person (same name, birth date and sex under two register
-   entries: the minimal identity match until identity resolution lands) is a member of two
-   households that both receive household-level aid in overlapping periods.
+   entries; identity resolution never merges two register entries, so this stays an exact match)
+   is a member of two households that both receive household-level aid in overlapping periods.
 3. ``need_paid_twice``: one need paid by two departments, a department and a charity, or two
    charities, in overlapping periods (payments of zero do not count).
 4. ``delivered_twice``: one payment delivered twice: two records with the same beneficiary,

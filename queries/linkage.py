@@ -14,8 +14,8 @@
 Everything is built on registered questions (``household_view``, ``missed_unserved_needs``,
 ``linkage_resources``), so both engines give the same answers.
 
-Eligibility: the resource serves the need's category, its region contains the household's (region
-codes nest by prefix), it has capacity left, its satisfaction is not under 0.5 (DOMAIN.md: such
+Eligibility: the resource serves the need's category, its region contains the household's (by the
+region tree, ``graph.regions``), it has capacity left, its satisfaction is not under 0.5 (DOMAIN.md: such
 organisations are barred), it does not already serve the need, and it was not declined for it.
 Score (0 to 1): 0.4 proximity (same village 1.0, township 0.75, county 0.5, city 0.33) + 0.25
 satisfaction (0.7 if unknown) + 0.2 share of capacity left + 0.1 served this family before + 0.05
