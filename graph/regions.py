@@ -24,8 +24,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from graph.model import NodeKind, RelKind
-
 __all__ = ["STRUCTURAL", "RegionTree", "full_code", "region_tree", "short_code"]
 
 LEVEL_ENDS = (2, 4, 6, 9, 12)
@@ -118,8 +116,6 @@ STRUCTURAL = RegionTree({})
 
 
 def region_tree(store: Any) -> RegionTree:
-    """The tree of the regions in ``store``, from its ``PART_OF`` links."""
-    parents: dict[str, str | None] = {r.key: None for r in store.iter_nodes(NodeKind.REGION)}
-    for e in store.iter_edges(RelKind.PART_OF):
-        parents[e.src_key] = e.dst_key
-    return RegionTree(parents)
+    """The tree of the regions in ``store``, from its ``PART_OF`` links (the ``region_parents``
+    question: the regions and their links only, never a scan of the graph)."""
+    return RegionTree({row["code"]: row["parent"] for row in store.run("region_parents")})

@@ -8,12 +8,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.model import NodeKind
+from graph.model import NodeKind, RelKind
 from graph.regions import RegionTree, region_tree
-from queries._nx import nodes_of
+from queries._nx import nodes_of, out
 from queries.registry import question
 
-__all__ = ["HOUSEHOLD_REGION_CODES_CYPHER", "codes_within"]
+__all__ = ["HOUSEHOLD_REGION_CODES_CYPHER", "REGION_PARENTS_CYPHER", "codes_within"]
+
+REGION_PARENTS_CYPHER = """
+MATCH (r:Region)
+OPTIONAL MATCH (r)-[:PART_OF]->(p:Region)
+RETURN r.region_code AS code, p.region_code AS parent
+"""
+
+
+def _parent_rows(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
+    return sorted(({"code": r["code"], "parent": r["parent"]} for r in rows), key=lambda r: r["code"])
+
+
+@question("region_parents", cypher=REGION_PARENTS_CYPHER, from_records=_parent_rows)
+def region_parents(G: Any) -> list[dict[str, Any]]:
+    """Every region's code and the code of the region it is ``PART_OF`` (None at the top)."""
+    rows = []
+    for r, props in nodes_of(G, NodeKind.REGION):
+        parents = out(G, r, RelKind.PART_OF)
+        rows.append({"code": props["region_code"], "parent": G._node[parents[0]]["region_code"] if parents else None})
+    return _parent_rows(rows)
+
 
 HOUSEHOLD_REGION_CODES_CYPHER = "MATCH (h:Household) WHERE h.region_code IS NOT NULL RETURN DISTINCT h.region_code AS code"
 

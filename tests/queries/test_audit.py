@@ -36,6 +36,7 @@ SUB_QUESTIONS = [
     ("missed_unserved_needs", {"as_of": "2026-06-30"}),
     ("linkage_resources", {"as_of": "2026-06-30", "region_codes": None}),
     ("household_region_codes", {}),
+    ("region_parents", {}),
 ]
 
 
