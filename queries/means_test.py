@@ -597,7 +597,6 @@ def _tekun_members(
     policy: PolicyConfig,
     standard: float,
     over: list[str],
-    on: dt.date,
 ) -> dict[str, dict[str, Any]]:
     """The living members who are 特困 on their own, person by person, with their support.
 
@@ -701,7 +700,7 @@ def means_test(
 
     active = [r for r in fact["records"] if r.get("status") not in ("ended", "suspended") and covers(r.get("start"), r.get("end"), on)]
     ages = {m["id"]: age_on(m.get("birth"), on) for m in living}
-    tekun = _tekun_members(living, ages, owed, own, kin or {}, policy, standard, over, on)
+    tekun = _tekun_members(living, ages, owed, own, kin or {}, policy, standard, over)
     if not living:
         tier, rule = None, "no living member"
     elif tekun and len(tekun) == len(living):
