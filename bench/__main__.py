@@ -206,10 +206,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
 def _our_counts(folder: Path) -> dict[str, int]:
     from collections import Counter
 
-    from graph.stores.embedded import EmbeddedStore
+    from graph.stores.ladybug import LadybugStore
     from queries.duplicate_aid import duplicate_aid
 
-    with EmbeddedStore(folder) as store:
+    with LadybugStore(folder) as store:
         return dict(Counter(f.kind for f in duplicate_aid(store)))
 
 

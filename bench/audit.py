@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
 from queries.audit_report import audit
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     stores = []
     store_dir = args.work / f"audit-embedded-{args.households}"
     shutil.rmtree(store_dir, ignore_errors=True)
-    embedded = EmbeddedStore(store_dir)
+    embedded = LadybugStore(store_dir)
     ingest_folder(embedded, folder)
     stores.append(embedded)
     if args.neo4j:

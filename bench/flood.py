@@ -154,7 +154,7 @@ def reads(base: str, key: str, household: str, n: int) -> list[float]:
 
 def main() -> None:
     from api.core.security import KeyRing, Role
-    from graph.stores.embedded import EmbeddedStore
+    from graph.stores.ladybug import LadybugStore
     from ingest.loader import ingest_folder
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -163,7 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store_dir, state = Path(tmp) / "store", Path(tmp) / "state"
-        with EmbeddedStore(store_dir) as store:
+        with LadybugStore(store_dir) as store:
             ingest_folder(store, ROOT / "tests" / "fixtures" / "two-cases")
         ring = KeyRing(state / "keys.sqlite")
         key = ring.create(name="caseworker", role=Role.CASEWORKER, region="420203", by="bench").token

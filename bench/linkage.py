@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from graph.model import NodeKind
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import AS_OF, generate_prefecture
 from queries.linkage import allocate, recommend, unmatched_families
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     generate_prefecture(households=args.households, seed=7, out=folder)
     store_dir = args.work / f"linkage-store-{args.households}"
     shutil.rmtree(store_dir, ignore_errors=True)
-    store = EmbeddedStore(store_dir)
+    store = LadybugStore(store_dir)
     ingest_folder(store, folder)
     day: dt.date = AS_OF
     families = [f.household_id for f in unmatched_families(store, as_of=day)]

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from graph.store import GraphStore
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from graph.stores.neo4j import Neo4jStore
 from ingest.loader import count_changes, ingest_folder
 from ingest.synthetic import generate_prefecture
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     store_dir = args.work / f"embedded-{args.households}"
     shutil.rmtree(store_dir, ignore_errors=True)
     results = {"households": args.households, "input_rows": rows, "batch_size": best, "sweep_rows_per_s": sweep}
-    with EmbeddedStore(store_dir) as embedded:
+    with LadybugStore(store_dir) as embedded:
         elapsed, written = timed_ingest(embedded, folder, best)
         results["embedded"] = {"seconds": elapsed, "rows_per_s": rows / elapsed, "graph_items_per_s": written / elapsed}
         print(f"embedded: {rows} rows in {elapsed:.1f} s = {rows / elapsed:.0f} rows/s ({written / elapsed:.0f} nodes+rels/s)", flush=True)

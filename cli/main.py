@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import gc
 import json
 import logging
 import sys
@@ -284,13 +283,13 @@ def backup(
 
     from graph.backup import backup_store
     from graph.migrate import copy_store
-    from graph.stores.embedded import EmbeddedStore
+    from graph.stores.ladybug import LadybugStore
 
     if neo4j is None:
         manifest = backup_store(store_path_from_env(store), out, state_dir=state)
     else:
         with tempfile.TemporaryDirectory(prefix="aidgraph-backup-") as tmp, _open(None, neo4j) as source:
-            with EmbeddedStore(Path(tmp) / "store") as copy:
+            with LadybugStore(Path(tmp) / "store") as copy:
                 copy_store(source, copy)
             manifest = backup_store(Path(tmp) / "store", out, state_dir=state)
     out_files = ", ".join(manifest["files"])
@@ -338,6 +337,31 @@ def restore(
 
 @app.command()
 @friendly
+def migrate(
+    old: Annotated[Path, typer.Option("--from", help="The folder of a store of the former embedded engine (graph.sqlite).")],
+    store: StoreOpt = None,
+) -> None:
+    """Move a store of the former embedded engine (networkx and SQLite) into a new LadybugDB store.
+
+    Nodes, relationships and history are copied into the store folder (new, or empty), then the
+    counts of both are compared; the old file is left as it was. The new store may be the old
+    folder itself: graph.lbug is written beside graph.sqlite.
+    """
+    from graph.migrate import migrate_format_2
+    from graph.stores.ladybug import LadybugStore
+
+    target_dir = store_path_from_env(store)
+    with LadybugStore(target_dir, beside_former=True) as target:
+        report = migrate_format_2(old, target)
+    err.print(
+        f"moved {report.nodes:,} nodes, {report.edges:,} relationships and {report.history:,} history entries from {old} "
+        f"into {target_dir}; the counts agree. {old / 'graph.sqlite'} is left as it was: delete it once you are content",
+        markup=False,
+    )
+
+
+@app.command()
+@friendly
 def export(
     neo4j: Annotated[str, typer.Option("--neo4j", help="The Neo4j to copy into (bolt:// or neo4j://).")],
     store: StoreOpt = None,
@@ -361,12 +385,12 @@ def export(
 
 
 def _open_embedded(store: Path | None) -> GraphStore:
-    from graph.stores.embedded import EmbeddedStore
+    from graph.stores.ladybug import DATABASE_FILE, LadybugStore
 
     path = store_path_from_env(store)
-    if not (path / "graph.sqlite").is_file():
+    if not (path / DATABASE_FILE).is_file() and not (path / "graph.sqlite").is_file():
         raise ValueError(f"no embedded store at {path}")
-    return EmbeddedStore(path)
+    return LadybugStore(path)
 
 
 def _day(as_of: str | None) -> dt.date | None:
@@ -1257,10 +1281,6 @@ def serve(
     settings = Settings.from_env(state_dir=_state_dir(state), policy_file=policy)
     load_policy(settings.policy_file)  # a bad policy file stops the server before it starts
     graph_store = _open(store, neo4j)
-    # The embedded graph is millions of long-lived objects: leave them out of the cyclic garbage
-    # collector's full passes, which otherwise pause every request thread for about a second.
-    gc.collect()
-    gc.freeze()
     err.print(f"serving {graph_store.engine} store on http://{host}:{port} (docs at /docs); keys and audit trail in {settings.state_dir}")
     try:
         serve_app(create_app(graph_store, settings=settings), host=host, port=port)

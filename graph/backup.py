@@ -1,16 +1,18 @@
 """Backup and restore of the embedded store (and the API's state), consistent while writers run.
 
-A backup is a folder: ``graph.sqlite`` (the store), ``state/`` (the API's key ring, audit trail
-and its secret, if asked for) and ``MANIFEST.json`` (what was backed up, when, the counts, and a
-SHA-256 of every file). Databases are copied with SQLite's online backup, which reads one
-consistent snapshot while the server goes on writing (WAL mode: the writer is not blocked).
-Restoring checks the manifest, every checksum and SQLite's integrity check before it replaces
-anything, then swaps the file in with one rename: a restore that fails leaves the store as it was.
+A backup is a folder: ``store/graph.lbug`` (the store), ``state/`` (the API's key ring, audit
+trail and its secret, if asked for) and ``MANIFEST.json`` (what was backed up, when, the counts,
+and a SHA-256 of every file). The store is copied node by node into a new database from one read
+transaction, so the copy is one consistent snapshot while writers go on (in this process, or the
+server's: the backup then opens the file read-only). The state's SQLite files are copied with
+SQLite's online backup. Restoring checks the manifest, every checksum and that the copy opens with
+the counts the manifest gives before it replaces anything, then swaps the file in with one rename:
+a restore that fails leaves the store as it was.
 
 >>> import tempfile, pathlib
->>> from graph.stores.embedded import EmbeddedStore
+>>> from graph.stores.ladybug import LadybugStore
 >>> with tempfile.TemporaryDirectory() as d:
-...     EmbeddedStore(pathlib.Path(d) / "store").close()
+...     LadybugStore(pathlib.Path(d) / "store").close()
 ...     manifest = backup_store(pathlib.Path(d) / "store", pathlib.Path(d) / "backup")
 ...     restore_store(pathlib.Path(d) / "backup", pathlib.Path(d) / "restored")["nodes"]
 0
@@ -32,7 +34,8 @@ from graph.store import StoreError
 __all__ = ["BackupError", "backup_store", "restore_store", "verify_backup"]
 
 MANIFEST = "MANIFEST.json"
-_FORMAT = "aidgraph-backup/1"
+_FORMAT = "aidgraph-backup/2"  # 1: graph.sqlite of the former embedded engine
+_STORE = "store"
 
 
 class BackupError(StoreError):
@@ -70,51 +73,37 @@ def _copy_database(source: Path, target: Path) -> None:
     _fsync(target)
 
 
-def _integrity(db: Path) -> None:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{db.name} is not a readable SQLite database: {exc}") from None
-    finally:
-        conn.close()
-    if result != "ok":
-        raise BackupError(f"{db.name} fails SQLite's integrity check: {result}")
+def _store_counts(folder: Path) -> dict[str, Any]:
+    """Counts of the store in ``folder``, opened read-only; BackupError if it does not open."""
+    from graph.stores.ladybug import FORMAT, LadybugStore
 
-
-def _graph_counts(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        # The tables are logs (store format 2): count keys by their latest row.
-        nodes = conn.execute("SELECT count(*) FROM (SELECT DISTINCT kind, key FROM nodes)").fetchone()[0]
-        edges = conn.execute(
-            "SELECT count(*) FROM (SELECT props, row_number() OVER (PARTITION BY src, rel, dst ORDER BY seq DESC) AS latest FROM edges) "
-            "WHERE latest = 1 AND props IS NOT NULL"
-        ).fetchone()[0]
-        history = conn.execute("SELECT count(*) FROM history").fetchone()[0]
-        fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{db.name} is not an AidGraph store: {exc}") from None
-    finally:
-        conn.close()
-    return {"nodes": nodes, "edges": edges, "history": history, "store_format": fmt[0] if fmt else None}
+        with LadybugStore(folder, read_only=True) as store:
+            counts = store.counts()
+            history = sum(1 for _ in store.iter_history())
+    except StoreError as exc:
+        raise BackupError(f"{folder} does not open as an AidGraph store: {exc}") from None
+    return {"nodes": sum(counts.nodes.values()), "edges": sum(counts.edges.values()), "history": history, "store_format": FORMAT}
 
 
 def backup_store(store_dir: Path, out: Path, *, state_dir: Path | None = None) -> dict[str, Any]:
     """Back up the embedded store at ``store_dir`` (and the API state at ``state_dir``) into the
     new folder ``out``; return the manifest. Safe while a server writes to the store."""
+    from graph.migrate import copy_store
+    from graph.stores.ladybug import DATABASE_FILE, LadybugStore
+
     store_dir, out = Path(store_dir), Path(out)
-    source = store_dir / "graph.sqlite"
-    if not source.is_file():
-        raise BackupError(f"{store_dir} holds no embedded store (no graph.sqlite)")
+    if not (store_dir / DATABASE_FILE).is_file():
+        raise BackupError(f"{store_dir} holds no embedded store (no {DATABASE_FILE})")
     if out.exists() and any(out.iterdir()):
         raise BackupError(f"{out} exists and is not empty: back up into a new folder")
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     files: dict[str, str] = {}
-    _copy_database(source, partial / "graph.sqlite")
-    _integrity(partial / "graph.sqlite")
+    with LadybugStore(store_dir, read_only=True) as source, LadybugStore(partial / _STORE) as copy, source.snapshot():
+        copy_store(source, copy)
+    _fsync(partial / _STORE / DATABASE_FILE)
     if state_dir is not None:
         (partial / "state").mkdir()
         for p in sorted(Path(state_dir).iterdir()):
@@ -135,7 +124,7 @@ def backup_store(store_dir: Path, out: Path, *, state_dir: Path | None = None) -
         "made_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "store": str(store_dir),
         "with_state": state_dir is not None,
-        **_graph_counts(partial / "graph.sqlite"),
+        **_store_counts(partial / _STORE),
         "files": files,
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -161,7 +150,11 @@ def verify_backup(backup: Path) -> dict[str, Any]:
             raise BackupError(f"{backup}: {name} is missing")
         if _sha256(path) != digest:
             raise BackupError(f"{backup}: {name} does not match its checksum (changed or damaged since the backup)")
-    _integrity(backup / "graph.sqlite")
+    counts = _store_counts(backup / _STORE)
+    if counts["nodes"] != manifest["nodes"] or counts["edges"] != manifest["edges"]:
+        raise BackupError(
+            f"{backup}: the store holds {counts['nodes']} nodes and {counts['edges']} relationships, its manifest says otherwise"
+        )
     return manifest
 
 
@@ -174,19 +167,19 @@ def restore_store(backup: Path, store_dir: Path, *, state_dir: Path | None = Non
     """
     backup, store_dir = Path(backup), Path(store_dir)
     manifest = verify_backup(backup)
-    target = store_dir / "graph.sqlite"
+    from graph.stores.ladybug import DATABASE_FILE
+
+    target = store_dir / DATABASE_FILE
     if target.exists() and not force:
         raise BackupError(f"{store_dir} already holds a store: restore into an empty folder, or pass --force to replace it")
     if state_dir is not None and not manifest.get("with_state"):
         raise BackupError(f"{backup} holds no API state: restore without --state")
     store_dir.mkdir(parents=True, exist_ok=True)
-    incoming = store_dir / "graph.sqlite.restoring"
-    shutil.copyfile(backup / "graph.sqlite", incoming)
+    incoming = store_dir / (DATABASE_FILE + ".restoring")
+    shutil.copyfile(backup / _STORE / DATABASE_FILE, incoming)
     _fsync(incoming)
-    _integrity(incoming)
     # The old database's write-ahead log must not be applied to the restored file.
-    for suffix in ("-wal", "-shm"):
-        Path(str(target) + suffix).unlink(missing_ok=True)
+    Path(str(target) + ".wal").unlink(missing_ok=True)
     os.replace(incoming, target)
     if state_dir is not None:
         state_dir = Path(state_dir)

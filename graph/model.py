@@ -19,9 +19,12 @@ from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "EXTRA_NODE_PROPS",
     "NODE_KEY",
     "NODE_MODELS",
+    "NODE_PROPS",
     "REL_ENDPOINTS",
+    "REL_PROPS",
     "REL_UNIQUE_END",
     "NodeKind",
     "RelKind",
@@ -146,6 +149,30 @@ REL_UNIQUE_END: dict[RelKind, Literal["src", "dst"] | None] = {
     RelKind.OBLIGED_TO_SUPPORT: None,
     RelKind.RESOLVED_TO: "src",
 }
+
+
+#: The properties relationships carry, with their types (a database with a schema declares them).
+REL_PROPS: dict[RelKind, dict[str, type]] = {
+    RelKind.MEMBER_OF: {"relation_to_head": str},
+    RelKind.KIN: {"relation": str},
+    RelKind.RECEIVES: {"match": str, "score": float},
+    RelKind.RESOLVED_TO: {"score": float, "evidence": list, "by": str},
+    RelKind.OBLIGED_TO_SUPPORT: {
+        "kind": str,
+        "monthly_amount": float,
+        "rule": str,
+        "basis": str,
+        "dependant_household": str,
+    },
+}
+
+#: Node properties written by the system beside the model's fields (a person named by a
+#: department but absent from the register, with an ID number that does not check).
+EXTRA_NODE_PROPS: dict[NodeKind, dict[str, type]] = {NodeKind.PERSON: {"id_valid": bool}}
+
+
+def _node_props() -> dict[NodeKind, frozenset[str]]:
+    return {kind: frozenset(NODE_MODELS[kind].model_fields) | frozenset(EXTRA_NODE_PROPS.get(kind, {})) for kind in NodeKind}
 
 
 def node_id(kind: NodeKind, key: str) -> str:
@@ -710,6 +737,10 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.TIER_RECORD: TierRecord,
     NodeKind.IDENTITY_REVIEW: IdentityReview,
 }
+
+
+#: The properties a node of each kind may hold (what a store with a schema declares).
+NODE_PROPS: dict[NodeKind, frozenset[str]] = _node_props()
 
 
 class KinRelation(StrEnum):

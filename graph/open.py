@@ -34,8 +34,8 @@ def open_store(path: str | Path | None = None, *, neo4j_uri: str | None = None, 
         from graph.stores.neo4j import Neo4jStore
 
         return Neo4jStore.from_env(neo4j_uri)
-    from graph.stores.embedded import EmbeddedStore
+    from graph.stores.ladybug import LadybugStore
 
     if in_memory:
-        return EmbeddedStore.in_memory()
-    return EmbeddedStore(store_path_from_env(path))
+        return LadybugStore.in_memory()
+    return LadybugStore(store_path_from_env(path))

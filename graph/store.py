@@ -3,8 +3,8 @@
 A store writes nodes and relationships in batches, reads them back and runs registered
 questions (``queries/``). It knows nothing of duplicates or tiers.
 
->>> from graph.stores.embedded import EmbeddedStore
->>> store = EmbeddedStore.in_memory()
+>>> from graph.stores.ladybug import LadybugStore
+>>> store = LadybugStore.in_memory()
 >>> _ = store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.DEPARTMENT, "MZ", {"department_code": "MZ", "name": "民政局"})]))
 >>> store.get_node(NodeKind.DEPARTMENT, "MZ")["name"]
 '民政局'
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import abc
 import gc
-import inspect
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from graph.model import REL_UNIQUE_END, NodeKind, RelKind
+from graph.model import NODE_PROPS, REL_ENDPOINTS, REL_PROPS, REL_UNIQUE_END, NodeKind, RelKind
 
 __all__ = [
     "EdgeRecord",
@@ -47,9 +46,9 @@ _BULK_LOADS_LOCK = threading.Lock()
 def bulk_load() -> Iterator[None]:
     """Hold off Python's full garbage collections while millions of long-lived objects are made.
 
-    A full collection walks every object alive, and a graph being loaded is most of them: at 100k
-    people the collector made 33 full passes over a growing graph during an ingest, a quarter of its
-    time (18.2 s instead of 25.2 s without them). Young collections still run, less often, so the
+    A full collection walks every object alive: with the former in-memory engine, whose graph was
+    most of them, at 100k people the collector made 33 full passes during an ingest, a quarter of
+    its time (18.2 s instead of 25.2 s without them); an ingest still holds every key it accepted. Young collections still run, less often, so the
     short-lived cycles a driver makes are still freed (with none at all, a 1M-people Neo4j ingest
     held 5.7 GB of them instead of about 600 MB). Nested and concurrent loads share one setting; the
     last to finish restores the thresholds it found.
@@ -261,6 +260,36 @@ def missing_end_message(rel: RelKind, sk: NodeKind, skey: str, dk: NodeKind, dke
     return f"{rel.value} from {sk.value}:{skey} to {dk.value}:{dkey}: {missing[0].value}:{missing[1]} does not exist"
 
 
+def _kinds(kinds: frozenset[NodeKind]) -> str:
+    return " or ".join(sorted(k.value for k in kinds))
+
+
+def _check_model(batch: WriteBatch) -> None:
+    """What the model does not hold is refused the same way by every engine (LadybugDB's schema
+    would refuse it; Neo4j would keep it): a property a kind does not have, a relationship between
+    kinds it does not join."""
+    for w in batch.nodes:
+        allowed = NODE_PROPS[w.kind]
+        if not w.props.keys() <= allowed:
+            unknown = ", ".join(sorted(w.props.keys() - allowed))
+            raise StoreError(
+                f"{w.kind.value}:{w.key} has no property {unknown}; known: {', '.join(sorted(allowed))}", question="write_batch"
+            )
+    for e in (*batch.edges, *batch.removed_edges):
+        sources, targets = REL_ENDPOINTS[e.rel]
+        if e.src_kind not in sources or e.dst_kind not in targets:
+            raise StoreError(
+                f"{e.rel.value} joins {_kinds(sources)} to {_kinds(targets)}, not {e.src_kind.value} to {e.dst_kind.value}",
+                question="write_batch",
+            )
+        if e.props and not e.props.keys() <= REL_PROPS.get(e.rel, {}).keys():
+            unknown = ", ".join(sorted(e.props.keys() - REL_PROPS.get(e.rel, {}).keys()))
+            raise StoreError(
+                f"{e.rel.value} from {e.src_kind.value}:{e.src_key} to {e.dst_kind.value}:{e.dst_key} has no property {unknown}",
+                question="write_batch",
+            )
+
+
 def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
     """Decide what ``batch`` changes against the committed ``state``: one rule for every engine,
     so that both count and write the same.
@@ -268,6 +297,7 @@ def plan_batch(batch: WriteBatch, state: CurrentState) -> BatchPlan:
     Raises StoreError naming the relationship if one of its ends exists neither in the store nor
     in the batch.
     """
+    _check_model(batch)
     plan = BatchPlan()
     result = plan.result
     clean = _as_handed_over if batch.hands_over_props else clean_props
@@ -400,8 +430,8 @@ class GraphStore(abc.ABC):
         writer (another thread, or on Neo4j another process) commits until the block ends; the
         block's own ``write_batch`` calls go through. Re-entrant.
 
-        >>> from graph.stores.embedded import EmbeddedStore
-        >>> with EmbeddedStore.in_memory().exclusive():
+        >>> from graph.stores.ladybug import LadybugStore
+        >>> with LadybugStore.in_memory().exclusive():
         ...     pass
         """
         with self._writer_lock():
@@ -415,6 +445,13 @@ class GraphStore(abc.ABC):
                 lock = self.__dict__.setdefault("_exclusive_lock", threading.RLock())
         return lock
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads of this thread inside the block see one state of the store, where the engine can
+        promise it (the embedded engine: one read transaction). On Neo4j each read is its own
+        transaction: stop writers first for a consistent copy."""
+        yield
+
     def existing_keys(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` that name a node of ``kind``."""
         return set(self.get_nodes(kind, keys))
@@ -427,11 +464,11 @@ class GraphStore(abc.ABC):
         # Both engines get every parameter, defaults included (Cypher has no defaults), and an
         # unknown parameter fails the same way on both.
         try:
-            bound = inspect.signature(question.networkx).bind(None, **params)
+            bound = question.signature.bind(**params)
         except TypeError as exc:
             raise StoreError(f"{name}: {exc}", question=name, params=params) from None
         bound.apply_defaults()
-        params = dict(list(bound.arguments.items())[1:])
+        params = dict(bound.arguments)
         try:
             return self._run_question(question, params)
         except StoreError:

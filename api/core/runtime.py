@@ -1,7 +1,7 @@
-"""The server's one store, shared by request threads: reads run together, a write runs alone.
+"""The server's one store, shared by request threads: reads run together and beside a write.
 
-The embedded engine is one in-memory networkx graph, so a write must not run while a read walks
-it; Neo4j has transactions of its own and needs no gate. Reads run in worker threads with a
+Both engines have transactions of their own: a read sees what was committed before it began and
+never waits for a write. Reads run in worker threads with a
 time limit (a query past it answers 504; the thread finishes in the background, its answer
 dropped). Whole-graph answers (the audit) are reused for a short while and dropped on any write
 through the server; they are kept in a bounded LRU cache (entries and rows), so a client asking
@@ -24,44 +24,9 @@ from api.core.limits import LruCache, rows_of
 from graph.regions import RegionTree, region_tree
 from graph.store import GraphStore
 
-__all__ = ["ReadWriteLock", "StoreRuntime"]
+__all__ = ["StoreRuntime"]
 
 T = TypeVar("T")
-
-
-class ReadWriteLock:
-    """Many readers or one writer; a waiting writer holds back new readers (no writer starvation)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-        self._writers_waiting = 0
-
-    def acquire_read(self) -> None:
-        with self._cond:
-            while self._writing or self._writers_waiting:
-                self._cond.wait()
-            self._readers += 1
-
-    def release_read(self) -> None:
-        with self._cond:
-            self._readers -= 1
-            if not self._readers:
-                self._cond.notify_all()
-
-    def acquire_write(self) -> None:
-        with self._cond:
-            self._writers_waiting += 1
-            while self._writing or self._readers:
-                self._cond.wait()
-            self._writers_waiting -= 1
-            self._writing = True
-
-    def release_write(self) -> None:
-        with self._cond:
-            self._writing = False
-            self._cond.notify_all()
 
 
 class StoreRuntime:
@@ -80,7 +45,6 @@ class StoreRuntime:
         self.whole_graph_timeout_s = whole_graph_timeout_s or query_timeout_s
         self.cache_ttl_s = cache_ttl_s
         self._computing: dict[tuple[Any, ...], anyio.Lock] = {}
-        self._gate = ReadWriteLock() if store.engine == "embedded" else None
         self._cache = LruCache(max_entries=cache_entries, max_rows=cache_rows)
         self._cache_lock = threading.Lock()
         self._generation = 0
@@ -101,25 +65,15 @@ class StoreRuntime:
         return tree
 
     def _read_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self._gate is None:
-            return fn(self.store, *args, **kwargs)
-        self._gate.acquire_read()
-        try:
-            return fn(self.store, *args, **kwargs)
-        finally:
-            self._gate.release_read()
+        return fn(self.store, *args, **kwargs)
 
     def _write_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self._gate is not None:
-            self._gate.acquire_write()
         try:
             return fn(self.store, *args, **kwargs)
         finally:
             with self._cache_lock:
                 self._cache.clear()
                 self._generation += 1
-            if self._gate is not None:
-                self._gate.release_write()
 
     async def read(self, fn: Callable[..., T], *args: Any, _timeout: float | None = None, **kwargs: Any) -> T:
         """``fn(store, *args, **kwargs)`` in a worker thread, within the query time limit."""

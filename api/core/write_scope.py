@@ -8,8 +8,8 @@ Programmes and departments lie nowhere: a region-scoped key may send them unchan
 repeats its reference data) but never create or change them. A relationship between two existing
 people (kinship) needs one of them in the region.
 
->>> from graph.stores.embedded import EmbeddedStore
->>> store = EmbeddedStore.in_memory()
+>>> from graph.stores.ladybug import LadybugStore
+>>> store = LadybugStore.in_memory()
 >>> _ = store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420502"})]))
 >>> moved = WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420504"})])
 >>> write_scope_violations(store, moved, lambda code: (code or "").startswith("420504"))

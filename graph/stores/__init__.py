@@ -1,1 +1,1 @@
-"""Storage engines: ``embedded`` (networkx persisted in SQLite, the default) and ``neo4j``."""
+"""Storage engines: ``ladybug`` (LadybugDB on disk, the default embedded engine) and ``neo4j``."""

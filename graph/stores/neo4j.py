@@ -601,7 +601,26 @@ class Neo4jStore(GraphStore):
         self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "append_history")
 
     def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        return question.from_records(self._read(question.cypher, **question.cypher_params(params)), **params)
+        query, cypher_params = question.cypher_for(self.engine), question.cypher_params(params)
+
+        def work(tx: Any) -> list[dict[str, Any]]:
+            return [{k: _plain(v) for k, v in r.items()} for r in tx.run(query, cypher_params)]
+
+        rows = self._guard(lambda: self._with_session(lambda s: s.execute_read(work)), "read", cypher_params)
+        return question.from_records(rows, **params)
+
+
+def _plain(value: Any) -> Any:
+    """A query's value as both engines give it: a node or relationship is the dict of its properties."""
+    from neo4j.graph import Node, Relationship
+
+    if isinstance(value, (Node, Relationship)):
+        return dict(value.items())
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,738 @@
+"""The embedded engine: LadybugDB, an in-process, on-disk property-graph database that speaks Cypher.
+
+The database has a schema: a node table per ``NodeKind`` (its columns are the model's fields,
+its primary key the kind's key), a relationship table per ``RelKind`` with its FROM/TO pairs
+(``REL_ENDPOINTS``) and properties (``REL_PROPS``), and two tables of its own: the history of
+updated nodes and the store's format. Opening a store reads no data: a command answers at once.
+
+A batch is planned by the same rule as on Neo4j (``graph.store.plan_batch``): the committed state
+it needs is read in bulk inside the write transaction, then the plan is written with ``UNWIND``:
+``CREATE`` for what is new, a key lookup and ``SET`` for what changed (``MERGE`` slows with the
+table's size on LadybugDB; a lookup by primary key does not). One batch is one transaction: a
+process killed during it leaves the store as it was before it.
+
+A LadybugDB file has one writing process at a time. A second process that opens it is refused
+with the first one's PID and command line (see :class:`StoreBusy`).
+
+>>> store = LadybugStore.in_memory()
+>>> from graph.store import NodeWrite, WriteBatch
+>>> _ = store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420106"})]))
+>>> store.get_node(NodeKind.HOUSEHOLD, "H-1")
+{'household_id': 'H-1', 'region_code': '420106'}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+import types
+import typing
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from graph.model import EXTRA_NODE_PROPS, NODE_KEY, NODE_MODELS, REL_ENDPOINTS, REL_PROPS, REL_UNIQUE_END, NodeKind, RelKind
+from graph.store import (
+    BatchPlan,
+    EdgeKey,
+    EdgeRecord,
+    GraphCounts,
+    GraphStore,
+    NodeRecord,
+    StoreError,
+    Subgraph,
+    WriteBatch,
+    WriteResult,
+    missing_end_message,
+    plan_batch,
+    sort_subgraph,
+)
+
+__all__ = ["DATABASE_FILE", "FORMAT", "LadybugStore", "StoreBusy", "node_columns", "rel_columns"]
+
+#: The database file inside a store folder.
+DATABASE_FILE = "graph.lbug"
+#: The store format written in the database (format 2 was networkx + SQLite: ``aidgraph migrate``).
+FORMAT = "3"
+HISTORY_TABLE = "AidGraphHistory"
+META_TABLE = "AidGraphMeta"
+_KIND_BY_LABEL = {k.value: k for k in NodeKind}
+_REL_BY_LABEL = {r.value: r for r in RelKind}
+
+
+class StoreBusy(StoreError):
+    """The store is open for writing in another process."""
+
+
+class _Opened:
+    """One database file open in this process, shared by every store object on it: LadybugDB locks
+    a file against other processes only, and two databases on one file in one process would be
+    two writers."""
+
+    def __init__(self, db: Any, read_only: bool):
+        self.db = db
+        self.read_only = read_only
+        self.users = 1
+        self.writer_lock = threading.RLock()
+
+
+_OPENED: dict[str, _Opened] = {}
+_OPENED_LOCK = threading.Lock()
+
+
+# -- schema ------------------------------------------------------------------------------------
+
+
+def _column_type(annotation: Any) -> str:
+    """The LadybugDB type of a model field: text (codes, names, dates, enums), numbers, flags, lists."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _column_type(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _column_type(inner)
+    if annotation is list or origin is list:
+        return "STRING[]"
+    if annotation is bool:
+        return "BOOLEAN"
+    if annotation is int:
+        return "INT64"
+    if annotation is float:
+        return "DOUBLE"
+    return "STRING"  # str, an Enum, a date (stored as its ISO text), a Literal
+
+
+def node_columns(kind: NodeKind) -> dict[str, str]:
+    """Column name to type of ``kind``'s table, its key first.
+
+    >>> node_columns(NodeKind.ASSET)["quantity"], next(iter(node_columns(NodeKind.ASSET)))
+    ('DOUBLE', 'asset_id')
+    """
+    fields = {name: _column_type(f.annotation) for name, f in NODE_MODELS[kind].model_fields.items()}
+    fields.update({name: _column_type(t) for name, t in EXTRA_NODE_PROPS.get(kind, {}).items()})
+    key = NODE_KEY[kind]
+    return {key: fields.pop(key), **fields}
+
+
+def rel_columns(rel: RelKind) -> dict[str, str]:
+    """Property name to type of ``rel``'s table."""
+    return {name: _column_type(t) for name, t in REL_PROPS.get(rel, {}).items()}
+
+
+_NODE_COLUMNS = {kind: node_columns(kind) for kind in NodeKind}
+_HISTORY_COLUMNS = {
+    "at": "STRING",
+    "seq": "INT64",
+    "source": "STRING",
+    "kind": "STRING",
+    "key": "STRING",
+    "before": "STRING",
+    "after": "STRING",
+}
+_REL_COLUMNS = {rel: rel_columns(rel) for rel in RelKind}
+
+
+def _schema() -> list[str]:
+    statements = []
+    for kind, columns in _NODE_COLUMNS.items():
+        cols = ", ".join(f"`{name}` {type_}" for name, type_ in columns.items())
+        statements.append(f"CREATE NODE TABLE IF NOT EXISTS `{kind.value}` ({cols}, PRIMARY KEY (`{NODE_KEY[kind]}`))")
+    for rel in RelKind:
+        sources, targets = REL_ENDPOINTS[rel]
+        pairs = [f"FROM `{s.value}` TO `{t.value}`" for s in sorted(sources) for t in sorted(targets)]
+        props = "".join(f", `{name}` {type_}" for name, type_ in _REL_COLUMNS[rel].items())
+        statements.append(f"CREATE REL TABLE IF NOT EXISTS `{rel.value}` ({', '.join(pairs)}{props})")
+    statements.append(
+        f"CREATE NODE TABLE IF NOT EXISTS {HISTORY_TABLE} (id SERIAL, at STRING, seq INT64, source STRING, kind STRING, "
+        "key STRING, before STRING, after STRING, PRIMARY KEY (id))"
+    )
+    statements.append(f"CREATE NODE TABLE IF NOT EXISTS {META_TABLE} (name STRING, value STRING, PRIMARY KEY (name))")
+    return statements
+
+
+SCHEMA_STATEMENTS = _schema()
+
+
+def _coerce(value: Any, type_: str, where: str) -> Any:
+    """A property's value as its column holds it; a value of the wrong shape is the caller's error."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        value = value.value
+    try:
+        if type_ == "STRING":
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            if isinstance(value, (list, dict)):
+                raise TypeError(type(value).__name__)
+            return str(value)
+        if type_ == "DOUBLE":
+            if isinstance(value, bool):
+                raise TypeError("bool")
+            return float(value)
+        if type_ == "INT64":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError(type(value).__name__)
+            return int(value)
+        if type_ == "BOOLEAN":
+            if not isinstance(value, bool):
+                raise TypeError(type(value).__name__)
+            return value
+        if type_ == "STRING[]":
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(type(value).__name__)
+            return [str(v.value if isinstance(v, Enum) else v) for v in value]
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{where}: {value!r} is not a {type_.lower()} ({exc})", question="write_batch") from None
+    raise AssertionError(type_)
+
+
+def _row(columns: dict[str, str], props: dict[str, Any], where: str) -> dict[str, Any]:
+    unknown = props.keys() - columns.keys()
+    if unknown:
+        raise StoreError(f"{where} has no property {', '.join(sorted(unknown))}; known: {', '.join(columns)}", question="write_batch")
+    return {name: _coerce(props.get(name), type_, f"{where}.{name}") for name, type_ in columns.items()}
+
+
+def _props(value: dict[str, Any]) -> dict[str, Any]:
+    """A node or relationship as the database returns it, as the store's properties (unset ones left out)."""
+    return {k: v for k, v in value.items() if v is not None and not k.startswith("_")}
+
+
+def plain(value: Any) -> Any:
+    """A query's value as both engines give it: a node or relationship is the dict of its set properties.
+
+    >>> plain({"_ID": {"offset": 0, "table": 1}, "_LABEL": "Person", "name": "甲", "phone": None})
+    {'name': '甲'}
+    """
+    if isinstance(value, dict):
+        if "_LABEL" in value:
+            return _props(value)
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _arrow_type(type_: str) -> Any:
+    import pyarrow as pa
+
+    return {"STRING": pa.string(), "DOUBLE": pa.float64(), "INT64": pa.int64(), "BOOLEAN": pa.bool_(), "STRING[]": pa.list_(pa.string())}[
+        type_
+    ]
+
+
+def _arrow(columns: dict[str, str], rows: list[dict[str, Any]]) -> Any:
+    """``rows`` as an Arrow table whose columns are ``c0, c1, ...`` (the names of ``columns`` in
+    order, typed): a batch travels to the database as one table, read with ``LOAD FROM``, not as
+    a list of maps (the driver inspected every value of a list parameter: a tenth of an ingest),
+    and a column named like a word of Cypher (``end``) cannot clash."""
+    import pyarrow as pa
+
+    return pa.table({f"c{i}": pa.array([r[name] for r in rows], _arrow_type(type_)) for i, (name, type_) in enumerate(columns.items())})
+
+
+def _keys_table(**columns: list[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _label(kind: NodeKind | RelKind) -> str:
+    return f"`{kind.value}`"
+
+
+def _key(kind: NodeKind) -> str:
+    return f"`{NODE_KEY[kind]}`"
+
+
+# -- who holds the file ------------------------------------------------------------------------
+
+_LOCK_PID = re.compile(r"Lock is held by PID (\d+)")
+
+
+def _holder(message: str) -> str:
+    """ "process 123 (aidgraph serve ...)" from LadybugDB's lock error, as far as it can be told."""
+    found = _LOCK_PID.search(message)
+    if not found:
+        return "another process"
+    pid = found.group(1)
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        cmdline = ""
+    return f"process {pid} ({cmdline[:200]})" if cmdline else f"process {pid}"
+
+
+class _State:
+    """The committed state a batch needs, read in bulk inside its write transaction."""
+
+    def __init__(self, store: LadybugStore, batch: WriteBatch):
+        self.nodes: dict[tuple[NodeKind, str], dict[str, Any]] = {}
+        self.edges: dict[EdgeKey, dict[str, Any]] = {}
+        self.others: dict[tuple[EdgeKey, str], list[EdgeKey]] = {}
+        keys_by_kind: dict[NodeKind, set[str]] = defaultdict(set)
+        for w in batch.nodes:
+            keys_by_kind[w.kind].add(w.key)
+        for kind, keys in keys_by_kind.items():
+            query = f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k, n"
+            for key, node in store._write_rows(query, t=_keys_table(k=sorted(keys))):
+                self.nodes[(kind, key)] = _props(node)
+        absent = {(kind, key) for kind, keys in keys_by_kind.items() for key in keys if (kind, key) not in self.nodes}
+        groups: dict[tuple[RelKind, NodeKind, NodeKind], list[EdgeKey]] = defaultdict(list)
+        for e in batch.edges:
+            groups[(e.rel, e.src_kind, e.dst_kind)].append((e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key))
+        for (rel, sk, dk), edges in groups.items():
+            pairs = [(e[2], e[4]) for e in edges if (sk, e[2]) not in absent and (dk, e[4]) not in absent]
+            if pairs:
+                query = (
+                    f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: s}})-[r:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: d}}) "
+                    "RETURN s, d, r"
+                )
+                for s, d, r in store._write_rows(query, t=_keys_table(s=[p[0] for p in pairs], d=[p[1] for p in pairs])):
+                    self.edges[(rel, sk, s, dk, d)] = _props(r)
+            end = REL_UNIQUE_END[rel]
+            if end is not None:
+                at_end = [e for e in edges if ((sk, e[2]) if end == "src" else (dk, e[4])) not in absent]
+                if at_end:
+                    self._fetch_unique_end(store, rel, sk, dk, end, at_end)
+
+    def _fetch_unique_end(self, store: LadybugStore, rel: RelKind, sk: NodeKind, dk: NodeKind, end: str, edges: list[EdgeKey]) -> None:
+        if end == "src":
+            query = f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: k}})-[:{_label(rel)}]->(b) RETURN k, label(b), b"
+            keys = sorted({e[2] for e in edges})
+        else:
+            query = f"LOAD FROM $t MATCH (a)-[:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: k}}) RETURN k, label(a), a"
+            keys = sorted({e[4] for e in edges})
+        neighbours: dict[str, list[tuple[NodeKind, str]]] = defaultdict(list)
+        for key, label, node in store._write_rows(query, t=_keys_table(k=keys)):
+            kind = _KIND_BY_LABEL[label]
+            neighbours[key].append((kind, node[NODE_KEY[kind]]))
+        for e in edges:
+            if end == "src":
+                found = [(rel, sk, e[2], k, key) for k, key in neighbours.get(e[2], [])]
+            else:
+                found = [(rel, k, key, dk, e[4]) for k, key in neighbours.get(e[4], [])]
+            self.others[(e, end)] = [f for f in found if f != e]
+
+    def node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
+        return self.nodes.get((kind, key))
+
+    def exists(self, kind: NodeKind, key: str) -> bool:
+        # A relationship's ends outside the batch are matched by the write, which names a missing one.
+        return True
+
+    def edge(self, edge: EdgeKey) -> dict[str, Any] | None:
+        return self.edges.get(edge)
+
+    def others_at_unique_end(self, edge: EdgeKey, end: Literal["src", "dst"]) -> list[EdgeKey]:
+        return self.others.get((edge, end), [])
+
+
+def _default_pool_mb() -> int:
+    """A quarter of the machine's memory, at least 1 GB: whole-graph questions (the facts of every
+    household) are gathered in the buffer pool, and 1 GB was too little for 35,000 households."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 1024
+    return max(1024, total // 4 >> 20)
+
+
+class LadybugStore(GraphStore):
+    """The store interface on LadybugDB. ``path`` is the store's folder (the file is ``graph.lbug``);
+    None keeps the database in memory (tests, doctests). A folder holding a store of the former
+    embedded engine is refused with the command that moves it over, unless ``beside_former`` (that
+    command writing the new store beside the old one).
+
+    The buffer pool (LadybugDB's page cache, its working memory, and all of an in-memory database)
+    is ``$AIDGRAPH_BUFFER_POOL_MB`` megabytes, a quarter of the machine's memory unless set; a database may grow to
+    ``$AIDGRAPH_MAX_DB_GB`` gigabytes, 256 unless set (LadybugDB reserves that much address space
+    for each open database: its own default, 8 TB, let a process open only about fifteen).
+    """
+
+    engine = "embedded"
+
+    def __init__(self, path: str | Path | None, *, read_only: bool = False, beside_former: bool = False):
+        import ladybug
+
+        self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        pool_mb = int(os.environ.get("AIDGRAPH_BUFFER_POOL_MB", "0")) or _default_pool_mb()
+        if self.path is None:
+            database = ":memory:"
+        else:
+            if not beside_former and (self.path / "graph.sqlite").exists() and not (self.path / DATABASE_FILE).exists():
+                raise StoreError(
+                    f"{self.path} holds a store of the former embedded engine (networkx and SQLite, format 2); "
+                    f"move it over with: aidgraph migrate --from {self.path} --store NEW_FOLDER"
+                )
+            if not read_only:
+                self.path.mkdir(parents=True, exist_ok=True)
+            database = str(self.path / DATABASE_FILE)
+        self._file = None if self.path is None else str((self.path / DATABASE_FILE).resolve())
+        with _OPENED_LOCK:
+            opened = _OPENED.get(self._file) if self._file else None
+            if opened is not None:
+                if opened.read_only and not read_only:
+                    raise StoreBusy(f"the store at {self.path} is open read-only in this process; close it before writing to it")
+                opened.users += 1
+            else:
+                opened = _Opened(self._open(ladybug, database, pool_mb, read_only), read_only)
+                if self._file:
+                    _OPENED[self._file] = opened
+        self._opened = opened
+        self._db = opened.db
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._connections_lock = threading.Lock()
+        self._writer = self._connect()
+        if not read_only:
+            for statement in SCHEMA_STATEMENTS:
+                self._writer.execute(statement)
+            self._writer.execute(f"MERGE (m:{META_TABLE} {{name: 'format'}}) ON CREATE SET m.value = $v", {"v": FORMAT})
+
+    def _open(self, ladybug: Any, database: str, pool_mb: int, read_only: bool) -> Any:
+        try:
+            max_gb = int(os.environ.get("AIDGRAPH_MAX_DB_GB", "256"))
+            return ladybug.Database(database, buffer_pool_size=pool_mb << 20, max_db_size=max_gb << 30, read_only=read_only)
+        except RuntimeError as exc:
+            message = str(exc)
+            if "lock" in message.lower():
+                raise StoreBusy(
+                    f"the store at {self.path} is open in {_holder(message)}; a store has one writing process at a time: "
+                    "stop that process, or send the work to it (the API server takes uploads at POST /api/v1/ingest)"
+                ) from None
+            raise StoreError(f"cannot open the store at {self.path}: {' '.join(message.split())[:300]}") from None
+
+    @classmethod
+    def in_memory(cls) -> LadybugStore:
+        return cls(None)
+
+    def _writer_lock(self) -> threading.RLock:
+        # One lock for every store object on the file: one write transaction at a time.
+        return self._opened.writer_lock
+
+    def _connect(self) -> Any:
+        import ladybug
+
+        conn = ladybug.Connection(self._db)
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def _reader(self) -> Any:
+        # A connection per thread: the API server's threads read side by side, and a batch being
+        # written on the writer's connection is not seen until it commits.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read of this thread inside the block sees one state of the store (one read
+        transaction), however many writes commit meanwhile."""
+        conn = self._reader()
+        conn.execute("BEGIN TRANSACTION READ ONLY")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    def _read(self, query: str, **params: Any) -> list[list[Any]]:
+        try:
+            return self._reader().execute(query, params).get_all()
+        except RuntimeError as exc:
+            raise StoreError(f"the embedded store failed a read: {' '.join(str(exc).split())[:300]}", params=params) from exc
+
+    def _write_rows(self, query: str, **params: Any) -> list[list[Any]]:
+        return self._writer.execute(query, params).get_all()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_batch(self, batch: WriteBatch) -> WriteResult:
+        if self.read_only:
+            raise StoreError(f"the store at {self.path} was opened read-only", question="write_batch")
+        with self._writer_lock():
+            self._writer.execute("BEGIN TRANSACTION")
+            try:
+                plan = plan_batch(batch, _State(self, batch))
+                self._carry_out(plan, batch.source)
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, RuntimeError) and not isinstance(exc, StoreError):
+                    raise StoreError(
+                        f"the embedded store refused a batch: {' '.join(str(exc).split())[:300]}", question="write_batch"
+                    ) from exc
+                raise
+            self._writer.execute("COMMIT")
+        return plan.result
+
+    def _rollback(self) -> None:
+        # A statement that fails rolls its transaction back itself; ROLLBACK is then refused.
+        try:
+            self._writer.execute("ROLLBACK")
+        except RuntimeError as exc:
+            if "No active transaction" not in str(exc):
+                raise
+
+    def _carry_out(self, plan: BatchPlan, source: str) -> None:
+        removals: dict[tuple[RelKind, NodeKind, NodeKind], list[tuple[str, str]]] = defaultdict(list)
+        for rel, sk, skey, dk, dkey in plan.removals:
+            removals[(rel, sk, dk)].append((skey, dkey))
+        for (rel, sk, dk), pairs in removals.items():
+            self._write_rows(
+                f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: s}})-[r:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: d}}) DELETE r",
+                t=_keys_table(s=[p[0] for p in pairs], d=[p[1] for p in pairs]),
+            )
+        nodes: dict[tuple[NodeKind, bool], list[dict[str, Any]]] = defaultdict(list)
+        for (kind, key), props in plan.nodes.items():
+            nodes[(kind, (kind, key) in plan.new_nodes)].append(_row(_NODE_COLUMNS[kind], props, f"{kind.value}:{key}"))
+        for (kind, new), rows in nodes.items():
+            columns = _NODE_COLUMNS[kind]
+            if new:
+                assigned = ", ".join(f"`{c}`: c{i}" for i, c in enumerate(columns))
+                self._write_rows(f"LOAD FROM $t CREATE (n:{_label(kind)} {{{assigned}}})", t=_arrow(columns, rows))
+            else:
+                assigned = ", ".join(f"n.`{c}` = c{i}" for i, c in enumerate(columns) if i)
+                self._write_rows(f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: c0}}) SET {assigned}", t=_arrow(columns, rows))
+        edges: dict[tuple[RelKind, NodeKind, NodeKind, bool], list[dict[str, Any]]] = defaultdict(list)
+        for edge, props in plan.edges.items():
+            rel, sk, skey, dk, dkey = edge
+            row = _row(_REL_COLUMNS[rel], props, f"{rel.value} from {sk.value}:{skey} to {dk.value}:{dkey}")
+            edges[(rel, sk, dk, edge in plan.new_edges)].append({"_s": skey, "_d": dkey, **row})
+        for (rel, sk, dk, new), rows in edges.items():
+            columns = {"_s": "STRING", "_d": "STRING", **_REL_COLUMNS[rel]}
+            props = [c for c in columns if not c.startswith("_")]
+            if new:
+                assigned = ", ".join(f"`{c}`: c{i + 2}" for i, c in enumerate(props))
+                write = (
+                    f"MATCH (a:{_label(sk)} {{{_key(sk)}: c0}}) MATCH (b:{_label(dk)} {{{_key(dk)}: c1}}) "
+                    f"CREATE (a)-[r:{_label(rel)}{f' {{{assigned}}}' if props else ''}]->(b)"
+                )
+            else:
+                assigned = ", ".join(f"r.`{c}` = c{i + 2}" for i, c in enumerate(props))
+                write = f"MATCH (a:{_label(sk)} {{{_key(sk)}: c0}})-[r:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: c1}}) SET {assigned}"
+            (written,) = self._write_rows(f"LOAD FROM $t {write} RETURN count(r)", t=_arrow(columns, rows))[0]
+            if written != len(rows):
+                raise StoreError(self._missing_end(rel, sk, dk, rows), question="write_batch")
+        if plan.history:
+            at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+            self._append_history_rows(
+                [
+                    {
+                        "at": at,
+                        "seq": i,
+                        "source": source,
+                        "kind": kind.value,
+                        "key": key,
+                        "before": json.dumps(before, ensure_ascii=False),
+                        "after": json.dumps(after, ensure_ascii=False),
+                    }
+                    for i, (kind, key, before, after) in enumerate(plan.history)
+                ]
+            )
+
+    def _append_history_rows(self, rows: list[dict[str, Any]]) -> None:
+        self._write_rows(
+            f"LOAD FROM $t CREATE (:{HISTORY_TABLE} {{at: c0, seq: c1, source: c2, kind: c3, key: c4, before: c5, after: c6}})",
+            t=_arrow(_HISTORY_COLUMNS, rows),
+        )
+
+    def _missing_end(self, rel: RelKind, sk: NodeKind, dk: NodeKind, rows: list[dict[str, Any]]) -> str:
+        missing: set[tuple[NodeKind, str]] = set()
+        for kind, end in ((sk, "_s"), (dk, "_d")):
+            keys = sorted({r[end] for r in rows})
+            found = {
+                k for (k,) in self._write_rows(f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k", t=_keys_table(k=keys))
+            }
+            missing.update((kind, k) for k in keys if k not in found)
+        for r in rows:
+            for end in ((sk, r["_s"]), (dk, r["_d"])):
+                if end in missing:
+                    return missing_end_message(rel, sk, r["_s"], dk, r["_d"], end)
+        return f"{rel.value}: a relationship lost an end during the write"
+
+    def clear(self) -> None:
+        with self._writer_lock():
+            self._writer.execute("BEGIN TRANSACTION")
+            try:
+                for rel in RelKind:
+                    self._writer.execute(f"MATCH ()-[r:{_label(rel)}]->() DELETE r")
+                for kind in NodeKind:
+                    self._writer.execute(f"MATCH (n:{_label(kind)}) DELETE n")
+                self._writer.execute(f"MATCH (h:{HISTORY_TABLE}) DELETE h")
+            except BaseException:
+                self._rollback()
+                raise
+            self._writer.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        if not connections:
+            return  # closed already
+        for conn in connections:
+            conn.close()
+        with _OPENED_LOCK:
+            self._opened.users -= 1
+            if self._opened.users == 0:
+                if self._file:
+                    _OPENED.pop(self._file, None)
+                self._db.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
+        rows = self._read(f"MATCH (n:{_label(kind)} {{{_key(kind)}: $key}}) RETURN n", key=key)
+        return _props(rows[0][0]) if rows else None
+
+    def get_nodes(self, kind: NodeKind, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = sorted(set(keys))
+        if not keys:
+            return {}
+        rows = self._read(f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k, n", keys=keys)
+        return {k: _props(n) for k, n in rows}
+
+    def existing_keys(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
+        keys = sorted(set(keys))
+        if not keys:
+            return set()
+        return {k for (k,) in self._read(f"UNWIND $keys AS k MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k", keys=keys)}
+
+    def iter_nodes(self, kind: NodeKind) -> Iterator[NodeRecord]:
+        key = NODE_KEY[kind]
+        result = self._reader().execute(f"MATCH (n:{_label(kind)}) RETURN n ORDER BY n.`{key}`")
+        while result.has_next():
+            props = _props(result.get_next()[0])
+            yield NodeRecord(kind, props[key], props)
+
+    def iter_edges(self, rel: RelKind) -> Iterator[EdgeRecord]:
+        # By each pair of kinds the type joins: the ends' keys only, not the whole nodes.
+        sources, targets = REL_ENDPOINTS[rel]
+        records = []
+        for sk in sources:
+            for dk in targets:
+                rows = self._read(f"MATCH (a:{_label(sk)})-[r:{_label(rel)}]->(b:{_label(dk)}) RETURN a.{_key(sk)}, b.{_key(dk)}, r")
+                records += [EdgeRecord(rel, sk, s, dk, d, _props(r)) for s, d, r in rows]
+        records.sort(key=lambda e: (e.src_kind.value, e.src_key, e.dst_kind.value, e.dst_key))
+        yield from records
+
+    @staticmethod
+    def _edge_record(rel: RelKind, sl: str, s: dict, dl: str, d: dict, r: dict) -> EdgeRecord:
+        sk, dk = _KIND_BY_LABEL[sl], _KIND_BY_LABEL[dl]
+        return EdgeRecord(rel, sk, s[NODE_KEY[sk]], dk, d[NODE_KEY[dk]], _props(r))
+
+    def neighbourhood(self, kind: NodeKind, key: str, depth: int = 1) -> Subgraph:
+        start = self.get_node(kind, key)
+        if start is None:
+            return Subgraph([], [])
+        # Breadth first, one query per hop and kind, as the Neo4j engine walks.
+        seen: dict[tuple[NodeKind, str], dict[str, Any]] = {(kind, key): start}
+        edges: dict[tuple[RelKind, NodeKind, str, NodeKind, str], EdgeRecord] = {}
+        frontier = [(kind, key)]
+        for _ in range(depth):
+            by_kind: dict[NodeKind, list[str]] = defaultdict(list)
+            for k, kk in frontier:
+                by_kind[k].append(kk)
+            found: list[EdgeRecord] = []
+            for k, keys in by_kind.items():
+                for pattern in (f"(a:{_label(k)} {{{_key(k)}: k}})-[r]->(b)", f"(a)-[r]->(b:{_label(k)} {{{_key(k)}: k}})"):
+                    rows = self._read(f"UNWIND $keys AS k MATCH {pattern} RETURN label(r), label(a), a, label(b), b, r", keys=keys)
+                    found += [self._edge_record(_REL_BY_LABEL[rl], sl, s, dl, d, r) for rl, sl, s, dl, d, r in rows if rl in _REL_BY_LABEL]
+            next_frontier = []
+            for e in found:
+                edges[(e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key)] = e
+                for end in ((e.src_kind, e.src_key), (e.dst_kind, e.dst_key)):
+                    if end not in seen:
+                        seen[end] = {}
+                        next_frontier.append(end)
+            frontier = next_frontier
+            if not frontier:
+                break
+        by_kind_all: dict[NodeKind, list[str]] = defaultdict(list)
+        for k, kk in seen:
+            if not seen[(k, kk)]:
+                by_kind_all[k].append(kk)
+        for k, keys in by_kind_all.items():
+            for kk, props in self.get_nodes(k, keys).items():
+                seen[(k, kk)] = props
+        kept = [e for e in edges.values() if (e.src_kind, e.src_key) in seen and (e.dst_kind, e.dst_key) in seen]
+        return sort_subgraph([NodeRecord(k, kk, props) for (k, kk), props in seen.items()], kept)
+
+    def counts(self) -> GraphCounts:
+        nodes = {k.value: self._read(f"MATCH (n:{_label(k)}) RETURN count(*)")[0][0] for k in NodeKind}
+        edges = {r.value: self._read(f"MATCH ()-[r:{_label(r)}]->() RETURN count(*)")[0][0] for r in RelKind}
+        return GraphCounts(nodes=nodes, edges=edges)
+
+    def history(self, kind: NodeKind, key: str) -> list[dict[str, Any]]:
+        rows = self._read(
+            f"MATCH (h:{HISTORY_TABLE}) WHERE h.kind = $kind AND h.key = $key RETURN h.at, h.source, h.before, h.after ORDER BY h.at, h.seq, h.id",
+            kind=kind.value,
+            key=key,
+        )
+        return [
+            {"at": at, "source": source, "before": json.loads(before) if before else None, "after": json.loads(after)}
+            for at, source, before, after in rows
+        ]
+
+    def iter_history(self) -> Iterator[dict[str, Any]]:
+        rows = self._read(f"MATCH (h:{HISTORY_TABLE}) RETURN h.at, h.source, h.kind, h.key, h.before, h.after ORDER BY h.at, h.seq, h.id")
+        for at, source, kind, key, before, after in rows:
+            yield {
+                "at": at,
+                "source": source,
+                "kind": kind,
+                "key": key,
+                "before": json.loads(before) if before else None,
+                "after": json.loads(after),
+            }
+
+    def append_history(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        with self._writer_lock():
+            present = {
+                (kind, key, at, after)
+                for kind, key, at, after in self._write_rows(f"MATCH (h:{HISTORY_TABLE}) RETURN h.kind, h.key, h.at, h.after")
+            }
+            rows = []
+            for i, e in enumerate(entries):
+                after = json.dumps(e["after"], ensure_ascii=False)
+                ident = (e["kind"], e["key"], e["at"], after)
+                if ident in present:
+                    continue
+                present.add(ident)
+                before = json.dumps(e["before"], ensure_ascii=False) if e["before"] is not None else None
+                rows.append(
+                    {"at": e["at"], "seq": i, "source": e["source"], "kind": e["kind"], "key": e["key"], "before": before, "after": after}
+                )
+            if rows:
+                self._writer.execute("BEGIN TRANSACTION")
+                try:
+                    self._append_history_rows(rows)
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._writer.execute("COMMIT")
+
+    def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
+        query = question.cypher_for(self.engine)
+        result = self._reader().execute(query, question.cypher_params(params))
+        names = result.get_column_names()
+        # Only columns that hold nodes or relationships need turning into property dicts: walking
+        # the facts of every household for none was a third of the question's time.
+        walk = [i for i, t in enumerate(result.get_column_data_types()) if "NODE" in t or "REL" in t]
+        rows = result.get_all()
+        if walk:
+            for row in rows:
+                for i in walk:
+                    row[i] = plain(row[i])
+        return question.from_records([dict(zip(names, row, strict=True)) for row in rows], **params)
