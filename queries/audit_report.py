@@ -1,8 +1,8 @@
 """The audit report: every duplicate-aid and missed-aid finding, with auditors' marks, a summary by
 kind and county, and the generic identifiers the ring rule discounted.
 
->>> from graph.stores.embedded import EmbeddedStore
->>> audit(EmbeddedStore.in_memory(), as_of=dt.date(2026, 6, 30)).summary
+>>> from graph.stores.ladybug import LadybugStore
+>>> audit(LadybugStore.in_memory(), as_of=dt.date(2026, 6, 30)).summary
 []
 """
 

@@ -1,8 +1,8 @@
 """Duplicate aid (重复救助): the same person or need paid twice, across departments or households.
 
-Six rules, each a registered question with its Cypher and its networkx version side by side.
-Both gather the same rows; one function per rule turns rows into findings, so the engines give
-equal findings. :func:`duplicate_aid` runs them all.
+Six rules, each a registered question: one Cypher text both engines run, and one function per
+rule that turns its rows into findings, so the engines give equal findings (networkx finds the
+rings of rule 5 among the rows: connected components). :func:`duplicate_aid` runs them all.
 
 1. ``exclusive_overlap``: one person receives, directly or through their household, two
    programmes of one exclusive group (programme config) in overlapping periods.
@@ -26,14 +26,11 @@ equal findings. :func:`duplicate_aid` runs them all.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import networkx as nx
 
-from graph.model import NodeKind, RelKind, split_node_id
-from queries._nx import household_of, inc, nodes_of, out
-from queries.findings import Finding, finding_id, overlaps, sort_findings
+from queries.findings import Finding, entries, finding_id, overlaps, sort_findings
 from queries.registry import question
 
 __all__ = [
@@ -69,25 +66,18 @@ def _record_row(r: dict[str, Any], program: dict[str, Any] | None) -> dict[str, 
 # ledger), but only someone who holds two programmes of one group can hold an overlap. So the
 # first pass keeps one row per beneficiary and programme, and records are read only for the few
 # people it leaves.
+# A record reaches a person directly or through their household: ``(b)<-[:MEMBER_OF*0..1]-(p)``
+# is the beneficiary itself when it is a person, and its members when it is a household.
 EXCLUSIVE_OVERLAP_CYPHER = """
-MATCH (g:Program)<-[:PAID_BY]-(:AidRecord)<-[:RECEIVES]-(b)
+MATCH (g:Program)<-[:PAID_BY]-(:AidRecord)<-[:RECEIVES]-(b)<-[:MEMBER_OF*0..1]-(p:Person)
 WHERE g.exclusive_group IS NOT NULL
-WITH DISTINCT b, g
-CALL (b) {
-  MATCH (b:Person) RETURN b AS p
-  UNION
-  MATCH (p:Person)-[:MEMBER_OF]->(b:Household) RETURN p
-}
-WITH p, g.exclusive_group AS grp, collect(DISTINCT g) AS programs
-WHERE size(programs) > 1
+WITH p, g.exclusive_group AS grp, count(DISTINCT g.program_code) AS programs
+WHERE programs > 1
 WITH DISTINCT p
-CALL (p) {
-  MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p) WHERE g.exclusive_group IS NOT NULL RETURN r, g
-  UNION
-  MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(:Household)<-[:MEMBER_OF]-(p) WHERE g.exclusive_group IS NOT NULL RETURN r, g
-}
-WITH p, collect({id: r.record_id, program: r.program_code, group: g.exclusive_group, department: r.source_department,
-                 amount: r.amount, start: r.period_start, end: r.period_end}) AS records
+MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)<-[:MEMBER_OF*0..1]-(p)
+WHERE g.exclusive_group IS NOT NULL
+WITH p, collect(DISTINCT {id: r.record_id, program: r.program_code, grp: g.exclusive_group, department: r.source_department,
+                          amount: r.amount, start: r.period_start, until: r.period_end}) AS records
 OPTIONAL MATCH (p)-[:MEMBER_OF]->(h:Household)
 RETURN p.id_number AS person, h.household_id AS household, h.region_code AS region, records
 """
@@ -96,7 +86,7 @@ RETURN p.id_number AS person, h.household_id AS household, h.region_code AS regi
 def _exclusive_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
     by_pair: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        records = sorted(row["records"], key=lambda r: r["id"])
+        records = sorted(entries(row["records"]), key=lambda r: r["id"])
         for i, a in enumerate(records):
             for b in records[i + 1 :]:
                 if a["group"] != b["group"] or a["program"] == b["program"] or not overlaps(a["start"], a["end"], b["start"], b["end"]):
@@ -126,36 +116,8 @@ def _exclusive_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
 
 
 @question("dup_exclusive_overlap", cypher=EXCLUSIVE_OVERLAP_CYPHER, from_records=_exclusive_findings)
-def exclusive_overlap(G: Any) -> list[Finding]:
-    """Rule 1 on networkx (see the module docstring)."""
-    groups = {g: props["exclusive_group"] for g, props in nodes_of(G, NodeKind.PROGRAM) if props.get("exclusive_group") is not None}
-    held: dict[str, set[str]] = defaultdict(set)  # beneficiary -> the exclusive programmes it is paid
-    for g in groups:
-        for rec in inc(G, g, RelKind.PAID_BY):
-            for b in inc(G, rec, RelKind.RECEIVES):
-                held[b].add(g)
-    people = {p for b in held for p in ([b] if b.startswith("Person:") else inc(G, b, RelKind.MEMBER_OF))}
-    rows = []
-    for p in people:
-        h = household_of(G, p)
-        programs = held.get(p, set()) | held.get(h, set())
-        if len({groups[g] for g in programs}) == len(programs):
-            continue  # no group with two programmes: no overlap possible
-        records = []
-        for b in (p, h) if h else (p,):
-            for rec in out(G, b, RelKind.RECEIVES):
-                for g in out(G, rec, RelKind.PAID_BY):
-                    if g in groups:
-                        records.append(_record_row(G._node[rec], G._node[g]))
-        rows.append(
-            {
-                "person": split_node_id(p)[1],
-                "household": G._node[h]["household_id"] if h else None,
-                "region": G._node[h].get("region_code") if h else None,
-                "records": records,
-            }
-        )
-    return _exclusive_findings(rows)
+def exclusive_overlap(store: Any) -> list[Finding]:
+    """Rule 1 (see the module docstring)."""
 
 
 # -- 2. one person registered in two households --------------------------------------------------
@@ -170,19 +132,18 @@ WITH p.name AS name, p.birth_date AS birth, p.sex AS sex, collect(p) AS people
 WHERE size(people) > 1
 UNWIND people AS p
 MATCH (p)-[:MEMBER_OF]->(h:Household)
-WITH name, birth, sex,
-     collect({person: p.id_number, household: h.household_id, region: h.region_code,
-              records: [(h)-[:RECEIVES]->(r:AidRecord) | {id: r.record_id, program: r.program_code, amount: r.amount,
-                                                          start: r.period_start, end: r.period_end}]}) AS registrations
-WHERE size(registrations) > 1
-RETURN name, birth, sex, registrations
+OPTIONAL MATCH (h)-[:RECEIVES]->(r:AidRecord)
+WITH name, birth, sex, p, h,
+     collect({id: r.record_id, program: r.program_code, amount: r.amount, start: r.period_start, until: r.period_end}) AS records
+RETURN name, birth, sex, collect({person: p.id_number, household: h.household_id, region: h.region_code, records: records}) AS registrations
 """
 
 
 def _two_household_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
     findings = []
     for row in rows:
-        regs = [r for r in row["registrations"] if r["records"]]
+        regs = [{**r, "records": entries(r["records"])} for r in row["registrations"]]
+        regs = [r for r in regs if r["records"]]
         households = {r["household"] for r in regs}
         if len(households) < 2:
             continue
@@ -220,64 +181,28 @@ def _two_household_findings(rows: list[dict[str, Any]], **_: Any) -> list[Findin
 
 
 @question("dup_person_in_two_households", cypher=PERSON_IN_TWO_HOUSEHOLDS_CYPHER, from_records=_two_household_findings)
-def person_in_two_households(G: Any) -> list[Finding]:
-    """Rule 2 on networkx."""
-    people: dict[tuple[Any, Any, Any], list[str]] = defaultdict(list)
-    for p, props in nodes_of(G, NodeKind.PERSON):
-        name, birth = props.get("name"), props.get("birth_date")
-        if name is not None and birth is not None:
-            people[(name, birth, props.get("sex"))].append(p)
-    rows = []
-    for (name, birth, sex), group in people.items():
-        if len(group) < 2:
-            continue
-        registrations = [
-            {
-                "person": G._node[p]["id_number"],
-                "household": G._node[h]["household_id"],
-                "region": G._node[h].get("region_code"),
-                "records": [
-                    {
-                        "id": r["record_id"],
-                        "program": r["program_code"],
-                        "amount": r["amount"],
-                        "start": r["period_start"],
-                        "end": r.get("period_end"),
-                    }
-                    for r in (G._node[x] for x in out(G, h, RelKind.RECEIVES))
-                ],
-            }
-            for p in group
-            for h in out(G, p, RelKind.MEMBER_OF)
-        ]
-        if len(registrations) > 1:
-            rows.append({"name": name, "birth": birth, "sex": sex, "registrations": registrations})
-    return _two_household_findings(rows)
+def person_in_two_households(store: Any) -> list[Finding]:
+    """Rule 2 (see the module docstring)."""
 
 
 # -- 3. one need paid twice ------------------------------------------------------------------
 
 NEED_PAID_TWICE_CYPHER = """
 MATCH (h:Household)-[:HAS_NEED]->(n:Need)
-CALL (n) {
-  MATCH (r:AidRecord)-[:FOR_NEED]->(n) WHERE r.amount > 0
-  RETURN {id: r.record_id, via: 'record', payer: r.source_department, payer_type: 'department', amount: r.amount,
-          start: r.period_start, end: r.period_end} AS payment
-  UNION
-  MATCH (res:Resource)-[:PROVIDES]->(s:Service)-[:FOR_NEED]->(n) WHERE s.amount > 0
-  RETURN {id: s.service_id, via: 'service', payer: res.resource_id, payer_type: res.provider_type, amount: s.amount,
-          start: s.start, end: s.end} AS payment
-}
-WITH h, n, collect(payment) AS payments
-WHERE size(payments) > 1
-RETURN n.need_id AS need, n.person_ref AS person, h.household_id AS household, h.region_code AS region, payments
+OPTIONAL MATCH (r:AidRecord)-[:FOR_NEED]->(n) WHERE r.amount > 0
+WITH h, n, collect({id: r.record_id, via: 'record', payer: r.source_department, payer_type: 'department', amount: r.amount,
+                    start: r.period_start, until: r.period_end}) AS by_records
+OPTIONAL MATCH (res:Resource)-[:PROVIDES]->(s:Service)-[:FOR_NEED]->(n) WHERE s.amount > 0
+WITH h, n, by_records, collect({id: s.service_id, via: 'service', payer: res.resource_id, payer_type: res.provider_type,
+                                amount: s.amount, start: s.start, until: s.`end`}) AS by_services
+RETURN n.need_id AS need, n.person_ref AS person, h.household_id AS household, h.region_code AS region, by_records, by_services
 """
 
 
 def _need_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
     findings = []
     for row in rows:
-        pays = sorted(row["payments"], key=lambda p: p["id"])
+        pays = sorted(entries(row["by_records"]) + entries(row["by_services"]), key=lambda p: p["id"])
         pairs = [
             (a, b)
             for i, a in enumerate(pays)
@@ -310,66 +235,26 @@ def _need_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
 
 
 @question("dup_need_paid_twice", cypher=NEED_PAID_TWICE_CYPHER, from_records=_need_findings)
-def need_paid_twice(G: Any) -> list[Finding]:
-    """Rule 3 on networkx."""
-    rows = []
-    for n, need in nodes_of(G, NodeKind.NEED):
-        payments = []
-        for src in inc(G, n, RelKind.FOR_NEED):
-            p = G._node[src]
-            if src.startswith("AidRecord:") and p["amount"] > 0:
-                payments.append(
-                    {
-                        "id": p["record_id"],
-                        "via": "record",
-                        "payer": p["source_department"],
-                        "payer_type": "department",
-                        "amount": p["amount"],
-                        "start": p["period_start"],
-                        "end": p.get("period_end"),
-                    }
-                )
-            elif src.startswith("Service:") and p.get("amount", 0) > 0:
-                for res in inc(G, src, RelKind.PROVIDES):
-                    payments.append(
-                        {
-                            "id": p["service_id"],
-                            "via": "service",
-                            "payer": G._node[res]["resource_id"],
-                            "payer_type": G._node[res]["provider_type"],
-                            "amount": p["amount"],
-                            "start": p["start"],
-                            "end": p.get("end"),
-                        }
-                    )
-        if len(payments) > 1:
-            for h in inc(G, n, RelKind.HAS_NEED):
-                rows.append(
-                    {
-                        "need": need["need_id"],
-                        "person": need.get("person_ref"),
-                        "household": G._node[h]["household_id"],
-                        "region": G._node[h].get("region_code"),
-                        "payments": payments,
-                    }
-                )
-    return _need_findings(rows)
+def need_paid_twice(store: Any) -> list[Finding]:
+    """Rule 3 (see the module docstring)."""
 
 
 # -- 4. one payment delivered twice ----------------------------------------------------------------
 
+# A beneficiary without an ID number is a household: its own id and region are the finding's.
 DELIVERED_TWICE_CYPHER = """
 MATCH (r:AidRecord)
 WITH r.beneficiary_type AS type, r.beneficiary_ref AS ref, r.program_code AS program, r.amount AS amount,
-     r.period_start AS start, coalesce(r.period_end, '') AS end, collect(r) AS records
+     r.period_start AS start, coalesce(r.period_end, '') AS until, collect(r) AS records
 WHERE size(records) > 1
 UNWIND records AS r
 OPTIONAL MATCH (r)<-[:RECEIVES]-(b)
 OPTIONAL MATCH (b)-[:MEMBER_OF]->(m:Household)
-WITH type, ref, program, amount, start, end, r, b, CASE WHEN b:Household THEN b ELSE m END AS h
-RETURN type, ref, program, amount, start, end,
-       collect({id: r.record_id, department: r.source_department, household: h.household_id, region: h.region_code,
-                person: CASE WHEN b:Person THEN b.id_number END}) AS records
+RETURN type, ref, program, amount, start, until,
+       collect({id: r.record_id, department: r.source_department,
+                household: CASE WHEN b.id_number IS NULL THEN b.household_id ELSE m.household_id END,
+                region: CASE WHEN b.id_number IS NULL THEN b.region_code ELSE m.region_code END,
+                person: b.id_number}) AS records
 """
 
 
@@ -394,7 +279,7 @@ def _delivered_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
                     "beneficiary_ref": row["ref"],
                     "amount": row["amount"],
                     "period_start": row["start"],
-                    "period_end": row["end"] or None,
+                    "period_end": row["until"] or None,
                     "departments": sorted({r["department"] for r in recs}),
                 },
             )
@@ -403,33 +288,8 @@ def _delivered_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
 
 
 @question("dup_delivered_twice", cypher=DELIVERED_TWICE_CYPHER, from_records=_delivered_findings)
-def delivered_twice(G: Any) -> list[Finding]:
-    """Rule 4 on networkx."""
-    groups: dict[tuple[Any, ...], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for rec, r in nodes_of(G, NodeKind.AID_RECORD):
-        groups[
-            (r["beneficiary_type"], r["beneficiary_ref"], r["program_code"], r["amount"], r["period_start"], r.get("period_end") or "")
-        ].append((rec, r))
-    rows = []
-    for (type_, ref, program, amount, start, end), members in groups.items():
-        if len(members) < 2:
-            continue
-        records = []
-        for rec, r in members:
-            beneficiaries = inc(G, rec, RelKind.RECEIVES)
-            b = beneficiaries[0] if beneficiaries else None
-            h = household_of(G, b) if b else None
-            records.append(
-                {
-                    "id": r["record_id"],
-                    "department": r["source_department"],
-                    "household": G._node[h]["household_id"] if h else None,
-                    "region": G._node[h].get("region_code") if h else None,
-                    "person": split_node_id(b)[1] if b and b.startswith("Person:") else None,
-                }
-            )
-        rows.append({"type": type_, "ref": ref, "program": program, "amount": amount, "start": start, "end": end, "records": records})
-    return _delivered_findings(rows)
+def delivered_twice(store: Any) -> list[Finding]:
+    """Rule 4 (see the module docstring)."""
 
 
 # -- 6. one person enrolled twice in one programme ---------------------------------------------------
@@ -439,15 +299,10 @@ def delivered_twice(G: Any) -> list[Finding]:
 ENROLLED_TWICE_CYPHER = """
 MATCH (g:Program)
 WHERE g.kind IN $kinds AND NOT g.program_code IN $repeatable
-MATCH (g)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)
-CALL (b) {
-  MATCH (b:Person) RETURN b AS p
-  UNION
-  MATCH (p:Person)-[:MEMBER_OF]->(b:Household) RETURN p
-}
+MATCH (g)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)<-[:MEMBER_OF*0..1]-(p:Person)
 WITH p, g, collect({id: r.record_id, department: r.source_department, ref: r.beneficiary_ref, type: r.beneficiary_type,
-                    beneficiary: CASE WHEN b:Household THEN 'household:' + b.household_id ELSE 'person:' + b.id_number END,
-                    amount: r.amount, start: r.period_start, end: r.period_end, status: r.status}) AS records
+                    beneficiary: CASE WHEN b.id_number IS NULL THEN 'household:' + b.household_id ELSE 'person:' + b.id_number END,
+                    amount: r.amount, start: r.period_start, until: r.period_end, status: r.status}) AS records
 WHERE size(records) > 1
 OPTIONAL MATCH (p)-[:MEMBER_OF]->(h:Household)
 RETURN p.id_number AS person, g.program_code AS program, h.household_id AS household, h.region_code AS region, records
@@ -462,7 +317,7 @@ def _same_payment(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def _enrolled_twice_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
     by_pair: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        records = sorted(row["records"], key=lambda r: r["id"])
+        records = sorted(entries(row["records"]), key=lambda r: r["id"])
         for i, a in enumerate(records):
             for b in records[i + 1 :]:
                 if a["status"] == "suspended" or b["status"] == "suspended":
@@ -506,7 +361,7 @@ def _enrolled_twice_findings(rows: list[dict[str, Any]], **_: Any) -> list[Findi
 
 
 def _once_only_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The Cypher's parameters, the defaults (None) filled in as the networkx version fills them."""
+    """The Cypher's parameters, the defaults (None) filled in: the once-only kinds, no repeatable programme."""
     return {**params, "kinds": list(params.get("kinds") or ONCE_ONLY_KINDS), "repeatable": list(params.get("repeatable") or ())}
 
 
@@ -515,79 +370,50 @@ ONCE_ONLY_KINDS = ("basic_living", "special")
 
 
 @question("dup_enrolled_twice", cypher=ENROLLED_TWICE_CYPHER, from_records=_enrolled_twice_findings, cypher_params=_once_only_params)
-def enrolled_twice(G: Any, kinds: list[str] | None = None, repeatable: list[str] | None = None) -> list[Finding]:
-    """Rule 6 on networkx."""
-    kinds_, skip = set(kinds or ONCE_ONLY_KINDS), set(repeatable or ())
-    held: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for g, prog in nodes_of(G, NodeKind.PROGRAM):
-        if prog.get("kind") not in kinds_ or prog["program_code"] in skip:
-            continue
-        for rec in inc(G, g, RelKind.PAID_BY):
-            r = G._node[rec]
-            for b in inc(G, rec, RelKind.RECEIVES):
-                is_household = b.startswith("Household:")
-                row = {
-                    "id": r["record_id"],
-                    "department": r["source_department"],
-                    "ref": r["beneficiary_ref"],
-                    "type": r["beneficiary_type"],
-                    "beneficiary": ("household:" if is_household else "person:") + split_node_id(b)[1],
-                    "amount": r["amount"],
-                    "start": r["period_start"],
-                    "end": r.get("period_end"),
-                    "status": r.get("status"),
-                }
-                for p in inc(G, b, RelKind.MEMBER_OF) if is_household else [b]:
-                    held[(p, prog["program_code"])].append(row)
-    rows = []
-    for (p, program), records in held.items():
-        if len(records) < 2:
-            continue
-        h = household_of(G, p)
-        rows.append(
-            {
-                "person": split_node_id(p)[1],
-                "program": program,
-                "household": G._node[h]["household_id"] if h else None,
-                "region": G._node[h].get("region_code") if h else None,
-                "records": records,
-            }
-        )
-    return _enrolled_twice_findings(rows)
+def enrolled_twice(store: Any, kinds: list[str] | None = None, repeatable: list[str] | None = None) -> list[Finding]:
+    """Rule 6 (see the module docstring)."""
 
 
 # -- 5. households joined by shared identifiers ------------------------------------------------
 
+
 # As in rule 2: the register is grouped by identifier first, households are looked up only for the
 # identifiers two people share.
-_SHARED_BY_TWO = """
-MATCH (p:Person)
-UNWIND [['phone', p.phone], ['bank_account', p.bank_account]] AS identifier
-WITH identifier[0] AS kind, identifier[1] AS value, p
-WHERE value IS NOT NULL
-WITH kind, value, collect(p) AS people
-WHERE size(people) > 1
-UNWIND people AS p
-MATCH (p)-[:MEMBER_OF]->(h:Household)
+# One branch per identifier (a list indexed in Cypher counts from 0 on Neo4j and from 1 on
+# LadybugDB). Each branch names its variables apart: LadybugDB 0.22 answered the second branch of
+# a UNION ALL wrongly when both used the same names (400 households for one bank account shared by
+# 3), and matched a household's members' records from every household when they were gathered in a
+# second OPTIONAL MATCH after the household's own: one pattern gathers both.
+def _shared_by_two(identifier: str) -> str:
+    v = identifier[0]  # p_p, h_p for phones; p_b, h_b for bank accounts
+    return f"""
+MATCH (p_{v}:Person) WHERE p_{v}.{identifier} IS NOT NULL
+WITH p_{v}.{identifier} AS value, collect(p_{v}) AS people_{v}
+WHERE size(people_{v}) > 1
+UNWIND people_{v} AS q_{v}
+MATCH (q_{v})-[:MEMBER_OF]->(h_{v}:Household)
 """
 
-SHARED_IDENTIFIERS_CYPHER = (
-    _SHARED_BY_TWO
-    + """
-WITH kind, value, collect(DISTINCT h) AS households, collect(DISTINCT p.id_number) AS persons
-WHERE size(households) > 1
-RETURN kind, value, persons,
-       [h IN households | {household: h.household_id, region: h.region_code,
-         aid: [(h)-[:RECEIVES]->(r:AidRecord) | r.amount] + [(h)<-[:MEMBER_OF]-(:Person)-[:RECEIVES]->(r:AidRecord) | r.amount]}]
-       AS households
+
+_SHARED_IDENTIFIERS_BRANCH = """
+WITH value, collect(DISTINCT h_{v}) AS households_{v}, collect(DISTINCT q_{v}.id_number) AS persons
+WHERE size(households_{v}) > 1
+UNWIND households_{v} AS g_{v}
+OPTIONAL MATCH (g_{v})<-[:MEMBER_OF*0..1]-(b_{v})-[:RECEIVES]->(r_{v}:AidRecord)
+WITH value, persons, g_{v}, collect(r_{v}.amount) AS aid_{v}
+RETURN '{identifier}' AS kind, value, persons, collect({{household: g_{v}.household_id, region: g_{v}.region_code, aid: aid_{v}}}) AS households
 """
+
+SHARED_IDENTIFIERS_CYPHER = "UNION ALL".join(
+    _shared_by_two(i) + _SHARED_IDENTIFIERS_BRANCH.format(identifier=i, v=i[0]) for i in ("phone", "bank_account")
 )
 
 
 def _ring_findings(rows: list[dict[str, Any]], generic_threshold: int = DEFAULT_GENERIC_THRESHOLD, **_: Any) -> list[Finding]:
     graph = nx.Graph()
     info: dict[str, dict[str, Any]] = {}
-    for row in rows:
+    for row in sorted(rows, key=lambda r: (r["kind"], r["value"])):
+        row = {**row, "persons": sorted(row["persons"])}
         if len(row["households"]) > generic_threshold:
             continue  # generic: shared by too many households to say anything about them
         aided = [h for h in row["households"] if h["aid"]]
@@ -621,38 +447,9 @@ def _ring_findings(rows: list[dict[str, Any]], generic_threshold: int = DEFAULT_
     return sort_findings(findings)
 
 
-def _shared_by_two(G: Any) -> dict[tuple[str, str], list[str]]:
-    """Person nodes by ``(kind, value)`` of the phones and bank accounts two people or more share."""
-    people: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for p, props in nodes_of(G, NodeKind.PERSON):
-        for kind in ("phone", "bank_account"):
-            value = props.get(kind)
-            if value is not None:
-                people[(kind, value)].append(p)
-    return {identifier: group for identifier, group in people.items() if len(group) > 1}
-
-
 @question("dup_shared_identifiers", cypher=SHARED_IDENTIFIERS_CYPHER, from_records=_ring_findings)
-def shared_identifier_rings(G: Any, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[Finding]:
-    """Rule 5 on networkx."""
-    shared: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
-    for (kind, value), people in _shared_by_two(G).items():
-        for p in people:
-            for h in out(G, p, RelKind.MEMBER_OF):
-                households, persons = shared.setdefault((kind, value), (set(), set()))
-                households.add(h)
-                persons.add(G._node[p]["id_number"])
-    rows = []
-    for (kind, value), (households, persons) in shared.items():
-        if len(households) < 2:
-            continue
-        entries = []
-        for h in households:
-            aid = [G._node[r]["amount"] for r in out(G, h, RelKind.RECEIVES)]
-            aid += [G._node[r]["amount"] for m in inc(G, h, RelKind.MEMBER_OF) for r in out(G, m, RelKind.RECEIVES)]
-            entries.append({"household": G._node[h]["household_id"], "region": G._node[h].get("region_code"), "aid": aid})
-        rows.append({"kind": kind, "value": value, "persons": sorted(persons), "households": entries})
-    return _ring_findings(rows, generic_threshold)
+def shared_identifier_rings(store: Any, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[Finding]:
+    """Rule 5 (see the module docstring)."""
 
 
 def generic_identifiers(store: Any, threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[dict[str, Any]]:
@@ -661,25 +458,24 @@ def generic_identifiers(store: Any, threshold: int = DEFAULT_GENERIC_THRESHOLD) 
     return [r for r in rows if r["households"] > threshold]
 
 
-IDENTIFIER_COUNTS_CYPHER = (
-    _SHARED_BY_TWO
-    + """
-WITH kind, value, count(DISTINCT h) AS households
+IDENTIFIER_COUNTS_CYPHER = "UNION ALL".join(
+    _shared_by_two(i)
+    + f"""
+WITH value, count(DISTINCT h_{i[0]}) AS households
 WHERE households > 1
-RETURN kind, value, households ORDER BY households DESC, kind, value
+RETURN '{i}' AS kind, value, households
 """
+    for i in ("phone", "bank_account")
 )
 
 
-@question("dup_identifier_counts", cypher=IDENTIFIER_COUNTS_CYPHER, from_records=lambda rows, **_: rows)
-def identifier_counts(G: Any) -> list[dict[str, Any]]:
-    """Identifiers shared by two households or more, most shared first."""
-    households: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for identifier, people in _shared_by_two(G).items():
-        for p in people:
-            households[identifier].update(out(G, p, RelKind.MEMBER_OF))
-    rows = [{"kind": k, "value": v, "households": len(hs)} for (k, v), hs in households.items() if len(hs) > 1]
+def _by_households(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["households"], r["kind"], r["value"]))
+
+
+@question("dup_identifier_counts", cypher=IDENTIFIER_COUNTS_CYPHER, from_records=_by_households)
+def identifier_counts(store: Any) -> list[dict[str, Any]]:
+    """Identifiers shared by two households or more, most shared first."""
 
 
 def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD, repeatable: list[str] | None = None) -> list[Finding]:
@@ -688,8 +484,8 @@ def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESH
 
     Examples
     --------
-    >>> from graph.stores.embedded import EmbeddedStore
-    >>> duplicate_aid(EmbeddedStore.in_memory())
+    >>> from graph.stores.ladybug import LadybugStore
+    >>> duplicate_aid(LadybugStore.in_memory())
     []
     """
     findings: list[Finding] = []

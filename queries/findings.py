@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["FAR_FUTURE", "Finding", "age_on", "covers", "finding_id", "need_is_unserved", "overlaps", "sort_findings"]
+__all__ = ["FAR_FUTURE", "Finding", "age_on", "covers", "entries", "finding_id", "need_is_unserved", "overlaps", "sort_findings"]
 
 #: Stands for "ongoing" when periods are compared as ISO date strings.
 FAR_FUTURE = "9999-12-31"
@@ -99,3 +99,19 @@ def need_is_unserved(status: str | None, links: Iterable[tuple[str | None, str |
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.kind, f.region_code or "", f.households, f.id))
+
+
+#: Keys the questions cannot use in a Cypher map (words LadybugDB's Cypher keeps for itself), and
+#: the names the rules know them by.
+_RENAMED = {"until": "end", "grp": "group"}
+
+
+def entries(items: Iterable[dict[str, Any]], key: str = "id") -> list[dict[str, Any]]:
+    """A collected list as the rules read it: without the entry of nulls an absent optional match
+    leaves (its ``key`` is null), and with ``until`` named ``end`` and ``grp`` ``group`` (``end`` and
+    ``group`` are words LadybugDB's Cypher keeps for itself).
+
+    >>> entries([{"id": "R1", "until": None}, {"id": None, "until": None}])
+    [{'id': 'R1', 'end': None}]
+    """
+    return [{_RENAMED.get(k, k): v for k, v in item.items()} for item in items if item[key] is not None]

@@ -1,8 +1,8 @@
 """The household view: a household and everything linked to it (members, relatives outside it,
 income, assets, aid records by programme and department, needs and who serves them).
 
-Both engines gather the same raw pieces (Cypher below, networkx in :func:`household_view`) and
-one function, :func:`_assemble`, orders them into the view, so the answers compare equal.
+One Cypher text gathers the pieces on both engines; :func:`_assemble` orders them into the view,
+so the answers compare equal.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graph.model import NodeKind, RelKind, node_id, split_node_id
-from queries._nx import inc, out
+from graph.model import NodeKind, RelKind  # noqa: F401  (the doctest's)
 from queries.registry import question
 
 __all__ = ["HOUSEHOLD_VIEW_CYPHER", "HouseholdView", "household_view"]
@@ -79,46 +78,58 @@ class HouseholdView(BaseModel):
     services: list[ServiceLine]
 
 
+# Each OPTIONAL MATCH gathers one piece and collects it before the next, so that pieces never
+# multiply; a piece a household lacks is collected as an entry of nulls, dropped in _assemble.
 HOUSEHOLD_VIEW_CYPHER = """
 MATCH (h:Household {household_id: $household_id})
-CALL (h) {
-  MATCH (h)-[:LIVES_IN]->(:Region)-[:PART_OF*0..]->(r:Region)
-  RETURN collect(DISTINCT r {.*}) AS regions }
-CALL (h) {
-  MATCH (p:Person)-[m:MEMBER_OF]->(h)
-  RETURN collect({person: p {.*}, member: m {.*}}) AS members }
-CALL (h) {
-  MATCH (p:Person)-[:MEMBER_OF]->(h)
-  MATCH (p)-[:HAS_INCOME]->(i:Income)
-  RETURN collect({holder: p.id_number, income: i {.*}}) AS incomes }
-CALL (h) {
-  MATCH (p:Person)-[:MEMBER_OF]->(h)
-  MATCH (p)-[k:KIN]-(o:Person)
-  RETURN collect({member: p.id_number, other: o {.*}, relation: k.relation,
-                  direction: CASE WHEN startNode(k) = o THEN 'out' ELSE 'in' END}) AS kin }
-CALL (h) {
-  MATCH (h)-[:OWNS]->(a:Asset)
-  RETURN collect(a {.*}) AS assets }
-CALL (h) {
-  // From the household and its members outward: anchoring on (b) unbound would scan every aid record.
-  CALL (h) {
-    MATCH (h)-[rc:RECEIVES]->(ar:AidRecord) RETURN h AS b, rc, ar
-    UNION ALL
-    MATCH (b:Person)-[:MEMBER_OF]->(h)
-    MATCH (b)-[rc:RECEIVES]->(ar:AidRecord) RETURN b, rc, ar }
-  OPTIONAL MATCH (ar)-[:PAID_BY]->(pg:Program)
-  OPTIONAL MATCH (d:Department)-[:ADMINISTERS]->(pg)
-  RETURN collect({record: ar {.*}, beneficiary: CASE WHEN b = h THEN 'household' ELSE b.id_number END,
-                  link: rc {.*}, program: pg {.*}, department: d {.*}}) AS aid }
-CALL (h) {
-  MATCH (h)-[:HAS_NEED]->(n:Need)
-  RETURN collect(n {.*}) AS needs }
-CALL (h) {
-  MATCH (s:Service)-[:SERVES]->(h)
-  OPTIONAL MATCH (res:Resource)-[:PROVIDES]->(s)
-  RETURN collect({service: s {.*}, resource: res {.*}}) AS services }
-RETURN h {.*} AS household, regions, members, incomes, kin, assets, aid, needs, services
+OPTIONAL MATCH (h)-[:LIVES_IN]->(:Region)-[:PART_OF*0..12]->(r:Region)
+WITH h, collect(DISTINCT r) AS regions
+OPTIONAL MATCH (p:Person)-[m:MEMBER_OF]->(h)
+WITH h, regions, collect({person: p, member: m}) AS members
+OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h)
+OPTIONAL MATCH (p)-[:HAS_INCOME]->(i:Income)
+WITH h, regions, members, collect({holder: p.id_number, income: i}) AS incomes
+OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h)
+OPTIONAL MATCH (p)-[k:KIN]->(o:Person)
+WITH h, regions, members, incomes, collect({member: p.id_number, other: o, relation: k.relation, direction: 'in'}) AS kin_from
+OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h)
+OPTIONAL MATCH (o:Person)-[k:KIN]->(p)
+WITH h, regions, members, incomes, kin_from, collect({member: p.id_number, other: o, relation: k.relation, direction: 'out'}) AS kin_to
+OPTIONAL MATCH (h)-[:OWNS]->(a:Asset)
+WITH h, regions, members, incomes, kin_from, kin_to, collect(a) AS assets
+OPTIONAL MATCH (h)-[rc:RECEIVES]->(ar:AidRecord)
+OPTIONAL MATCH (ar)-[:PAID_BY]->(pg:Program)
+OPTIONAL MATCH (d:Department)-[:ADMINISTERS]->(pg)
+WITH h, regions, members, incomes, kin_from, kin_to, assets,
+     collect({record: ar, beneficiary: 'household', link: rc, program: pg, department: d}) AS aid_household
+OPTIONAL MATCH (b:Person)-[:MEMBER_OF]->(h)
+OPTIONAL MATCH (b)-[rc:RECEIVES]->(ar:AidRecord)
+OPTIONAL MATCH (ar)-[:PAID_BY]->(pg:Program)
+OPTIONAL MATCH (d:Department)-[:ADMINISTERS]->(pg)
+WITH h, regions, members, incomes, kin_from, kin_to, assets, aid_household,
+     collect({record: ar, beneficiary: b.id_number, link: rc, program: pg, department: d}) AS aid_members
+OPTIONAL MATCH (h)-[:HAS_NEED]->(n:Need)
+WITH h, regions, members, incomes, kin_from, kin_to, assets, aid_household, aid_members, collect(n) AS needs
+OPTIONAL MATCH (s:Service)-[:SERVES]->(h)
+OPTIONAL MATCH (res:Resource)-[:PROVIDES]->(s)
+RETURN h AS household, regions, members, incomes, kin_from, kin_to, assets, aid_household, aid_members, needs,
+       collect({service: s, resource: res}) AS services
 """
+
+
+def _gathered(record: dict[str, Any]) -> dict[str, Any]:
+    """The view's pieces from the question's one record, without the entries of nulls an absent piece leaves."""
+    return {
+        "household": record["household"],
+        "regions": [r for r in record["regions"] if r],
+        "members": [m for m in record["members"] if m["person"]],
+        "incomes": [i for i in record["incomes"] if i["income"]],
+        "kin": [k for k in record["kin_from"] + record["kin_to"] if k["other"]],
+        "assets": [a for a in record["assets"] if a],
+        "aid": [a for a in record["aid_household"] + record["aid_members"] if a["record"]],
+        "needs": [n for n in record["needs"] if n],
+        "services": [s for s in record["services"] if s["service"]],
+    }
 
 
 def _assemble(raw: dict[str, Any]) -> HouseholdView:
@@ -176,33 +187,18 @@ def _assemble(raw: dict[str, Any]) -> HouseholdView:
 def _from_records(records: list[dict[str, Any]], household_id: str) -> HouseholdView | None:
     if not records:
         return None
-    return _assemble(records[0])
-
-
-def _administering(G: Any, program: str) -> list[str]:
-    """The department administering ``program``.
-
-    Asked from the department's side: a programme's incoming relationships are its million
-    payment records, and scanning them for the one ADMINISTERS took seconds per household chain
-    at 1M people. The department named by the programme's ``department_code`` is checked for the
-    relationship; the scan is left only for a programme whose code does not lead to it.
-    """
-    code = G._node[program].get("department_code")
-    department = f"{NodeKind.DEPARTMENT.value}:{code}"
-    if code is not None and RelKind.ADMINISTERS._value_ in G._succ.get(department, {}).get(program, ()):
-        return [department]
-    return inc(G, program, RelKind.ADMINISTERS)
+    return _assemble(_gathered(records[0]))
 
 
 @question("household_view", cypher=HOUSEHOLD_VIEW_CYPHER, from_records=_from_records)
-def household_view(G: Any, household_id: str) -> HouseholdView | None:
+def household_view(store: Any, household_id: str) -> HouseholdView | None:
     """The household ``household_id`` and everything linked to it, or None if unknown.
 
     Examples
     --------
-    >>> from graph.stores.embedded import EmbeddedStore
+    >>> from graph.stores.ladybug import LadybugStore
     >>> from graph.store import WriteBatch, NodeWrite, EdgeWrite
-    >>> s = EmbeddedStore.in_memory()
+    >>> s = LadybugStore.in_memory()
     >>> _ = s.write_batch(WriteBatch(
     ...     nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420106"}),
     ...            NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周建军"})],
@@ -214,60 +210,3 @@ def household_view(G: Any, household_id: str) -> HouseholdView | None:
     -----
     Linear in the size of the household's neighbourhood (two hops).
     """
-    h = node_id(NodeKind.HOUSEHOLD, household_id)
-    if h not in G:
-        return None
-    props = G.nodes
-    regions: list[dict[str, Any]] = []
-    for region in out(G, h, RelKind.LIVES_IN):
-        seen = set()
-        while region is not None and region not in seen:
-            seen.add(region)
-            regions.append(dict(props[region]))
-            parents = out(G, region, RelKind.PART_OF)
-            region = parents[0] if parents else None
-    member_ids = inc(G, h, RelKind.MEMBER_OF)
-    members = [{"person": dict(props[p]), "member": dict(G.edges[p, h, RelKind.MEMBER_OF.value])} for p in member_ids]
-    incomes = [{"holder": split_node_id(p)[1], "income": dict(props[i])} for p in member_ids for i in out(G, p, RelKind.HAS_INCOME)]
-    kin = []
-    for p in member_ids:
-        for o in out(G, p, RelKind.KIN):
-            kin.append(
-                {"member": split_node_id(p)[1], "other": dict(props[o]), "relation": G.edges[p, o, "KIN"]["relation"], "direction": "in"}
-            )
-        for o in inc(G, p, RelKind.KIN):
-            kin.append(
-                {"member": split_node_id(p)[1], "other": dict(props[o]), "relation": G.edges[o, p, "KIN"]["relation"], "direction": "out"}
-            )
-    aid = []
-    for b in [h, *member_ids]:
-        for rec in out(G, b, RelKind.RECEIVES):
-            programs = out(G, rec, RelKind.PAID_BY)
-            program = programs[0] if programs else None
-            departments = _administering(G, program) if program else []
-            aid.append(
-                {
-                    "record": dict(props[rec]),
-                    "beneficiary": "household" if b == h else split_node_id(b)[1],
-                    "link": dict(G.edges[b, rec, RelKind.RECEIVES.value]),
-                    "program": dict(props[program]) if program else None,
-                    "department": dict(props[departments[0]]) if departments else None,
-                }
-            )
-    services = []
-    for s in inc(G, h, RelKind.SERVES):
-        providers = inc(G, s, RelKind.PROVIDES)
-        services.append({"service": dict(props[s]), "resource": dict(props[providers[0]]) if providers else None})
-    return _assemble(
-        {
-            "household": dict(props[h]),
-            "regions": regions,
-            "members": members,
-            "incomes": incomes,
-            "kin": kin,
-            "assets": [dict(props[a]) for a in out(G, h, RelKind.OWNS)],
-            "aid": aid,
-            "needs": [dict(props[n]) for n in out(G, h, RelKind.HAS_NEED)],
-            "services": services,
-        }
-    )

@@ -1,8 +1,8 @@
 """The household chain (1个困难家庭+N类救助资源, 一户一条救助链): one household and every resource
 that reaches it, over time, as rows and as a subgraph for the explorer.
 
-Built on the registered ``household_view`` question (Cypher and networkx), so it answers the same on
-both engines. Adds what a caseworker reads the chain for:
+Built on the registered ``household_view`` question (one Cypher for both engines), so it answers the
+same on both engines. Adds what a caseworker reads the chain for:
 
 - **obligors**: relatives outside the household who owe support, by a minimal rule until the policy
   engine lands (adult children of members aged 60+ or without labour capacity: 赡养; parents of
@@ -166,8 +166,8 @@ def household_chain(
 
     Examples
     --------
-    >>> from graph.stores.embedded import EmbeddedStore
-    >>> household_chain(EmbeddedStore.in_memory(), "H-none") is None
+    >>> from graph.stores.ladybug import LadybugStore
+    >>> household_chain(LadybugStore.in_memory(), "H-none") is None
     True
     """
     view = store.run("household_view", household_id=household_id)

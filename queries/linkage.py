@@ -33,7 +33,6 @@ from pydantic import BaseModel
 from graph.model import LinkDecision, NodeKind, RelKind
 from graph.regions import STRUCTURAL, RegionTree, region_tree, short_code
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
-from queries._nx import nodes_of, out
 from queries.findings import finding_id
 from queries.household_chain import unserved_in_view
 from queries.registry import question
@@ -106,42 +105,40 @@ class Allocation(BaseModel):
 
 LINKAGE_RESOURCES_CYPHER = """
 MATCH (r:Resource)
-WHERE $region_codes IS NULL OR r.region_code IN $region_codes
-RETURN r {.*} AS resource,
-       COUNT { (r)-[:PROVIDES]->(s:Service) WHERE s.end IS NULL OR s.end >= $as_of } AS used,
-       [(r)-[:PROVIDES]->(:Service)-[:SERVES]->(h:Household) | h.household_id] AS households,
-       [(r)-[:PROVIDES]->(s:Service)-[:FOR_NEED]->(n:Need) WHERE s.end IS NULL OR s.end >= $as_of | n.need_id] AS needs
+WHERE $everywhere OR r.region_code IN $region_codes
+OPTIONAL MATCH (r)-[:PROVIDES]->(s:Service)
+OPTIONAL MATCH (s)-[:SERVES]->(h:Household)
+OPTIONAL MATCH (s)-[:FOR_NEED]->(n:Need)
+RETURN r AS resource, collect({service: s.service_id, until: s.`end`, household: h.household_id, need: n.need_id}) AS services
 """
 
 
-def _resource_rows(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
-    return sorted(
-        ({**r, "households": sorted(set(r["households"])), "needs": sorted(set(r["needs"]))} for r in rows),
-        key=lambda r: r["resource"]["resource_id"],
-    )
+def _region_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``region_codes`` None (everywhere) as a flag: a parameter that is sometimes null has no type on LadybugDB."""
+    return {"everywhere": params["region_codes"] is None, "region_codes": list(params["region_codes"] or [])}
 
 
-@question("linkage_resources", cypher=LINKAGE_RESOURCES_CYPHER, from_records=_resource_rows)
-def linkage_resources(G: Any, as_of: str, region_codes: list[str] | None = None) -> list[dict[str, Any]]:
+def _resource_rows(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        services = [s for s in row["services"] if s["service"] is not None]
+        active = [s for s in services if (s["until"] or "9999-12-31") >= as_of]
+        out.append(
+            {
+                "resource": row["resource"],
+                "used": len({s["service"] for s in active}),
+                "households": sorted({s["household"] for s in services if s["household"] is not None}),
+                "needs": sorted({s["need"] for s in active if s["need"] is not None}),
+            }
+        )
+    return sorted(out, key=lambda r: r["resource"]["resource_id"])
+
+
+@question("linkage_resources", cypher=LINKAGE_RESOURCES_CYPHER, from_records=_resource_rows, cypher_params=_region_params)
+def linkage_resources(store: Any, as_of: str, region_codes: list[str] | None = None) -> list[dict[str, Any]]:
     """Every resource (or those whose region is one of ``region_codes``: ``RegionTree.ancestor_codes``
     gives the regions containing a place) with its capacity in use on ``as_of``, the households it
     ever served and the needs it serves now."""
-    rows = []
-    wanted = None if region_codes is None else set(region_codes)
-    for r, props in nodes_of(G, NodeKind.RESOURCE):
-        if wanted is not None and props["region_code"] not in wanted:
-            continue
-        services = out(G, r, RelKind.PROVIDES)
-        active = [s for s in services if (G._node[s].get("end") or "9999-12-31") >= as_of]
-        rows.append(
-            {
-                "resource": dict(props),
-                "used": len(active),
-                "households": [G._node[h]["household_id"] for s in services for h in out(G, s, RelKind.SERVES)],
-                "needs": [G._node[n]["need_id"] for s in active for n in out(G, s, RelKind.FOR_NEED)],
-            }
-        )
-    return _resource_rows(rows)
 
 
 def _proximity(resource_region: str, household_region: str, tree: RegionTree) -> float:
@@ -196,8 +193,8 @@ def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = N
 
     Examples
     --------
-    >>> from graph.stores.embedded import EmbeddedStore
-    >>> recommend(EmbeddedStore.in_memory(), "H-none") is None
+    >>> from graph.stores.ladybug import LadybugStore
+    >>> recommend(LadybugStore.in_memory(), "H-none") is None
     True
     """
     from queries.household_chain import household_chain

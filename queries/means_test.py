@@ -31,11 +31,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graph.model import NodeKind, RelKind, split_node_id
+from graph.model import NodeKind, RelKind
 from graph.regions import region_tree
 from policy.config import PolicyConfig
-from queries._nx import household_aid_records, inc, nodes_of, out
-from queries.findings import age_on, covers
+from queries.findings import age_on, covers, entries
 from queries.registry import question
 
 __all__ = [
@@ -115,23 +114,30 @@ class Evaluation(BaseModel):
 
 # -- the facts -------------------------------------------------------------------------------
 
+# One piece collected at a time, so that pieces never multiply; ``queries.findings.entries``
+# drops the entry of nulls a household without a piece collects, and names ``until`` ``end``.
 MEANS_FACTS_CYPHER = """
 MATCH (h:Household)
-WHERE $household_ids IS NULL OR h.household_id IN $household_ids
-RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural,
-  [(p:Person)-[m:MEMBER_OF]->(h) | {id: p.id_number, name: p.name, birth: p.birth_date, sex: p.sex, labour: p.labour_capacity,
+WHERE $every_household OR h.household_id IN $household_ids
+OPTIONAL MATCH (p:Person)-[m:MEMBER_OF]->(h)
+WITH h, collect({id: p.id_number, name: p.name, birth: p.birth_date, sex: p.sex, labour: p.labour_capacity,
      employment: p.employment, disability: p.disability_grade, major: p.major_illness, chronic: p.chronic_illness,
-     deceased: p.deceased_on, relation: m.relation_to_head, self_care: p.self_care}] AS members,
-  [(i:Income)<-[:HAS_INCOME]-(p:Person)-[:MEMBER_OF]->(h) | {id: i.income_id, person: p.id_number, kind: i.kind,
-     amount: i.monthly_amount, start: i.period_start, end: i.period_end, department: i.source_department,
-     payer: i.payer_id_number}] AS incomes,
-  [(h)-[:OWNS]->(a:Asset) | {id: a.asset_id, kind: a.kind, quantity: a.quantity, value: a.value}] AS assets,
-  [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h) | {id: r.record_id, program: g.program_code, kind: g.kind,
-      amount: r.amount, start: r.period_start, end: r.period_end, status: r.status, person: null}]
-  + [(g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h) | {id: r.record_id,
-      program: g.program_code, kind: g.kind, amount: r.amount, start: r.period_start, end: r.period_end, status: r.status,
-      person: p.id_number}] AS records,
-  [(h)-[:HAS_NEED]->(n:Need) | {id: n.need_id, category: n.category, status: n.status, raised_on: n.raised_on}] AS needs
+     deceased: p.deceased_on, relation: m.relation_to_head, self_care: p.self_care}) AS members
+OPTIONAL MATCH (i:Income)<-[:HAS_INCOME]-(p:Person)-[:MEMBER_OF]->(h)
+WITH h, members, collect({id: i.income_id, person: p.id_number, kind: i.kind, amount: i.monthly_amount, start: i.period_start,
+     until: i.period_end, department: i.source_department, payer: i.payer_id_number}) AS incomes
+OPTIONAL MATCH (h)-[:OWNS]->(a:Asset)
+WITH h, members, incomes, collect({id: a.asset_id, kind: a.kind, quantity: a.quantity, value: a.value}) AS assets
+OPTIONAL MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h)
+WITH h, members, incomes, assets, collect({id: r.record_id, program: g.program_code, kind: g.kind, amount: r.amount,
+     start: r.period_start, until: r.period_end, status: r.status}) AS household_records
+OPTIONAL MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h)
+WITH h, members, incomes, assets, household_records, collect({id: r.record_id, program: g.program_code, kind: g.kind,
+     amount: r.amount, start: r.period_start, until: r.period_end, status: r.status, person: p.id_number}) AS member_records
+OPTIONAL MATCH (h)-[:HAS_NEED]->(n:Need)
+RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural, members, incomes, assets,
+       household_records, member_records,
+       collect({id: n.need_id, category: n.category, status: n.status, raised_on: n.raised_on}) AS needs
 """
 
 
@@ -152,81 +158,45 @@ def _sorted_facts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _facts_from_records(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
-    return _sorted_facts(rows)
+    return _sorted_facts(
+        {
+            "household": r["household"],
+            "region": r["region"],
+            "urban_rural": r["urban_rural"],
+            "members": entries(r["members"]),
+            "incomes": entries(r["incomes"]),
+            "assets": entries(r["assets"]),
+            "records": [{**x, "person": None} for x in entries(r["household_records"])] + entries(r["member_records"]),
+            "needs": entries(r["needs"]),
+        }
+        for r in rows
+    )
 
 
-def _person_facts(G: Any, p: str, relation: str | None = None) -> dict[str, Any]:
-    q = G._node[p]
-    return {
-        "id": q["id_number"],
-        "name": q.get("name"),
-        "birth": q.get("birth_date"),
-        "sex": q.get("sex"),
-        "labour": q.get("labour_capacity"),
-        "employment": q.get("employment"),
-        "disability": q.get("disability_grade"),
-        "major": q.get("major_illness"),
-        "chronic": q.get("chronic_illness"),
-        "deceased": q.get("deceased_on"),
-        "relation": relation,
-        "self_care": q.get("self_care"),
-    }
+def _household_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``household_ids`` None (every household) as a flag: a parameter that is sometimes null has no type on LadybugDB."""
+    return {"every_household": params["household_ids"] is None, "household_ids": list(params["household_ids"] or [])}
 
 
-@question("means_facts", cypher=MEANS_FACTS_CYPHER, from_records=_facts_from_records)
-def means_facts(G: Any, household_ids: list[str] | None = None) -> list[dict[str, Any]]:
+@question("means_facts", cypher=MEANS_FACTS_CYPHER, from_records=_facts_from_records, cypher_params=_household_params)
+def means_facts(store: Any, household_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """Per household (all, or those of ``household_ids``): members, incomes, assets, aid records, needs."""
-    wanted = None if household_ids is None else set(household_ids)
-    rows = []
-    for h, props in nodes_of(G, NodeKind.HOUSEHOLD):
-        if wanted is not None and props["household_id"] not in wanted:
-            continue
-        members = inc(G, h, RelKind.MEMBER_OF)
-        records = household_aid_records(G, h, members)
-        rows.append(
-            {
-                "household": props["household_id"],
-                "region": props.get("region_code"),
-                "urban_rural": props.get("urban_rural"),
-                "members": [_person_facts(G, m, G.edges[m, h, RelKind.MEMBER_OF.value].get("relation_to_head")) for m in members],
-                "incomes": [
-                    {
-                        "id": G._node[i]["income_id"],
-                        "person": G._node[m]["id_number"],
-                        "kind": G._node[i].get("kind"),
-                        "amount": G._node[i].get("monthly_amount"),
-                        "start": G._node[i].get("period_start"),
-                        "end": G._node[i].get("period_end"),
-                        "department": G._node[i].get("source_department"),
-                        "payer": G._node[i].get("payer_id_number"),
-                    }
-                    for m in members
-                    for i in out(G, m, RelKind.HAS_INCOME)
-                ],
-                "assets": [
-                    {"id": a["asset_id"], "kind": a.get("kind"), "quantity": a.get("quantity"), "value": a.get("value")}
-                    for a in (G._node[x] for x in out(G, h, RelKind.OWNS))
-                ],
-                "records": records,
-                "needs": [
-                    {"id": n["need_id"], "category": n.get("category"), "status": n.get("status"), "raised_on": n.get("raised_on")}
-                    for n in (G._node[x] for x in out(G, h, RelKind.HAS_NEED))
-                ],
-            }
-        )
-    return _sorted_facts(rows)
 
 
 KIN_LINKS_CYPHER = """
 MATCH (a:Person)-[k:KIN]->(b:Person)
-WHERE $person_ids IS NULL OR a.id_number IN $person_ids OR b.id_number IN $person_ids
+WHERE $everyone OR a.id_number IN $person_ids OR b.id_number IN $person_ids
+OPTIONAL MATCH (a)-[:MEMBER_OF]->(ha:Household)
+OPTIONAL MATCH (b)-[:MEMBER_OF]->(hb:Household)
+OPTIONAL MATCH (a)-[:HAS_INCOME]->(i:Income)
+WITH a, b, k, ha, hb, collect({id: i.income_id, amount: i.monthly_amount, kind: i.kind, start: i.period_start, until: i.period_end}) AS a_incomes
+OPTIONAL MATCH (b)-[:HAS_INCOME]->(i:Income)
+WITH a, b, k, ha, hb, a_incomes,
+     collect({id: i.income_id, amount: i.monthly_amount, kind: i.kind, start: i.period_start, until: i.period_end}) AS b_incomes
 RETURN k.relation AS relation,
-  {id: a.id_number, birth: a.birth_date, deceased: a.deceased_on, labour: a.labour_capacity,
-   household: head([(a)-[:MEMBER_OF]->(h:Household) | h.household_id]),
-   incomes: [(a)-[:HAS_INCOME]->(i:Income) | {amount: i.monthly_amount, kind: i.kind, start: i.period_start, end: i.period_end}]} AS src,
-  {id: b.id_number, birth: b.birth_date, deceased: b.deceased_on, labour: b.labour_capacity,
-   household: head([(b)-[:MEMBER_OF]->(h:Household) | h.household_id]),
-   incomes: [(b)-[:HAS_INCOME]->(i:Income) | {amount: i.monthly_amount, kind: i.kind, start: i.period_start, end: i.period_end}]} AS dst
+  {id: a.id_number, birth: a.birth_date, deceased: a.deceased_on, labour: a.labour_capacity, household: ha.household_id} AS src,
+  {id: b.id_number, birth: b.birth_date, deceased: b.deceased_on, labour: b.labour_capacity, household: hb.household_id} AS dst,
+  a_incomes, b_incomes
 """
 
 
@@ -241,46 +211,26 @@ def _sorted_kin(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _kin_from_records(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
-    return _sorted_kin(rows)
+    def incomes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in i.items() if k != "id"} for i in entries(items)]
 
-
-@question("kin_links", cypher=KIN_LINKS_CYPHER, from_records=_kin_from_records)
-def kin_links(G: Any, person_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """KIN relationships (all, or those touching ``person_ids``) with both ends' household, birth and incomes."""
-
-    def end(p: str) -> dict[str, Any]:
-        q = G._node[p]
-        households = out(G, p, RelKind.MEMBER_OF)
-        return {
-            "id": q["id_number"],
-            "birth": q.get("birth_date"),
-            "deceased": q.get("deceased_on"),
-            "labour": q.get("labour_capacity"),
-            "household": split_node_id(households[0])[1] if households else None,
-            "incomes": [
-                {
-                    "amount": G._node[i].get("monthly_amount"),
-                    "kind": G._node[i].get("kind"),
-                    "start": G._node[i].get("period_start"),
-                    "end": G._node[i].get("period_end"),
-                }
-                for i in out(G, p, RelKind.HAS_INCOME)
-            ],
+    return _sorted_kin(
+        {
+            "relation": r["relation"],
+            "src": {**r["src"], "incomes": incomes(r["a_incomes"])},
+            "dst": {**r["dst"], "incomes": incomes(r["b_incomes"])},
         }
+        for r in rows
+    )
 
-    if person_ids is None:
-        starts = [p for p, _ in nodes_of(G, NodeKind.PERSON)]
-    else:
-        starts = [f"Person:{p}" for p in person_ids if f"Person:{p}" in G]
-    seen = set()
-    rows = []
-    for p in starts:
-        for a, b in [(p, o) for o in out(G, p, RelKind.KIN)] + [(o, p) for o in inc(G, p, RelKind.KIN)]:
-            if (a, b) in seen:
-                continue
-            seen.add((a, b))
-            rows.append({"relation": G.edges[a, b, RelKind.KIN.value]["relation"], "src": end(a), "dst": end(b)})
-    return _sorted_kin(rows)
+
+def _person_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {"everyone": params["person_ids"] is None, "person_ids": list(params["person_ids"] or [])}
+
+
+@question("kin_links", cypher=KIN_LINKS_CYPHER, from_records=_kin_from_records, cypher_params=_person_params)
+def kin_links(store: Any, person_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """KIN relationships (all, or those touching ``person_ids``) with both ends' household, birth and incomes."""
 
 
 # -- the rules -------------------------------------------------------------------------------
@@ -980,9 +930,9 @@ def evaluate(
 
     Examples
     --------
-    >>> from graph.stores.embedded import EmbeddedStore
+    >>> from graph.stores.ladybug import LadybugStore
     >>> from policy.config import load_policy
-    >>> evaluate(EmbeddedStore.in_memory(), load_policy(), as_of=dt.date(2026, 6, 30)).households
+    >>> evaluate(LadybugStore.in_memory(), load_policy(), as_of=dt.date(2026, 6, 30)).households
     []
     """
     day = as_of or dt.date.today()

@@ -26,9 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from graph.model import NodeKind, RelKind
 from policy.config import PolicyConfig, load_policy
-from queries._nx import inc, nodes_of
 from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
 from queries.registry import question
 
@@ -195,10 +193,10 @@ def _household(d: Any, policy: PolicyConfig, day: dt.date) -> list[Finding]:
 UNSERVED_NEEDS_CYPHER = """
 MATCH (h:Household)-[:HAS_NEED]->(n:Need)
 WHERE coalesce(n.status, 'open') <> 'closed'
+OPTIONAL MATCH (x)-[:FOR_NEED]->(n)
 RETURN n.need_id AS need, n.status AS status, n.category AS category, n.urgency AS urgency, n.raised_on AS raised_on,
        n.person_ref AS person, h.household_id AS household, h.region_code AS region,
-       [(x)-[:FOR_NEED]->(n) WHERE x:Service OR x:AidRecord |
-          {start: coalesce(x.start, x.period_start), end: coalesce(x.end, x.period_end)}] AS links
+       collect({by: coalesce(x.service_id, x.record_id), start: coalesce(x.start, x.period_start), until: coalesce(x.`end`, x.period_end)}) AS links
 """
 
 
@@ -206,7 +204,8 @@ def _need_findings(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[Fin
     day = dt.date.fromisoformat(as_of)
     findings = []
     for row in rows:
-        if not need_is_unserved(row["status"], [(link["start"], link["end"]) for link in row["links"]], day):
+        links = [link for link in row["links"] if link["by"] is not None]
+        if not need_is_unserved(row["status"], [(link["start"], link["until"]) for link in links], day):
             continue
         findings.append(
             Finding(
@@ -223,7 +222,7 @@ def _need_findings(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[Fin
                     "urgency": row["urgency"],
                     "raised_on": row["raised_on"],
                     "status": row["status"] or "open",
-                    "links": len(row["links"]),
+                    "links": len(links),
                 },
             )
         )
@@ -231,31 +230,8 @@ def _need_findings(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[Fin
 
 
 @question("missed_unserved_needs", cypher=UNSERVED_NEEDS_CYPHER, from_records=_need_findings)
-def unserved_needs(G: Any, as_of: str) -> list[Finding]:
-    """Rule 4 on networkx."""
-    rows = []
-    for n, need in nodes_of(G, NodeKind.NEED):
-        if (need.get("status") or "open") == "closed":
-            continue
-        links = []
-        for x in inc(G, n, RelKind.FOR_NEED):
-            p = G._node[x]
-            links.append({"start": p.get("start", p.get("period_start")), "end": p.get("end", p.get("period_end"))})
-        for h in inc(G, n, RelKind.HAS_NEED):
-            rows.append(
-                {
-                    "need": need["need_id"],
-                    "status": need.get("status"),
-                    "category": need["category"],
-                    "urgency": need["urgency"],
-                    "raised_on": need["raised_on"],
-                    "person": need.get("person_ref"),
-                    "household": G._node[h]["household_id"],
-                    "region": G._node[h].get("region_code"),
-                    "links": links,
-                }
-            )
-    return _need_findings(rows, as_of)
+def unserved_needs(store: Any, as_of: str) -> list[Finding]:
+    """Rule 4: needs not closed that no service or aid record serves on ``as_of``."""
 
 
 def missed_aid(store: Any, *, as_of: dt.date | None = None, policy: PolicyConfig | None = None, evaluation: Any = None) -> list[Finding]:
@@ -264,8 +240,8 @@ def missed_aid(store: Any, *, as_of: dt.date | None = None, policy: PolicyConfig
 
     Examples
     --------
-    >>> from graph.stores.embedded import EmbeddedStore
-    >>> missed_aid(EmbeddedStore.in_memory(), as_of=dt.date(2026, 6, 30))
+    >>> from graph.stores.ladybug import LadybugStore
+    >>> missed_aid(LadybugStore.in_memory(), as_of=dt.date(2026, 6, 30))
     []
     """
     from queries.means_test import evaluate

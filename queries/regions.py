@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.model import NodeKind, RelKind
+from graph.model import NodeKind  # noqa: F401  (the doctest's)
 from graph.regions import RegionTree, region_tree
-from queries._nx import nodes_of, out
 from queries.registry import question
 
 __all__ = ["HOUSEHOLD_REGION_CODES_CYPHER", "REGION_PARENTS_CYPHER", "codes_within"]
@@ -27,22 +26,16 @@ def _parent_rows(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
 
 
 @question("region_parents", cypher=REGION_PARENTS_CYPHER, from_records=_parent_rows)
-def region_parents(G: Any) -> list[dict[str, Any]]:
+def region_parents(store: Any) -> list[dict[str, Any]]:
     """Every region's code and the code of the region it is ``PART_OF`` (None at the top)."""
-    rows = []
-    for r, props in nodes_of(G, NodeKind.REGION):
-        parents = out(G, r, RelKind.PART_OF)
-        rows.append({"code": props["region_code"], "parent": G._node[parents[0]]["region_code"] if parents else None})
-    return _parent_rows(rows)
 
 
 HOUSEHOLD_REGION_CODES_CYPHER = "MATCH (h:Household) WHERE h.region_code IS NOT NULL RETURN DISTINCT h.region_code AS code"
 
 
 @question("household_region_codes", cypher=HOUSEHOLD_REGION_CODES_CYPHER, from_records=lambda rows, **_: sorted(r["code"] for r in rows))
-def household_region_codes(G: Any) -> list[str]:
+def household_region_codes(store: Any) -> list[str]:
     """The distinct region codes households hold."""
-    return sorted({p["region_code"] for _, p in nodes_of(G, NodeKind.HOUSEHOLD) if p.get("region_code")})
 
 
 def codes_within(store: Any, scope: str | None, tree: RegionTree | None = None) -> list[str] | None:
@@ -50,9 +43,9 @@ def codes_within(store: Any, scope: str | None, tree: RegionTree | None = None) 
 
     Examples
     --------
-    >>> from graph.stores.embedded import EmbeddedStore
+    >>> from graph.stores.ladybug import LadybugStore
     >>> from graph.store import WriteBatch, NodeWrite
-    >>> s = EmbeddedStore.in_memory()
+    >>> s = LadybugStore.in_memory()
     >>> _ = s.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, h, {"household_id": h, "region_code": c})
     ...     for h, c in (("H-1", "420106005001"), ("H-2", "420203100201"))]))
     >>> codes_within(s, "420100")

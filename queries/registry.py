@@ -1,20 +1,24 @@
-"""A small registry of questions, so that ``api/``, ``viz/`` and the CLI never branch on the engine.
+"""The registry of questions, so that ``api/``, ``viz/`` and the CLI never branch on the engine.
 
-Each question pairs a networkx function ``f(G, **params)`` with a Cypher text and a function
-that turns the Cypher records into the same result (compare networkx's ``_dispatchable``).
+A question is one Cypher text that both engines run, a function that turns its records into the
+answer, and its parameters: those of the decorated function after the store. Calling the
+decorated function asks the question of a store.
 
->>> @question("example_count", cypher="MATCH (n) RETURN count(n) AS n", from_records=lambda rows, **p: rows[0]["n"])
-... def example_count(G):
-...     return G.number_of_nodes()
->>> get_question("example_count").name
-'example_count'
+>>> @question("example_count", cypher="MATCH (n:Household) RETURN count(*) AS n", from_records=lambda rows, **p: rows[0]["n"])
+... def example_count(store):
+...     'How many households the store holds.'
+>>> from graph.stores.ladybug import LadybugStore
+>>> example_count(LadybugStore.in_memory())
+0
 >>> _ = _REGISTRY.pop("example_count")  # keep the doctest's question out of the real registry
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Question", "get_question", "question", "questions"]
@@ -27,11 +31,17 @@ def _as_given(params: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Question:
     name: str
-    networkx: Callable[..., Any]
+    #: The question's parameters, with their defaults (the decorated function's, after the store).
+    signature: inspect.Signature
     cypher: str
     from_records: Callable[..., Any]
     #: The Cypher's parameters from the question's (defaults filled in where the Cypher computes with them).
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given
+    #: A second text for one engine, only where the portable one costs much there (the module says why).
+    variants: dict[str, str] = field(default_factory=dict)
+
+    def cypher_for(self, engine: str) -> str:
+        return self.variants.get(engine, self.cypher)
 
 
 _REGISTRY: dict[str, Question] = {}
@@ -43,12 +53,21 @@ def question(
     cypher: str,
     from_records: Callable[..., Any],
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given,
+    variants: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register the decorated networkx function as the embedded answer to ``name``."""
+    """Register the question ``name`` with the decorated function's parameters; the function
+    returned asks it of the store given first."""
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        _REGISTRY[name] = Question(name=name, networkx=func, cypher=cypher, from_records=from_records, cypher_params=cypher_params)
-        return func
+        signature = inspect.signature(func)
+        signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params, dict(variants or {}))
+
+        @functools.wraps(func)
+        def ask(store: Any, **params: Any) -> Any:
+            return store.run(name, **params)
+
+        return ask
 
     return register
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graph.model import NodeKind, RelKind, split_node_id
+from graph.model import NodeKind  # noqa: F401  (the doctest's)
 from queries.registry import question
 
 __all__ = ["UNLINKED_REFERENCES_CYPHER", "UnlinkedReferences", "unlinked_references"]
@@ -22,34 +22,27 @@ class UnlinkedReferences(BaseModel):
 
 
 UNLINKED_REFERENCES_CYPHER = """
-CALL () { MATCH (r:AidRecord) WHERE NOT ()-[:RECEIVES]->(r) RETURN collect(r.record_id) AS aid_records }
-CALL () { MATCH (i:Income) WHERE NOT ()-[:HAS_INCOME]->(i) RETURN collect(i.income_id) AS incomes }
-RETURN aid_records, incomes
+MATCH (r:AidRecord) WHERE NOT EXISTS { MATCH ()-[:RECEIVES]->(r) } RETURN 'aid_record' AS kind, r.record_id AS key
+UNION ALL
+MATCH (i:Income) WHERE NOT EXISTS { MATCH ()-[:HAS_INCOME]->(i) } RETURN 'income' AS kind, i.income_id AS key
 """
 
 
 def _from_records(records: list[dict[str, Any]]) -> UnlinkedReferences:
-    row = records[0]
-    return UnlinkedReferences(aid_records=sorted(row["aid_records"]), incomes=sorted(row["incomes"]))
+    return UnlinkedReferences(
+        aid_records=sorted(r["key"] for r in records if r["kind"] == "aid_record"),
+        incomes=sorted(r["key"] for r in records if r["kind"] == "income"),
+    )
 
 
 @question("unlinked_references", cypher=UNLINKED_REFERENCES_CYPHER, from_records=_from_records)
-def unlinked_references(G: Any) -> UnlinkedReferences:
+def unlinked_references(store: Any) -> UnlinkedReferences:
     """Keys of aid records with no RECEIVES and incomes with no HAS_INCOME, sorted.
 
-    >>> import networkx as nx
-    >>> G = nx.MultiDiGraph()
-    >>> G.add_node("AidRecord:R1", record_id="R1")
-    >>> unlinked_references(G).aid_records
+    >>> from graph.stores.ladybug import LadybugStore
+    >>> from graph.store import NodeWrite, WriteBatch
+    >>> store = LadybugStore.in_memory()
+    >>> _ = store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.AID_RECORD, "R1", {"record_id": "R1"})]))
+    >>> unlinked_references(store).aid_records
     ['R1']
     """
-
-    def orphans(kind: NodeKind, rel: RelKind) -> list[str]:
-        prefix = kind.value + ":"
-        return sorted(
-            split_node_id(n)[1] for n in G if n.startswith(prefix) and not any(k == rel.value for _, _, k in G.in_edges(n, keys=True))
-        )
-
-    return UnlinkedReferences(
-        aid_records=orphans(NodeKind.AID_RECORD, RelKind.RECEIVES), incomes=orphans(NodeKind.INCOME, RelKind.HAS_INCOME)
-    )
