@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graph.store import GraphStore
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TWO_CASES = ROOT / "tests" / "fixtures" / "two-cases"
@@ -24,8 +24,8 @@ def two_cases_dir() -> Path:
 
 
 @pytest.fixture
-def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
-    store = EmbeddedStore(tmp_path / "store")
+def embedded_store(tmp_path: Path) -> Iterator[LadybugStore]:
+    store = LadybugStore(tmp_path / "store")
     yield store
     store.close()
 
@@ -93,6 +93,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
     if request.param == "neo4j":
         yield request.getfixturevalue("neo4j_store")
         return
-    s = EmbeddedStore(tmp_path / "store")
+    s = LadybugStore(tmp_path / "store")
     yield s
     s.close()

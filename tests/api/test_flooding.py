@@ -18,7 +18,7 @@ import pytest
 
 from api.core.security import KeyRing, Role
 from bench.flood import SERVER_CPUS, flood, reads, serve_in_a_process, statuses, trail_bytes
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from tests.api.conftest import HOUSEHOLD, Api
 
@@ -29,7 +29,7 @@ FLOOD_REQUESTS = 10_000
 def served(api_fixture_dir: Path, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """`aidgraph serve` over an embedded store of the fixture, a caseworker key, its state folder."""
     store_dir, state = tmp_path / "store", tmp_path / "state"
-    with EmbeddedStore(store_dir) as store:
+    with LadybugStore(store_dir) as store:
         ingest_folder(store, api_fixture_dir)
     ring = KeyRing(state / "keys.sqlite")
     key = ring.create(name="西塞山 caseworker", role=Role.CASEWORKER, region="420203", by="test").token

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 
 from api.core.config import Settings
 from api.main import create_app
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from tests.api.conftest import Api
 
 MAX_EXAMPLES = 25
@@ -32,7 +32,7 @@ ROLES = ["caseworker_in", "caseworker_out", "auditor", "charity", "consumer_all"
 
 def _operations() -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
-        paths = create_app(EmbeddedStore.in_memory(), settings=Settings(state_dir=Path(tmp))).openapi()["paths"]
+        paths = create_app(LadybugStore.in_memory(), settings=Settings(state_dir=Path(tmp))).openapi()["paths"]
     return sorted((method.upper(), path) for path, ops in paths.items() for method in ops)
 
 
@@ -85,7 +85,7 @@ def test_every_route_is_in_the_schema_so_schemathesis_reaches_it() -> None:
     from fastapi.routing import APIRoute
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(EmbeddedStore.in_memory(), settings=Settings(state_dir=Path(tmp)))
+        app = create_app(LadybugStore.in_memory(), settings=Settings(state_dir=Path(tmp)))
         routes = {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods if m != "HEAD"}
     hidden = routes - set(_operations())
     assert not hidden, f"routes outside the OpenAPI schema (schemathesis would not test them): {sorted(hidden)}"

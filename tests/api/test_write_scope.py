@@ -23,7 +23,7 @@ from bench.flood import serve_in_a_process
 from graph.model import NodeKind
 from graph.national_id import check_character
 from graph.store import GraphStore, StoreError
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from tests.api.conftest import HOUSEHOLD, OTHER_HOUSEHOLD, Api, open_api
 from tests.ingest.test_hostile import snapshot
@@ -209,7 +209,7 @@ def _big_delivery(n: int, batch: int) -> tuple[str, str]:
 
 def _landed(target: Path | str, store: GraphStore, batch: int) -> tuple[int, int]:
     """(households, their members) of ``batch`` in the store."""
-    reopened = EmbeddedStore(target) if isinstance(target, Path) else store
+    reopened = LadybugStore(target) if isinstance(target, Path) else store
     try:
         prefix = f"H-420203-8{batch}"
         households = sum(1 for n in reopened.iter_nodes(NodeKind.HOUSEHOLD) if n.key.startswith(prefix))

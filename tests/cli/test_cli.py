@@ -51,7 +51,7 @@ def test_ingest_stats_household(tmp_path: Path, two_cases_dir: Path) -> None:
 def test_store_from_environment(tmp_path: Path, two_cases_dir: Path) -> None:
     env = {"AIDGRAPH_STORE": str(tmp_path / "envstore")}
     assert runner.invoke(app, ["ingest", str(two_cases_dir)], env=env).exit_code == 0
-    assert (tmp_path / "envstore" / "graph.sqlite").is_file()
+    assert (tmp_path / "envstore" / "graph.lbug").is_file()
 
 
 def test_rejected_rows_exit_3_with_a_report(tmp_path: Path, two_cases_dir: Path) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from cli.main import app
 from graph.backup import BackupError, backup_store, restore_store, verify_backup
 from graph.model import NodeKind, RelKind
 from graph.store import EdgeWrite, NodeWrite, WriteBatch
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 
 runner = CliRunner()
@@ -35,12 +36,12 @@ def _batch(i: int) -> WriteBatch:
 
 def test_backups_taken_while_a_writer_runs_are_each_consistent(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
-    EmbeddedStore(store_dir).close()
+    LadybugStore(store_dir).close()
     stop = threading.Event()
     written = []
 
     def writer() -> None:
-        with EmbeddedStore(store_dir) as s:  # its own connection, as a server would have
+        with LadybugStore(store_dir) as s:  # its own connection, as a server would have
             i = 0
             while not stop.is_set():
                 s.write_batch(_batch(i))
@@ -56,7 +57,7 @@ def test_backups_taken_while_a_writer_runs_are_each_consistent(tmp_path: Path) -
             manifest = backup_store(store_dir, tmp_path / f"backup-{n}")
             restored = tmp_path / f"restored-{n}"
             restore_store(tmp_path / f"backup-{n}", restored)
-            with EmbeddedStore(restored) as r:
+            with LadybugStore(restored) as r:
                 counts = r.counts()
             # Whole batches only: as many households as regions as LIVES_IN relationships.
             assert counts.nodes["Household"] == counts.nodes["Region"] == counts.edges["LIVES_IN"] == manifest["nodes"] // 2
@@ -69,48 +70,85 @@ def test_backups_taken_while_a_writer_runs_are_each_consistent(tmp_path: Path) -
 
 
 def test_a_damaged_backup_is_refused_and_the_store_is_left_alone(tmp_path: Path, two_cases_dir: Path) -> None:
-    with EmbeddedStore(tmp_path / "store") as s:
+    with LadybugStore(tmp_path / "store") as s:
         ingest_folder(s, two_cases_dir)
     backup_store(tmp_path / "store", tmp_path / "backup")
-    with EmbeddedStore(tmp_path / "other") as s:
+    with LadybugStore(tmp_path / "other") as s:
         s.write_batch(_batch(1))
-    before = (tmp_path / "other" / "graph.sqlite").read_bytes()
+    before = (tmp_path / "other" / "graph.lbug").read_bytes()
 
     with pytest.raises(BackupError, match="already holds a store"):
         restore_store(tmp_path / "backup", tmp_path / "other")
-    db = tmp_path / "backup" / "graph.sqlite"
+    db = tmp_path / "backup" / "store" / "graph.lbug"
     data = bytearray(db.read_bytes())
     data[len(data) // 2] ^= 0xFF
     db.write_bytes(bytes(data))
-    with pytest.raises(BackupError, match=r"graph\.sqlite does not match its checksum"):
+    with pytest.raises(BackupError, match=r"store/graph\.lbug does not match its checksum"):
         restore_store(tmp_path / "backup", tmp_path / "other", force=True)
-    assert (tmp_path / "other" / "graph.sqlite").read_bytes() == before
+    assert (tmp_path / "other" / "graph.lbug").read_bytes() == before
     (tmp_path / "backup" / "MANIFEST.json").write_text("{")
     with pytest.raises(BackupError, match="not an AidGraph backup"):
         verify_backup(tmp_path / "backup")
 
 
 def test_restore_replaces_with_force_and_drops_the_old_write_ahead_log(tmp_path: Path, two_cases_dir: Path) -> None:
-    with EmbeddedStore(tmp_path / "store") as s:
+    with LadybugStore(tmp_path / "store") as s:
         ingest_folder(s, two_cases_dir)
         expected = s.counts()
     backup_store(tmp_path / "store", tmp_path / "backup")
     target = tmp_path / "target"
-    keep_open = EmbeddedStore(target)
+    keep_open = LadybugStore(target)
     for i in range(20):
         keep_open.write_batch(_batch(i))
-    keep_open._db.execute("PRAGMA wal_autocheckpoint=0")
-    keep_open.write_batch(_batch(99))
-    # A process that died with frames in its write-ahead log leaves the file behind.
-    wal = (target / "graph.sqlite-wal").read_bytes()
-    assert len(wal) > 4096
+    # A process that died with transactions in its write-ahead log leaves the log behind.
+    wal = (target / "graph.lbug.wal").read_bytes()
+    assert len(wal) > 0
     keep_open.close()
-    (target / "graph.sqlite-wal").write_bytes(wal)
+    (target / "graph.lbug.wal").write_bytes(wal)
     restore_store(tmp_path / "backup", target, force=True)
-    with EmbeddedStore(target) as r:
+    assert not (target / "graph.lbug.wal").exists()
+    with LadybugStore(target) as r:
         assert r.counts() == expected
-    with sqlite3.connect(target / "graph.sqlite") as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+_SERVER_WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.graph.test_backup import _batch
+from graph.stores.ladybug import LadybugStore
+with LadybugStore({store!r}) as s:
+    i = 0
+    while True:
+        s.write_batch(_batch(i))
+        i += 1
+        if i == 5:
+            print("writing", flush=True)
+"""
+
+
+def test_a_backup_taken_while_another_process_writes_is_consistent(tmp_path: Path) -> None:
+    """The server holds the store; ``aidgraph backup`` in another process reads it read-only."""
+    store_dir = tmp_path / "store"
+    LadybugStore(store_dir).close()
+    root = str(Path(__file__).resolve().parents[2])
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _SERVER_WRITER.format(root=root, store=str(store_dir))], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        seen = []
+        for n in range(3):
+            time.sleep(0.2)
+            manifest = backup_store(store_dir, tmp_path / f"backup-{n}")
+            restore_store(tmp_path / f"backup-{n}", tmp_path / f"restored-{n}")
+            with LadybugStore(tmp_path / f"restored-{n}") as r:
+                counts = r.counts()
+            assert counts.nodes["Household"] == counts.nodes["Region"] == counts.edges["LIVES_IN"] == manifest["nodes"] // 2 > 0
+            seen.append(manifest["nodes"])
+        assert seen == sorted(seen) and seen[-1] > seen[0]
+    finally:
+        writer.kill()
+        writer.wait()
 
 
 def test_cli_backup_and_restore_with_state(tmp_path: Path, two_cases_dir: Path) -> None:
@@ -163,7 +201,7 @@ def test_a_neo4j_graph_backed_up_restores_and_goes_back_into_neo4j(
 
 def test_the_manifest_counts_what_the_store_holds_not_the_rows_of_its_log(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
-    with EmbeddedStore(store_dir) as s:
+    with LadybugStore(store_dir) as s:
         s.write_batch(_batch(0))
         s.write_batch(_batch(1))
         s.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-B-00000", {"address": "新地址"})]))  # a second row

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from graph.model import NODE_KEY, NodeKind
 from graph.store import GraphStore, StoreError
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from graph.stores.neo4j import Neo4jStore
 from ingest.loader import count_changes, ingest_folder
 from ingest.synthetic import generate_prefecture
@@ -152,7 +152,7 @@ def test_export_moves_an_embedded_store_and_twice_changes_nothing(
     neo4j_store: Neo4jStore, neo4j_uri: str, two_cases_dir: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "pilot"
-    with EmbeddedStore(path) as pilot:
+    with LadybugStore(path) as pilot:
         ingest_folder(pilot, two_cases_dir)
         update = tmp_path / "update"
         update.mkdir()
@@ -181,7 +181,7 @@ def generated_10k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_10k_households_give_the_same_graph_and_answers_on_both_engines(
     neo4j_store: Neo4jStore, generated_10k: Path, tmp_path: Path
 ) -> None:
-    with EmbeddedStore(tmp_path / "embedded") as embedded:
+    with LadybugStore(tmp_path / "embedded") as embedded:
         assert ingest_folder(embedded, generated_10k).ok
         assert ingest_folder(neo4j_store, generated_10k).ok
         assert neo4j_store.counts() == embedded.counts()

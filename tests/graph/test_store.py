@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import networkx as nx
 import pytest
 
 from graph.model import NodeKind, RelKind
 from graph.store import EdgeWrite, GraphStore, NodeWrite, StoreError, WriteBatch
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 
 
@@ -104,133 +103,160 @@ def test_unknown_question_is_a_clear_error(store: GraphStore) -> None:
 
 
 def test_embedded_store_persists_across_reopen(tmp_path: Path, two_cases_dir: Path) -> None:
-    with EmbeddedStore(tmp_path / "s") as first:
+    with LadybugStore(tmp_path / "s") as first:
         ingest_folder(first, two_cases_dir)
         counts = first.counts()
         view = first.run("household_view", household_id="H-420106-0001")
-        built = first.graph
-    with EmbeddedStore(tmp_path / "s") as second:
+    with LadybugStore(tmp_path / "s") as second:
         assert second.counts() == counts
         assert second.run("household_view", household_id="H-420106-0001") == view
-        # The fast loader fills networkx's internals directly: same graph as one built edge by edge,
-        # successors and predecessors alike, and the two views share each edge's data.
-        assert nx.utils.graphs_equal(second.graph, built)
-        assert {n: dict(p) for n, p in second.graph.pred.items()} == {n: dict(p) for n, p in built.pred.items()}
-        g = second.graph
-        assert (
-            g._succ["Person:420106198305141516"]["Household:H-420106-0001"]
-            is g._pred["Household:H-420106-0001"]["Person:420106198305141516"]
-        )
         second.write_batch(WriteBatch(edges=[member("420106198305141516", "H-420106-0001", "spouse")]))
         [e] = [e for e in second.iter_edges(RelKind.MEMBER_OF) if e.src_key == "420106198305141516"]
         assert e.props == {"relation_to_head": "spouse"}
-        assert (
-            list(second.graph.in_edges("Household:H-420106-0001", keys=True, data=True)).count(
-                ("Person:420106198305141516", "Household:H-420106-0001", "MEMBER_OF", {"relation_to_head": "spouse"})
-            )
-            == 1
-        )
 
 
-def _graph_state(store: EmbeddedStore) -> tuple[dict, dict]:
-    g = store.graph
-    return dict(g.nodes(data=True)), {(s, d, k): p for s, d, k, p in g.edges(keys=True, data=True)}
+def _state(store: GraphStore) -> tuple[dict, dict]:
+    nodes = {(n.kind, n.key): n.props for kind in NodeKind for n in store.iter_nodes(kind)}
+    edges = {(e.rel, e.src_key, e.dst_key): e.props for rel in RelKind for e in store.iter_edges(rel)}
+    return nodes, edges
 
 
-def _rows(store_dir: Path, table: str) -> int:
-    import sqlite3
-
-    with sqlite3.connect(store_dir / "graph.sqlite") as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
-
-
-def test_embedded_log_replays_updates_and_removals_on_reopen(tmp_path: Path) -> None:
-    """The file is a log: reopening gives each node's and relationship's latest state, and a
-    relationship removed stays removed (also when it is written again after)."""
-    with EmbeddedStore(tmp_path / "s") as first:
-        first.write_batch(WriteBatch(nodes=[hh("H1"), hh("H2"), person("P1", name="甲")], edges=[member("P1", "H1")]))
+def test_updates_and_removals_survive_reopening(tmp_path: Path) -> None:
+    """A node's latest state, a relationship moved and one removed then written again, after reopening."""
+    with LadybugStore(tmp_path / "s") as first:
+        first.write_batch(WriteBatch(nodes=[hh("H1"), hh("H2"), person("P1", name="甲"), person("P2")], edges=[member("P1", "H1")]))
         first.write_batch(WriteBatch(nodes=[person("P1", name="乙")], edges=[member("P1", "H1", "spouse")]))
         # MEMBER_OF has a unique end at the person: moving P1 to H2 removes the membership of H1.
         first.write_batch(WriteBatch(edges=[member("P1", "H2")]))
-        kin = EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H1", {"relation": "x"})
+        kin = EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.PERSON, "P2", {"relation": "parent_of"})
         first.write_batch(WriteBatch(edges=[kin]))
         first.write_batch(WriteBatch(removed_edges=[kin]))
         first.write_batch(WriteBatch(edges=[kin]))  # written again after its removal
-        expected = _graph_state(first)
-    assert expected[0]["Person:P1"]["name"] == "乙"
-    assert ("Person:P1", "Household:H1", "MEMBER_OF") not in expected[1]
-    assert expected[1][("Person:P1", "Household:H1", "KIN")] == {"relation": "x"}
-    with EmbeddedStore(tmp_path / "s") as second:
-        assert _graph_state(second) == expected
+        expected = _state(first)
+    assert expected[0][(NodeKind.PERSON, "P1")]["name"] == "乙"
+    assert (RelKind.MEMBER_OF, "P1", "H1") not in expected[1]
+    assert expected[1][(RelKind.KIN, "P1", "P2")] == {"relation": "parent_of"}
+    with LadybugStore(tmp_path / "s") as second:
+        assert _state(second) == expected
         assert second.history(NodeKind.PERSON, "P1")[0]["after"]["name"] == "乙"
 
 
-def test_embedded_log_drops_superseded_rows_once_they_outnumber_the_live_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import graph.stores.embedded as embedded
-
-    monkeypatch.setattr(embedded, "_COMPACT_AFTER", 5)
-    with EmbeddedStore(tmp_path / "s") as first:
-        first.write_batch(WriteBatch(nodes=[hh("H1"), person("P1")], edges=[member("P1", "H1")]))
-        for n in range(12):
-            first.write_batch(WriteBatch(nodes=[person("P1", name=f"名{n}")], edges=[member("P1", "H1", f"r{n}")]))
-        removed = EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H1", {})
-        first.write_batch(WriteBatch(edges=[removed]))
-        first.write_batch(WriteBatch(removed_edges=[removed]))
-        expected = _graph_state(first)
-    assert (_rows(tmp_path / "s", "nodes"), _rows(tmp_path / "s", "edges")) == (2 + 12, 1 + 12 + 2)
-    with EmbeddedStore(tmp_path / "s") as second:  # 27 rows, 3 live: compacted while opening
-        assert _graph_state(second) == expected
-    assert (_rows(tmp_path / "s", "nodes"), _rows(tmp_path / "s", "edges")) == (2, 1)
-    with EmbeddedStore(tmp_path / "s") as third:
-        assert _graph_state(third) == expected
-        assert len(third.history(NodeKind.PERSON, "P1")) == 12  # history is kept whole
+def test_what_the_model_does_not_hold_is_refused_by_both_engines(store: GraphStore) -> None:
+    store.write_batch(WriteBatch(nodes=[hh("H1"), person("P1")]))
+    with pytest.raises(StoreError, match="KIN joins Person to Person, not Person to Household"):
+        store.write_batch(WriteBatch(edges=[EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H1", {"relation": "x"})]))
+    with pytest.raises(StoreError, match="Household:H1 has no property colour"):
+        store.write_batch(WriteBatch(nodes=[hh("H1", colour="red")]))
+    with pytest.raises(StoreError, match="MEMBER_OF from Person:P1 to Household:H1 has no property since"):
+        store.write_batch(
+            WriteBatch(edges=[EdgeWrite(RelKind.MEMBER_OF, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H1", {"since": "2020"})])
+        )
+    assert store.counts().edges["KIN"] == store.counts().edges["MEMBER_OF"] == 0
+    assert "colour" not in store.get_node(NodeKind.HOUSEHOLD, "H1")
 
 
-def test_a_format_1_store_is_rewritten_as_the_log_when_opened(tmp_path: Path, two_cases_dir: Path) -> None:
-    """Stores written before the log (key-ordered tables, upserts) open with everything in them."""
+def _format_2_store(folder: Path, nodes: list, edges: list, history: list) -> None:
+    """A store of the former embedded engine, its schema as it shipped (format 2: logs)."""
     import sqlite3
 
-    with EmbeddedStore(tmp_path / "new") as new:
-        ingest_folder(new, two_cases_dir)
-        expected, counts = _graph_state(new), new.counts()
-        nodes = [(n.kind.value, n.key, n.props) for kind in NodeKind for n in new.iter_nodes(kind)]
-        edges = [
-            (f"{e.src_kind.value}:{e.src_key}", e.rel.value, f"{e.dst_kind.value}:{e.dst_key}", e.props)
-            for rel in RelKind
-            for e in new.iter_edges(rel)
-        ]
-    old = tmp_path / "old"
-    old.mkdir()
-    with sqlite3.connect(old / "graph.sqlite") as conn:  # format 1's schema, as it shipped
+    folder.mkdir(exist_ok=True)
+    with sqlite3.connect(folder / "graph.sqlite") as conn:
         conn.executescript(
             """
-            CREATE TABLE nodes (kind TEXT NOT NULL, key TEXT NOT NULL, props TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
-            CREATE TABLE edges (src TEXT NOT NULL, rel TEXT NOT NULL, dst TEXT NOT NULL, props TEXT NOT NULL,
-                PRIMARY KEY (src, rel, dst)) WITHOUT ROWID;
+            CREATE TABLE nodes (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, props TEXT NOT NULL);
+            CREATE TABLE edges (seq INTEGER PRIMARY KEY, src TEXT NOT NULL, rel TEXT NOT NULL, dst TEXT NOT NULL, props TEXT);
             CREATE TABLE history (id INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,
                 key TEXT NOT NULL, before TEXT, after TEXT NOT NULL);
-            CREATE INDEX history_node ON history (kind, key);
             CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            INSERT INTO meta VALUES ('format', '1');
+            INSERT INTO meta VALUES ('format', '2');
             """
         )
-        conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", [(k, key, json.dumps(p)) for k, key, p in nodes])
-        conn.executemany("INSERT INTO edges VALUES (?, ?, ?, ?)", [(s, r, d, json.dumps(p)) for s, r, d, p in edges])
-    with EmbeddedStore(old) as opened:
-        assert _graph_state(opened) == expected
-        assert opened.counts() == counts
-    with sqlite3.connect(old / "graph.sqlite") as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == "2"
-        assert conn.execute("SELECT count(*) FROM nodes").fetchone()[0] == len(nodes)
-        assert [r[1] for r in conn.execute("PRAGMA table_info(edges)")] == ["seq", "src", "rel", "dst", "props"]
+        conn.executemany("INSERT INTO nodes (kind, key, props) VALUES (?, ?, ?)", [(k, key, json.dumps(p)) for k, key, p in nodes])
+        conn.executemany(
+            "INSERT INTO edges (src, rel, dst, props) VALUES (?, ?, ?, ?)",
+            [(s, r, d, None if p is None else json.dumps(p)) for s, r, d, p in edges],
+        )
+        conn.executemany("INSERT INTO history (at, source, kind, key, before, after) VALUES (?, ?, ?, ?, ?, ?)", history)
 
 
-def test_a_store_of_an_unknown_format_is_refused(tmp_path: Path) -> None:
+def test_a_store_of_the_former_engine_moves_over_with_its_latest_rows_and_history(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    old = tmp_path / "old"
+    _format_2_store(
+        old,
+        nodes=[
+            ("Household", "H1", {"household_id": "H1", "region_code": "420106"}),
+            ("Person", "P1", {"id_number": "P1", "name": "甲"}),
+            ("Person", "P1", {"id_number": "P1", "name": "乙"}),  # superseded by a later row
+            ("Person", "P2", {"id_number": "P2"}),
+        ],
+        edges=[
+            ("Person:P1", "MEMBER_OF", "Household:H1", {"relation_to_head": "head"}),
+            ("Person:P1", "KIN", "Person:P2", {"relation": "parent_of"}),
+            ("Person:P1", "KIN", "Person:P2", None),  # removed
+        ],
+        history=[("2026-01-01T00:00:00+00:00", "persons.csv", "Person", "P1", json.dumps({"name": "甲"}), json.dumps({"name": "乙"}))],
+    )
+    opened = CliRunner().invoke(app, ["stats", "--store", str(old)])
+    assert opened.exit_code == 1 and f"aidgraph migrate --from {old}" in opened.output
+    moved = CliRunner().invoke(app, ["migrate", "--from", str(old), "--store", str(tmp_path / "new")])
+    assert moved.exit_code == 0, moved.output
+    assert "moved 4 nodes" not in moved.output and "moved 3 nodes, 1 relationships and 1 history entries" in moved.output
+    with LadybugStore(tmp_path / "new") as new:
+        nodes, edges = _state(new)
+        assert nodes[(NodeKind.PERSON, "P1")] == {"id_number": "P1", "name": "乙"}
+        assert edges == {(RelKind.MEMBER_OF, "P1", "H1"): {"relation_to_head": "head"}}
+        assert new.history(NodeKind.PERSON, "P1")[0]["after"] == {"name": "乙"}
+    again = CliRunner().invoke(app, ["migrate", "--from", str(old), "--store", str(tmp_path / "new")])
+    assert again.exit_code == 1 and "not empty" in again.output
+    (old / "graph.sqlite").unlink()
+    _format_2_store(old, [], [], [])
     import sqlite3
 
-    with EmbeddedStore(tmp_path / "s"):
+    with sqlite3.connect(old / "graph.sqlite") as conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
+    refused = CliRunner().invoke(app, ["migrate", "--from", str(old), "--store", str(tmp_path / "other")])
+    assert refused.exit_code == 1 and "store format '1'" in refused.output
+
+
+_HOLDER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from graph.stores.ladybug import LadybugStore
+s = LadybugStore({store!r})
+print("open", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_store_held_by_another_process_is_refused_with_its_pid_and_command(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from graph.stores.ladybug import StoreBusy
+
+    root = str(Path(__file__).resolve().parents[2])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER.format(root=root, store=str(tmp_path / "s"))], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreBusy, match=rf"open in process {holder.pid} \(.*python"):
+            LadybugStore(tmp_path / "s")
+        ingest = CliRunner().invoke(app, ["ingest", str(tmp_path), "--store", str(tmp_path / "s")])
+        assert ingest.exit_code == 1
+        assert f"process {holder.pid}" in ingest.output and "POST /api/v1/ingest" in ingest.output
+        # Reading is not refused: a read-only open sees what was committed when it opened.
+        with LadybugStore(tmp_path / "s", read_only=True) as reader:
+            assert reader.counts().nodes["Household"] == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    with LadybugStore(tmp_path / "s"):  # the lock goes with the process
         pass
-    with sqlite3.connect(tmp_path / "s" / "graph.sqlite") as conn:
-        conn.execute("UPDATE meta SET value = '9' WHERE key = 'format'")
-    with pytest.raises(StoreError, match="has store format 9, expected 2"):
-        EmbeddedStore(tmp_path / "s")

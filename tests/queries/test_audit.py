@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from graph.model import NodeKind
 from graph.store import GraphStore
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
 from queries.audit_report import audit
@@ -29,7 +29,7 @@ SUB_QUESTIONS = [
     ("dup_person_in_two_households", {}),
     ("dup_need_paid_twice", {}),
     ("dup_delivered_twice", {}),
-    ("dup_enrolled_twice", {}),  # the defaults: the Cypher must fill them in as networkx does
+    ("dup_enrolled_twice", {}),  # the defaults: the question fills them in (once-only kinds, nothing repeatable)
     ("dup_enrolled_twice", {"kinds": ["special"], "repeatable": ["JIAOYU_JIUZHU"]}),
     ("dup_shared_identifiers", {"generic_threshold": 8}),
     ("dup_identifier_counts", {}),
@@ -48,8 +48,8 @@ def prefecture_5k(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]
 
 
 @pytest.fixture(scope="module")
-def embedded_5k(prefecture_5k: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
-    store = EmbeddedStore(tmp_path_factory.mktemp("store-5k"))
+def embedded_5k(prefecture_5k: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LadybugStore]:
+    store = LadybugStore(tmp_path_factory.mktemp("store-5k"))
     assert ingest_folder(store, prefecture_5k[0]).ok
     yield store
     store.close()
@@ -91,7 +91,7 @@ def score(store: GraphStore, truth: dict) -> dict[str, tuple[float, float]]:
     return out
 
 
-def test_every_planted_case_is_found_and_few_others(embedded_5k: EmbeddedStore, prefecture_5k: tuple[Path, dict]) -> None:
+def test_every_planted_case_is_found_and_few_others(embedded_5k: LadybugStore, prefecture_5k: tuple[Path, dict]) -> None:
     scores = score(embedded_5k, prefecture_5k[1])
     assert len(scores) == 12
     for kind, (recall, precision) in scores.items():
@@ -101,7 +101,7 @@ def test_every_planted_case_is_found_and_few_others(embedded_5k: EmbeddedStore, 
 
 @pytest.mark.neo4j
 def test_audit_questions_agree_on_both_engines(
-    embedded_5k: EmbeddedStore, prefecture_5k: tuple[Path, dict], neo4j_store: GraphStore
+    embedded_5k: LadybugStore, prefecture_5k: tuple[Path, dict], neo4j_store: GraphStore
 ) -> None:
     assert ingest_folder(neo4j_store, prefecture_5k[0]).ok
     for name, params in SUB_QUESTIONS:
@@ -111,7 +111,7 @@ def test_audit_questions_agree_on_both_engines(
     assert audit(neo4j_store, as_of=day) == audit(embedded_5k, as_of=day)
 
 
-def test_findings_are_stable_across_runs_and_reingest(embedded_5k: EmbeddedStore, prefecture_5k: tuple[Path, dict]) -> None:
+def test_findings_are_stable_across_runs_and_reingest(embedded_5k: LadybugStore, prefecture_5k: tuple[Path, dict]) -> None:
     day = dt.date(2026, 6, 30)
     first = audit(embedded_5k, as_of=day)
     ingest_folder(embedded_5k, prefecture_5k[0])
@@ -121,7 +121,7 @@ def test_findings_are_stable_across_runs_and_reingest(embedded_5k: EmbeddedStore
     assert len({f.id for f in first.findings}) == len(first.findings)
 
 
-def test_region_filter_keeps_the_subtree(embedded_5k: EmbeddedStore) -> None:
+def test_region_filter_keeps_the_subtree(embedded_5k: LadybugStore) -> None:
     day = dt.date(2026, 6, 30)
     everything = audit(embedded_5k, as_of=day)
     county = everything.findings[0].region_code[:6]  # type: ignore[index]
@@ -130,7 +130,7 @@ def test_region_filter_keeps_the_subtree(embedded_5k: EmbeddedStore) -> None:
     assert [f.id for f in mine.findings] == [f.id for f in everything.findings if (f.region_code or "").startswith(county)]
 
 
-def test_generic_identifier_is_discounted_not_a_ring(embedded_5k: EmbeddedStore, prefecture_5k: tuple[Path, dict]) -> None:
+def test_generic_identifier_is_discounted_not_a_ring(embedded_5k: LadybugStore, prefecture_5k: tuple[Path, dict]) -> None:
     [office] = prefecture_5k[1]["generic_identifiers"]
     report = audit(embedded_5k, as_of=dt.date(2026, 6, 30))
     assert {"kind": "phone", "value": office["value"], "households": office["households"]} in report.generic_identifiers
@@ -164,7 +164,7 @@ def test_two_cases_chains(both_two_cases: GraphStore) -> None:
 
 @pytest.mark.neo4j
 def test_two_cases_chain_parity(neo4j_store: GraphStore, two_cases_dir: Path, tmp_path: Path) -> None:
-    embedded = EmbeddedStore(tmp_path / "e")
+    embedded = LadybugStore(tmp_path / "e")
     ingest_folder(embedded, two_cases_dir)
     ingest_folder(neo4j_store, two_cases_dir)
     for h in ("H-420106-0001", "H-420203-0001"):
@@ -191,14 +191,14 @@ def test_marks_survive_reingest_and_reaudit_with_their_history(tmp_path: Path, p
     again = json.loads(runner.invoke(app, ["audit", "--store", store_dir, "--as-of", "2026-06-30", "--format", "json"]).output)
     [marked] = [f for f in again["findings"] if f["id"] == target]
     assert marked["mark"]["status"] == "dismissed" and marked["mark"]["marked_by"] == "auditor-wang"
-    with EmbeddedStore(Path(store_dir)) as store:
+    with LadybugStore(Path(store_dir)) as store:
         [earlier] = store.history(NodeKind.FINDING_MARK, target)
         assert earlier["before"]["marked_by"] == "auditor-li" and earlier["source"] == "mark by auditor-wang"
     bad = runner.invoke(app, ["mark", target, "--status", "maybe", "--reason", "x", "--by", "y", "--store", store_dir])
     assert bad.exit_code == 1 and "confirmed or dismissed" in bad.output
 
 
-def test_audit_formats(embedded_5k: EmbeddedStore, tmp_path: Path, prefecture_5k: tuple[Path, dict]) -> None:
+def test_audit_formats(embedded_5k: LadybugStore, tmp_path: Path, prefecture_5k: tuple[Path, dict]) -> None:
     store_dir = str(tmp_path / "store")
     assert runner.invoke(app, ["ingest", str(prefecture_5k[0]), "--store", store_dir]).exit_code == 0
     table = runner.invoke(app, ["audit", "--store", store_dir, "--as-of", "2026-06-30"])
@@ -249,7 +249,7 @@ def test_payment_ledgers_change_no_finding_tier_or_warning(tmp_path: Path) -> No
     assert dropped > truth["counts"]["aid_records"] / 2
     stores = {}
     for name in ("ledgers", "bare"):
-        stores[name] = EmbeddedStore(tmp_path / f"store-{name}")
+        stores[name] = LadybugStore(tmp_path / f"store-{name}")
         assert ingest_folder(stores[name], tmp_path / name).ok
     try:
         for kind, (recall, precision) in score(stores["ledgers"], truth).items():
@@ -275,7 +275,7 @@ def test_payment_ledgers_change_no_finding_tier_or_warning(tmp_path: Path) -> No
 def test_audit_questions_agree_on_both_engines_with_payment_ledgers(tmp_path: Path, neo4j_store: GraphStore) -> None:
     """The questions that read around monthly lines (rule 1, missed households) gather the same on both."""
     generate_prefecture(households=800, seed=13, out=tmp_path / "ledgers", ledgers=True)
-    embedded = EmbeddedStore(tmp_path / "store")
+    embedded = LadybugStore(tmp_path / "store")
     try:
         assert ingest_folder(embedded, tmp_path / "ledgers").ok
         assert ingest_folder(neo4j_store, tmp_path / "ledgers").ok

@@ -15,7 +15,7 @@ from cli.main import app
 from graph.model import NodeKind
 from graph.regions import STRUCTURAL
 from graph.store import GraphStore, NodeWrite, WriteBatch
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
 from queries.household_chain import household_chain
@@ -151,7 +151,7 @@ def test_global_allocation_beats_greedy_within_capacity(store: GraphStore, scarc
 
 @pytest.mark.neo4j
 def test_linkage_parity(neo4j_store: GraphStore, scarce_5k: Path, tmp_path: Path) -> None:
-    embedded = EmbeddedStore(tmp_path / "e")
+    embedded = LadybugStore(tmp_path / "e")
     for s in (embedded, neo4j_store):
         assert ingest_folder(s, scarce_5k).ok
         make_scarce(s)

@@ -12,7 +12,7 @@ import pytest
 from graph.model import RelKind
 from graph.national_id import check_character
 from graph.store import GraphStore
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from policy.config import load_policy
 from queries.means_test import evaluate, write_obligations
@@ -177,7 +177,7 @@ def test_obligations_are_written_as_relationships_and_replaced(store: GraphStore
 def test_district_rules_deduct_job_costs_and_impute_farm_income(tmp_path: Path) -> None:
     from policy.config import DISTRICT
 
-    store = EmbeddedStore(tmp_path / "s")
+    store = LadybugStore(tmp_path / "s")
     worker = person(RURAL, "1980-05-05", 11, "工人", "H-W", "head")
     folder = write_folder(tmp_path / "f", [("H-W", RURAL, 1)], [worker], [], [(worker[0], "wage", 1000)])
     (folder / "assets.csv").write_text("asset_id,household_id,kind,quantity\nA-1,H-W,land_mu,3\n", encoding="utf-8")
@@ -192,7 +192,7 @@ def test_district_rules_deduct_job_costs_and_impute_farm_income(tmp_path: Path) 
 @pytest.mark.slow
 def test_generated_prefecture_reproduces_planted_tiers_and_obligations(generated_2000: Path, tmp_path: Path) -> None:
     truth = json.loads((generated_2000 / "truth.json").read_text(encoding="utf-8"))
-    store = EmbeddedStore(tmp_path / "s")
+    store = LadybugStore(tmp_path / "s")
     ingest_folder(store, generated_2000)
     result = evaluate(store, load_policy(), as_of=dt.date.fromisoformat(truth["as_of"]))
     tiers = {d.household_id: d.tier or "none" for d in result.households}
@@ -213,7 +213,7 @@ def test_generated_prefecture_reproduces_planted_tiers_and_obligations(generated
 
 @pytest.mark.neo4j
 def test_evaluation_parity_on_generated_data(neo4j_store: GraphStore, generated_2000: Path, tmp_path: Path) -> None:
-    embedded = EmbeddedStore(tmp_path / "s")
+    embedded = LadybugStore(tmp_path / "s")
     ingest_folder(embedded, generated_2000)
     ingest_folder(neo4j_store, generated_2000)
     for rules in (load_policy(), load_policy(__import__("policy.config").config.DISTRICT)):

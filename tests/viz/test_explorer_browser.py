@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from api.core.security import KeyRing, Role
-from graph.stores.embedded import EmbeddedStore
+from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from queries.linkage import unmatched_families
 
@@ -51,7 +51,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, generated_2000: Path) -> Iter
     """A server over the generated prefecture, with a caseworker key and a charity coordinator key."""
     root = tmp_path_factory.mktemp("explorer")
     truth = json.loads((generated_2000 / "truth.json").read_text(encoding="utf-8"))
-    store = EmbeddedStore(root / "store")
+    store = LadybugStore(root / "store")
     ingest_folder(store, generated_2000)
     # A household whose need a charity could meet, nobody serving it yet: de-identified for that charity.
     charity, charity_household = None, None
