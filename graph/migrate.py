@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.model import NodeKind, RelKind, split_node_id
-from graph.store import EdgeRecord, EdgeWrite, GraphCounts, GraphStore, NodeRecord, NodeWrite, StoreError, WriteBatch
+from graph.store import EdgeRecord, EdgeWrite, GraphCounts, GraphStore, NodeRecord, NodeWrite, StoreError, WriteBatch, history_entry
 
 __all__ = ["CopyReport", "FormatTwoStore", "copy_store", "migrate_format_2"]
 
@@ -116,15 +116,8 @@ class FormatTwoStore:
 
     def iter_history(self) -> Iterator[dict[str, Any]]:
         rows = self._db.execute("SELECT at, source, kind, key, before, after FROM history ORDER BY id")
-        for at, source, kind, key, before, after in rows:
-            yield {
-                "at": at,
-                "source": source,
-                "kind": kind,
-                "key": key,
-                "before": json.loads(before) if before else None,
-                "after": json.loads(after),
-            }
+        for row in rows:
+            yield history_entry(*row)
 
     def counts(self) -> GraphCounts:
         nodes = Counter({k.value: 0 for k in NodeKind})

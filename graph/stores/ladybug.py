@@ -35,21 +35,22 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from graph.model import EXTRA_NODE_PROPS, NODE_KEY, NODE_MODELS, REL_ENDPOINTS, REL_PROPS, REL_UNIQUE_END, NodeKind, RelKind
+from graph.model import EXTRA_NODE_PROPS, NODE_KEY, NODE_MODELS, REL_ENDPOINTS, REL_PROPS, NodeKind, RelKind
 from graph.store import (
     BatchPlan,
-    EdgeKey,
     EdgeRecord,
     GraphCounts,
     GraphStore,
     NodeRecord,
+    PrefetchedState,
     StoreError,
     Subgraph,
     WriteBatch,
     WriteResult,
-    missing_end_message,
+    history_entry,
+    missing_end_of_rows,
     plan_batch,
     sort_subgraph,
 )
@@ -270,71 +271,6 @@ def _holder(message: str) -> str:
     return f"process {pid} ({cmdline[:200]})" if cmdline else f"process {pid}"
 
 
-class _State:
-    """The committed state a batch needs, read in bulk inside its write transaction."""
-
-    def __init__(self, store: LadybugStore, batch: WriteBatch):
-        self.nodes: dict[tuple[NodeKind, str], dict[str, Any]] = {}
-        self.edges: dict[EdgeKey, dict[str, Any]] = {}
-        self.others: dict[tuple[EdgeKey, str], list[EdgeKey]] = {}
-        keys_by_kind: dict[NodeKind, set[str]] = defaultdict(set)
-        for w in batch.nodes:
-            keys_by_kind[w.kind].add(w.key)
-        for kind, keys in keys_by_kind.items():
-            query = f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k, n"
-            for key, node in store._write_rows(query, t=_keys_table(k=sorted(keys))):
-                self.nodes[(kind, key)] = _props(node)
-        absent = {(kind, key) for kind, keys in keys_by_kind.items() for key in keys if (kind, key) not in self.nodes}
-        groups: dict[tuple[RelKind, NodeKind, NodeKind], list[EdgeKey]] = defaultdict(list)
-        for e in batch.edges:
-            groups[(e.rel, e.src_kind, e.dst_kind)].append((e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key))
-        for (rel, sk, dk), edges in groups.items():
-            pairs = [(e[2], e[4]) for e in edges if (sk, e[2]) not in absent and (dk, e[4]) not in absent]
-            if pairs:
-                query = (
-                    f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: s}})-[r:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: d}}) "
-                    "RETURN s, d, r"
-                )
-                for s, d, r in store._write_rows(query, t=_keys_table(s=[p[0] for p in pairs], d=[p[1] for p in pairs])):
-                    self.edges[(rel, sk, s, dk, d)] = _props(r)
-            end = REL_UNIQUE_END[rel]
-            if end is not None:
-                at_end = [e for e in edges if ((sk, e[2]) if end == "src" else (dk, e[4])) not in absent]
-                if at_end:
-                    self._fetch_unique_end(store, rel, sk, dk, end, at_end)
-
-    def _fetch_unique_end(self, store: LadybugStore, rel: RelKind, sk: NodeKind, dk: NodeKind, end: str, edges: list[EdgeKey]) -> None:
-        if end == "src":
-            query = f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: k}})-[:{_label(rel)}]->(b) RETURN k, label(b), b"
-            keys = sorted({e[2] for e in edges})
-        else:
-            query = f"LOAD FROM $t MATCH (a)-[:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: k}}) RETURN k, label(a), a"
-            keys = sorted({e[4] for e in edges})
-        neighbours: dict[str, list[tuple[NodeKind, str]]] = defaultdict(list)
-        for key, label, node in store._write_rows(query, t=_keys_table(k=keys)):
-            kind = _KIND_BY_LABEL[label]
-            neighbours[key].append((kind, node[NODE_KEY[kind]]))
-        for e in edges:
-            if end == "src":
-                found = [(rel, sk, e[2], k, key) for k, key in neighbours.get(e[2], [])]
-            else:
-                found = [(rel, k, key, dk, e[4]) for k, key in neighbours.get(e[4], [])]
-            self.others[(e, end)] = [f for f in found if f != e]
-
-    def node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
-        return self.nodes.get((kind, key))
-
-    def exists(self, kind: NodeKind, key: str) -> bool:
-        # A relationship's ends outside the batch are matched by the write, which names a missing one.
-        return True
-
-    def edge(self, edge: EdgeKey) -> dict[str, Any] | None:
-        return self.edges.get(edge)
-
-    def others_at_unique_end(self, edge: EdgeKey, end: Literal["src", "dst"]) -> list[EdgeKey]:
-        return self.others.get((edge, end), [])
-
-
 def _default_pool_mb() -> int:
     """A quarter of the machine's memory, at least 1 GB: whole-graph questions (the facts of every
     household) are gathered in the buffer pool, and 1 GB was too little for 35,000 households."""
@@ -455,16 +391,44 @@ class LadybugStore(GraphStore):
     def _write_rows(self, query: str, **params: Any) -> list[list[Any]]:
         return self._writer.execute(query, params).get_all()
 
-    # -- writing ---------------------------------------------------------------------------
+    def _prefetched(self, batch: WriteBatch) -> PrefetchedState:
+        """The committed state ``batch`` needs, read on the writer's connection inside its transaction."""
 
-    def write_batch(self, batch: WriteBatch) -> WriteResult:
+        def read_nodes(kind: NodeKind, keys: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+            query = f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k, n"
+            for key, node in self._write_rows(query, t=_keys_table(k=keys)):
+                yield key, _props(node)
+
+        def read_edges(rel: RelKind, sk: NodeKind, dk: NodeKind, pairs: list[tuple[str, str]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+            query = f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: s}})-[r:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: d}}) RETURN s, d, r"
+            for s, d, r in self._write_rows(query, t=_keys_table(s=[p[0] for p in pairs], d=[p[1] for p in pairs])):
+                yield s, d, _props(r)
+
+        def read_neighbours(rel: RelKind, sk: NodeKind, dk: NodeKind, end: str, keys: list[str]) -> Iterator[tuple[str, NodeKind, str]]:
+            if end == "src":
+                query = f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: k}})-[:{_label(rel)}]->(b) RETURN k, label(b), b"
+            else:
+                query = f"LOAD FROM $t MATCH (a)-[:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: k}}) RETURN k, label(a), a"
+            for key, label, node in self._write_rows(query, t=_keys_table(k=keys)):
+                kind = _KIND_BY_LABEL[label]
+                yield key, kind, node[NODE_KEY[kind]]
+
+        return PrefetchedState(batch, read_nodes, read_edges, read_neighbours)
+
+    def _existing_keys_in_transaction(self, kind: NodeKind, keys: list[str]) -> set[str]:
+        query = f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k"
+        return {k for (k,) in self._write_rows(query, t=_keys_table(k=keys))}
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction on the writer's connection, under the writer lock: committed
+        when the block ends, rolled back if it raises (a database error as a StoreError)."""
         if self.read_only:
             raise StoreError(f"the store at {self.path} was opened read-only", question="write_batch")
         with self._writer_lock():
             self._writer.execute("BEGIN TRANSACTION")
             try:
-                plan = plan_batch(batch, _State(self, batch))
-                self._carry_out(plan, batch.source)
+                yield
             except BaseException as exc:
                 self._rollback()
                 if isinstance(exc, RuntimeError) and not isinstance(exc, StoreError):
@@ -473,6 +437,13 @@ class LadybugStore(GraphStore):
                     ) from exc
                 raise
             self._writer.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_batch(self, batch: WriteBatch) -> WriteResult:
+        with self._transaction():
+            plan = plan_batch(batch, self._prefetched(batch))
+            self._carry_out(plan, batch.source)
         return plan.result
 
     def _rollback(self) -> None:
@@ -522,7 +493,8 @@ class LadybugStore(GraphStore):
                 write = f"MATCH (a:{_label(sk)} {{{_key(sk)}: c0}})-[r:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: c1}}) SET {assigned}"
             (written,) = self._write_rows(f"LOAD FROM $t {write} RETURN count(r)", t=_arrow(columns, rows))[0]
             if written != len(rows):
-                raise StoreError(self._missing_end(rel, sk, dk, rows), question="write_batch")
+                pairs = [(r["_s"], r["_d"]) for r in rows]
+                raise StoreError(missing_end_of_rows(rel, sk, dk, pairs, self._existing_keys_in_transaction), question="write_batch")
         if plan.history:
             at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
             self._append_history_rows(
@@ -546,33 +518,13 @@ class LadybugStore(GraphStore):
             t=_arrow(_HISTORY_COLUMNS, rows),
         )
 
-    def _missing_end(self, rel: RelKind, sk: NodeKind, dk: NodeKind, rows: list[dict[str, Any]]) -> str:
-        missing: set[tuple[NodeKind, str]] = set()
-        for kind, end in ((sk, "_s"), (dk, "_d")):
-            keys = sorted({r[end] for r in rows})
-            found = {
-                k for (k,) in self._write_rows(f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k", t=_keys_table(k=keys))
-            }
-            missing.update((kind, k) for k in keys if k not in found)
-        for r in rows:
-            for end in ((sk, r["_s"]), (dk, r["_d"])):
-                if end in missing:
-                    return missing_end_message(rel, sk, r["_s"], dk, r["_d"], end)
-        return f"{rel.value}: a relationship lost an end during the write"
-
     def clear(self) -> None:
-        with self._writer_lock():
-            self._writer.execute("BEGIN TRANSACTION")
-            try:
-                for rel in RelKind:
-                    self._writer.execute(f"MATCH ()-[r:{_label(rel)}]->() DELETE r")
-                for kind in NodeKind:
-                    self._writer.execute(f"MATCH (n:{_label(kind)}) DELETE n")
-                self._writer.execute(f"MATCH (h:{HISTORY_TABLE}) DELETE h")
-            except BaseException:
-                self._rollback()
-                raise
-            self._writer.execute("COMMIT")
+        with self._transaction():
+            for rel in RelKind:
+                self._writer.execute(f"MATCH ()-[r:{_label(rel)}]->() DELETE r")
+            for kind in NodeKind:
+                self._writer.execute(f"MATCH (n:{_label(kind)}) DELETE n")
+            self._writer.execute(f"MATCH (h:{HISTORY_TABLE}) DELETE h")
 
     def close(self) -> None:
         with self._connections_lock:
@@ -685,15 +637,8 @@ class LadybugStore(GraphStore):
 
     def iter_history(self) -> Iterator[dict[str, Any]]:
         rows = self._read(f"MATCH (h:{HISTORY_TABLE}) RETURN h.at, h.source, h.kind, h.key, h.before, h.after ORDER BY h.at, h.seq, h.id")
-        for at, source, kind, key, before, after in rows:
-            yield {
-                "at": at,
-                "source": source,
-                "kind": kind,
-                "key": key,
-                "before": json.loads(before) if before else None,
-                "after": json.loads(after),
-            }
+        for row in rows:
+            yield history_entry(*row)
 
     def append_history(self, entries: list[dict[str, Any]]) -> None:
         if not entries:
@@ -715,16 +660,11 @@ class LadybugStore(GraphStore):
                     {"at": e["at"], "seq": i, "source": e["source"], "kind": e["kind"], "key": e["key"], "before": before, "after": after}
                 )
             if rows:
-                self._writer.execute("BEGIN TRANSACTION")
-                try:
+                with self._transaction():
                     self._append_history_rows(rows)
-                except BaseException:
-                    self._rollback()
-                    raise
-                self._writer.execute("COMMIT")
 
     def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        query = question.cypher_for(self.engine)
+        query = question.cypher
         result = self._reader().execute(query, question.cypher_params(params))
         names = result.get_column_names()
         # Only columns that hold nodes or relationships need turning into property dicts: walking

@@ -22,22 +22,24 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from graph.model import NODE_KEY, REL_UNIQUE_END, NodeKind, RelKind
+from graph.model import NODE_KEY, NodeKind, RelKind
 from graph.store import (
     BatchPlan,
-    EdgeKey,
     EdgeRecord,
     GraphCounts,
     GraphStore,
     NodeRecord,
+    PrefetchedState,
     StoreError,
     Subgraph,
     WriteBatch,
     WriteResult,
-    missing_end_message,
+    history_entry,
+    missing_end_of_rows,
     plan_batch,
     sort_subgraph,
 )
@@ -128,81 +130,37 @@ def _redact(uri: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-class _PrefetchedState:
-    """The committed state a batch needs, read in bulk inside its write transaction."""
+def _prefetched(tx: Any, batch: WriteBatch) -> PrefetchedState:
+    """The committed state ``batch`` needs, read inside its write transaction ``tx``."""
 
-    def __init__(self, tx: Any, batch: WriteBatch):
-        self.nodes: dict[tuple[NodeKind, str], dict[str, Any]] = {}
-        self.edges: dict[EdgeKey, dict[str, Any]] = {}
-        self.others: dict[tuple[EdgeKey, str], list[EdgeKey]] = {}
-        keys_by_kind: dict[NodeKind, set[str]] = defaultdict(set)
-        for w in batch.nodes:
-            keys_by_kind[w.kind].add(w.key)
-        # A relationship's ends outside the batch are not read at all (see exists()).
-        edges_by_group: dict[tuple[RelKind, NodeKind, NodeKind], list[EdgeKey]] = defaultdict(list)
-        for e in batch.edges:
-            edges_by_group[(e.rel, e.src_kind, e.dst_kind)].append((e.rel, e.src_kind, e.src_key, e.dst_kind, e.dst_key))
-        for kind, keys in keys_by_kind.items():
-            for rec in tx.run(_by_key(kind, "k AS key, properties(n) AS props"), keys=sorted(keys)):
-                self.nodes[(kind, rec["key"])] = dict(rec["props"])
-        # A node the batch brings that the store lacks has no relationships yet: on a first load
-        # (every aid record new) that spares a read per relationship.
-        absent = {(kind, key) for kind, keys in keys_by_kind.items() for key in keys if (kind, key) not in self.nodes}
-        for (rel, sk, dk), edges in edges_by_group.items():
-            pairs = [{"s": e[2], "d": e[4]} for e in edges if (sk, e[2]) not in absent and (dk, e[4]) not in absent]
-            if pairs:
-                query = (
-                    f"UNWIND $pairs AS p MATCH (a:{_label(sk)} {{{_key(sk)}: p.s}})-[r:{_rel(rel)}]->(b:{_label(dk)} {{{_key(dk)}: p.d}}) "
-                    f"{_seek('a', sk)} {_seek('b', dk)} RETURN p.s AS s, p.d AS d, properties(r) AS props"
-                )
-                for rec in tx.run(query, pairs=pairs):
-                    self.edges[(rel, sk, rec["s"], dk, rec["d"])] = dict(rec["props"])
-            end = REL_UNIQUE_END[rel]
-            at_end = [e for e in edges if ((sk, e[2]) if end == "src" else (dk, e[4])) not in absent] if end else []
-            if at_end:
-                self._fetch_unique_end(tx, rel, sk, dk, at_end)
+    def read_nodes(kind: NodeKind, keys: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for rec in tx.run(_by_key(kind, "k AS key, properties(n) AS props"), keys=keys):
+            yield rec["key"], dict(rec["props"])
 
-    def _fetch_unique_end(self, tx: Any, rel: RelKind, sk: NodeKind, dk: NodeKind, edges: list[EdgeKey]) -> None:
-        end = REL_UNIQUE_END[rel]
-        if end is None:
-            return
+    def read_edges(rel: RelKind, sk: NodeKind, dk: NodeKind, pairs: list[tuple[str, str]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        query = (
+            f"UNWIND $pairs AS p MATCH (a:{_label(sk)} {{{_key(sk)}: p.s}})-[r:{_rel(rel)}]->(b:{_label(dk)} {{{_key(dk)}: p.d}}) "
+            f"{_seek('a', sk)} {_seek('b', dk)} RETURN p.s AS s, p.d AS d, properties(r) AS props"
+        )
+        for rec in tx.run(query, pairs=[{"s": s, "d": d} for s, d in pairs]):
+            yield rec["s"], rec["d"], dict(rec["props"])
+
+    def read_neighbours(rel: RelKind, sk: NodeKind, dk: NodeKind, end: str, keys: list[str]) -> Iterator[tuple[str, NodeKind, str]]:
         if end == "src":
             query = (
                 f"UNWIND $keys AS k MATCH (a:{_label(sk)} {{{_key(sk)}: k}})-[:{_rel(rel)}]->(b) {_seek('a', sk)} "
                 "RETURN k AS key, labels(b) AS labels, properties(b) AS props"
             )
-            keys = sorted({e[2] for e in edges})
         else:
             query = (
                 f"UNWIND $keys AS k MATCH (a)-[:{_rel(rel)}]->(b:{_label(dk)} {{{_key(dk)}: k}}) {_seek('b', dk)} "
                 "RETURN k AS key, labels(a) AS labels, properties(a) AS props"
             )
-            keys = sorted({e[4] for e in edges})
-        neighbours: dict[str, list[tuple[NodeKind, str]]] = defaultdict(list)
         for rec in tx.run(query, keys=keys):
             kind = next(_KIND_BY_LABEL[label] for label in rec["labels"] if label in _KIND_BY_LABEL)
-            neighbours[rec["key"]].append((kind, rec["props"][NODE_KEY[kind]]))
-        for e in edges:
-            if end == "src":
-                found = [(rel, sk, e[2], k, key) for k, key in neighbours.get(e[2], [])]
-            else:
-                found = [(rel, k, key, dk, e[4]) for k, key in neighbours.get(e[4], [])]
-            self.others[(e, end)] = [f for f in found if f != e]
+            yield rec["key"], kind, rec["props"][NODE_KEY[kind]]
 
-    def node(self, kind: NodeKind, key: str) -> dict[str, Any] | None:
-        return self.nodes.get((kind, key))
-
-    def exists(self, kind: NodeKind, key: str) -> bool:
-        # Ends outside the batch are not asked for here: the write matches both ends of every
-        # relationship and counts what it wrote, and names a missing end then (see _carry_out).
-        # Asking first was a tenth of a first load's time, for an answer the write gives anyway.
-        return True
-
-    def edge(self, edge: EdgeKey) -> dict[str, Any] | None:
-        return self.edges.get(edge)
-
-    def others_at_unique_end(self, edge: EdgeKey, end: Literal["src", "dst"]) -> list[EdgeKey]:
-        return self.others.get((edge, end), [])
+    return PrefetchedState(batch, read_nodes, read_edges, read_neighbours)
 
 
 def _carry_out(tx: Any, plan: BatchPlan, source: str) -> None:
@@ -236,7 +194,9 @@ def _carry_out(tx: Any, plan: BatchPlan, source: str) -> None:
             rows=rows,
         ).single()["n"]
         if written != len(rows):
-            raise StoreError(_missing_end(tx, rel, sk, dk, rows), question="write_batch")
+            pairs = [(r["s"], r["d"]) for r in rows]
+            existing = partial(_existing_keys_in, tx)
+            raise StoreError(missing_end_of_rows(rel, sk, dk, pairs, existing), question="write_batch")
     if plan.history:
         at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         rows = [
@@ -258,19 +218,8 @@ def _carry_out(tx: Any, plan: BatchPlan, source: str) -> None:
         ).consume()
 
 
-def _missing_end(tx: Any, rel: RelKind, sk: NodeKind, dk: NodeKind, rows: list[dict[str, Any]]) -> str:
-    """The message for a write that matched fewer relationship ends than it was given, naming
-    the first missing end as the planner does (the transaction is then rolled back whole)."""
-    missing: set[tuple[NodeKind, str]] = set()
-    for kind, end in ((sk, "s"), (dk, "d")):
-        keys = sorted({r[end] for r in rows})
-        found = {rec["key"] for rec in tx.run(_by_key(kind, "k AS key"), keys=keys)}
-        missing.update((kind, k) for k in keys if k not in found)
-    for r in rows:
-        for end in ((sk, r["s"]), (dk, r["d"])):
-            if end in missing:
-                return missing_end_message(rel, sk, r["s"], dk, r["d"], end)
-    return f"{rel.value}: a relationship lost an end during the write"
+def _existing_keys_in(tx: Any, kind: NodeKind, keys: list[str]) -> set[str]:
+    return {rec["key"] for rec in tx.run(_by_key(kind, "k AS key"), keys=keys)}
 
 
 def _begin_locked(session: Any) -> Any:
@@ -419,7 +368,7 @@ class Neo4jStore(GraphStore):
             if lock_first:
                 # Taken first, so the state the plan reads cannot change under it.
                 tx.run(_TAKE_LOCK).consume()
-            plan = plan_batch(batch, _PrefetchedState(tx, batch))
+            plan = plan_batch(batch, _prefetched(tx, batch))
             _carry_out(tx, plan, batch.source)
             return plan.result
 
@@ -574,7 +523,7 @@ class Neo4jStore(GraphStore):
             "h.before AS before, h.after AS after ORDER BY h.at, h.seq"
         )
         for r in rows:
-            yield {**r, "before": json.loads(r["before"]) if r["before"] else None, "after": json.loads(r["after"])}
+            yield history_entry(**r)
 
     def append_history(self, entries: list[dict[str, Any]]) -> None:
         rows = [
@@ -601,7 +550,7 @@ class Neo4jStore(GraphStore):
         self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "append_history")
 
     def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        query, cypher_params = question.cypher_for(self.engine), question.cypher_params(params)
+        query, cypher_params = question.cypher, question.cypher_params(params)
 
         def work(tx: Any) -> list[dict[str, Any]]:
             return [{k: _plain(v) for k, v in r.items()} for r in tx.run(query, cypher_params)]

@@ -52,8 +52,8 @@ def test_every_write_path_query_seeks_by_key_on_an_empty_database(
     neo4j_store: Neo4jStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: set[str] = set()
-    prefetch, carry_out = neo4j_engine._PrefetchedState.__init__, neo4j_engine._carry_out
-    monkeypatch.setattr(neo4j_engine._PrefetchedState, "__init__", lambda self, tx, batch: prefetch(self, _Recording(tx, seen), batch))
+    prefetched, carry_out = neo4j_engine._prefetched, neo4j_engine._carry_out
+    monkeypatch.setattr(neo4j_engine, "_prefetched", lambda tx, batch: prefetched(_Recording(tx, seen), batch))
     monkeypatch.setattr(neo4j_engine, "_carry_out", lambda tx, plan, source: carry_out(_Recording(tx, seen), plan, source))
     generate_prefecture(households=60, seed=5, out=tmp_path / "p")
     assert ingest_folder(neo4j_store, tmp_path / "p", batch_size=50).ok
