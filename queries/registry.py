@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Question", "get_question", "question", "questions"]
@@ -37,11 +37,6 @@ class Question:
     from_records: Callable[..., Any]
     #: The Cypher's parameters from the question's (defaults filled in where the Cypher computes with them).
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given
-    #: A second text for one engine, only where the portable one costs much there (the module says why).
-    variants: dict[str, str] = field(default_factory=dict)
-
-    def cypher_for(self, engine: str) -> str:
-        return self.variants.get(engine, self.cypher)
 
 
 _REGISTRY: dict[str, Question] = {}
@@ -53,7 +48,6 @@ def question(
     cypher: str,
     from_records: Callable[..., Any],
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given,
-    variants: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the question ``name`` with the decorated function's parameters; the function
     returned asks it of the store given first."""
@@ -61,7 +55,7 @@ def question(
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
-        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params, dict(variants or {}))
+        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params)
 
         @functools.wraps(func)
         def ask(store: Any, **params: Any) -> Any:
