@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import gc
 import json
+import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -306,6 +307,15 @@ class PrefetchedState:
         return self.others.get((edge, end), [])
 
 
+def _named_in(cypher: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``cypher`` names (an engine may refuse one it does not use).
+
+    >>> _named_in("MATCH (h {id: $id}) RETURN h", {"id": 1, "other": 2})
+    {'id': 1}
+    """
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", cypher)}
+
+
 def missing_end_of_rows(
     rel: RelKind, sk: NodeKind, dk: NodeKind, pairs: list[tuple[str, str]], existing_keys: Callable[[NodeKind, list[str]], set[str]]
 ) -> str:
@@ -524,8 +534,25 @@ class GraphStore(abc.ABC):
         """Release the engine."""
 
     @abc.abstractmethod
+    def _reading(self, work: Callable[[Callable[[str, dict[str, Any]], list[dict[str, Any]]]], Any]) -> Any:
+        """Engine hook: call ``work(read)`` inside one read transaction, where ``read(cypher, params)``
+        returns the records as dicts, nodes and relationships as dicts of their properties."""
+
     def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        """Engine hook: answer one registered question."""
+        cypher_params = question.cypher_params(params)
+
+        def work(read: Callable[[str, dict[str, Any]], list[dict[str, Any]]]) -> Any:
+            if isinstance(question.cypher, str):
+                return read(question.cypher, cypher_params)
+            # A question in parts: each part a small Cypher text, all read in one transaction
+            # (a part gets only the parameters its text names), then the follow-up's parts.
+            records = {name: read(text, _named_in(text, cypher_params)) for name, text in question.cypher.items()}
+            if question.follow_up is not None:
+                parts, more = question.follow_up(records, cypher_params)
+                records |= {name: read(text, _named_in(text, more)) for name, text in parts.items()}
+            return records
+
+        return question.from_records(self._reading(work), **params)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

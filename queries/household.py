@@ -1,8 +1,8 @@
 """The household view: a household and everything linked to it (members, relatives outside it,
 income, assets, aid records by programme and department, needs and who serves them).
 
-One Cypher text gathers the pieces on both engines; :func:`_assemble` orders them into the view,
-so the answers compare equal.
+One question in parts (a small Cypher text per piece, read by both engines in one transaction);
+:func:`_assemble` orders the pieces into the view, so the answers compare equal.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class AidLine(BaseModel):
     link: dict[str, Any]  # the RECEIVES relationship's properties (how it was matched)
     program: dict[str, Any] | None
     department: dict[str, Any] | None  # the department administering the programme
-    sending_department: dict[str, Any] | None = None  # the department that sent the record (``household_chain``)
+    sending_department: dict[str, Any] | None = None  # the department that sent the record
 
 
 class ServiceLine(BaseModel):
@@ -78,57 +78,70 @@ class HouseholdView(BaseModel):
     services: list[ServiceLine]
 
 
-# Each OPTIONAL MATCH gathers one piece and collects it before the next, so that pieces never
-# multiply; a piece a household lacks is collected as an entry of nulls, dropped in _assemble.
-HOUSEHOLD_VIEW_CYPHER = """
-MATCH (h:Household {household_id: $household_id})
-OPTIONAL MATCH (h)-[:LIVES_IN]->(:Region)-[:PART_OF*0..12]->(r:Region)
-WITH h, collect(DISTINCT r) AS regions
-OPTIONAL MATCH (p:Person)-[m:MEMBER_OF]->(h)
-WITH h, regions, collect({person: p, member: m}) AS members
-OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h)
-OPTIONAL MATCH (p)-[:HAS_INCOME]->(i:Income)
-WITH h, regions, members, collect({holder: p.id_number, income: i}) AS incomes
-OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h)
-OPTIONAL MATCH (p)-[k:KIN]->(o:Person)
-WITH h, regions, members, incomes, collect({member: p.id_number, other: o, relation: k.relation, direction: 'in'}) AS kin_from
-OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h)
-OPTIONAL MATCH (o:Person)-[k:KIN]->(p)
-WITH h, regions, members, incomes, kin_from, collect({member: p.id_number, other: o, relation: k.relation, direction: 'out'}) AS kin_to
-OPTIONAL MATCH (h)-[:OWNS]->(a:Asset)
-WITH h, regions, members, incomes, kin_from, kin_to, collect(a) AS assets
-OPTIONAL MATCH (h)-[rc:RECEIVES]->(ar:AidRecord)
-OPTIONAL MATCH (ar)-[:PAID_BY]->(pg:Program)
-OPTIONAL MATCH (d:Department)-[:ADMINISTERS]->(pg)
-WITH h, regions, members, incomes, kin_from, kin_to, assets,
-     collect({record: ar, beneficiary: 'household', link: rc, program: pg, department: d}) AS aid_household
-OPTIONAL MATCH (b:Person)-[:MEMBER_OF]->(h)
-OPTIONAL MATCH (b)-[rc:RECEIVES]->(ar:AidRecord)
-OPTIONAL MATCH (ar)-[:PAID_BY]->(pg:Program)
-OPTIONAL MATCH (d:Department)-[:ADMINISTERS]->(pg)
-WITH h, regions, members, incomes, kin_from, kin_to, assets, aid_household,
-     collect({record: ar, beneficiary: b.id_number, link: rc, program: pg, department: d}) AS aid_members
-OPTIONAL MATCH (h)-[:HAS_NEED]->(n:Need)
-WITH h, regions, members, incomes, kin_from, kin_to, assets, aid_household, aid_members, collect(n) AS needs
-OPTIONAL MATCH (s:Service)-[:SERVES]->(h)
-OPTIONAL MATCH (res:Resource)-[:PROVIDES]->(s)
-RETURN h AS household, regions, members, incomes, kin_from, kin_to, assets, aid_household, aid_members, needs,
-       collect({service: s, resource: res}) AS services
-"""
+_H = "(:Household {household_id: $household_id})"
+_MEMBER = f"(b:Person)-[:MEMBER_OF]->{_H}"
+# Each part gathers one piece with a plain MATCH (a piece the household lacks is no rows); the
+# follow-up reads the departments of the programmes and senders found. Both engines read these.
+HOUSEHOLD_VIEW_CYPHER = {
+    "household": "MATCH (h:Household {household_id: $household_id}) RETURN h AS household",
+    "regions": f"MATCH {_H}-[:LIVES_IN]->(:Region)-[:PART_OF*0..12]->(r:Region) RETURN r AS region",
+    "members": f"MATCH (p:Person)-[m:MEMBER_OF]->{_H} RETURN p AS person, m AS member",
+    "incomes": f"MATCH (i:Income)<-[:HAS_INCOME]-{_MEMBER} RETURN b.id_number AS holder, i AS income",
+    "kin_from": f"MATCH (o:Person)<-[k:KIN]-{_MEMBER} RETURN b.id_number AS member, o AS other, k.relation AS relation",
+    "kin_to": f"MATCH (o:Person)-[k:KIN]->{_MEMBER} RETURN b.id_number AS member, o AS other, k.relation AS relation",
+    "assets": f"MATCH {_H}-[:OWNS]->(a:Asset) RETURN a AS asset",
+    "aid_household": f"MATCH {_H}-[rc:RECEIVES]->(ar:AidRecord) RETURN ar AS record, rc AS link",
+    "aid_members": f"MATCH (ar:AidRecord)<-[rc:RECEIVES]-{_MEMBER} RETURN b.id_number AS beneficiary, ar AS record, rc AS link",
+    "paid_household": f"MATCH {_H}-[:RECEIVES]->(ar:AidRecord)-[:PAID_BY]->(pg:Program) RETURN ar.record_id AS record_id, pg AS program",
+    "paid_members": f"MATCH (pg:Program)<-[:PAID_BY]-(ar:AidRecord)<-[:RECEIVES]-{_MEMBER} RETURN ar.record_id AS record_id, pg AS program",
+    "needs": f"MATCH {_H}-[:HAS_NEED]->(n:Need) RETURN n AS need",
+    "services": f"MATCH (s:Service)-[:SERVES]->{_H} RETURN s AS service",
+    "providers": f"MATCH (res:Resource)-[:PROVIDES]->(s:Service)-[:SERVES]->{_H} RETURN s.service_id AS service_id, res AS resource",
+}
+_DEPARTMENTS_CYPHER = {
+    "administers": "MATCH (d:Department)-[:ADMINISTERS]->(pg:Program) WHERE pg.program_code IN $program_codes "
+    "RETURN pg.program_code AS program_code, d AS department",
+    "senders": "MATCH (d:Department) WHERE d.department_code IN $department_codes RETURN d AS department",
+}
 
 
-def _gathered(record: dict[str, Any]) -> dict[str, Any]:
-    """The view's pieces from the question's one record, without the entries of nulls an absent piece leaves."""
+def _departments(records: dict[str, list[dict[str, Any]]], params: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The follow-up: the departments administering the programmes found, and those that sent the records."""
+    programs = {r["program"]["program_code"] for r in records["paid_household"] + records["paid_members"]}
+    senders = {r["record"].get("source_department") for r in records["aid_household"] + records["aid_members"]} - {None}
+    if not programs and not senders:
+        return {}, {}
+    return _DEPARTMENTS_CYPHER, {"program_codes": sorted(programs), "department_codes": sorted(senders)}
+
+
+def _gathered(parts: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The view's pieces from the question's parts."""
+    program_of = {r["record_id"]: r["program"] for r in parts["paid_household"] + parts["paid_members"]}
+    administering = {r["program_code"]: r["department"] for r in parts.get("administers", [])}
+    senders = {r["department"]["department_code"]: r["department"] for r in parts.get("senders", [])}
+    aid = []
+    for a in [{"beneficiary": "household", **r} for r in parts["aid_household"]] + parts["aid_members"]:
+        program = program_of.get(a["record"]["record_id"])
+        aid.append(
+            {
+                **a,
+                "program": program,
+                "department": administering.get(program["program_code"]) if program else None,
+                "sending_department": senders.get(a["record"].get("source_department") or ""),
+            }
+        )
+    resources = {r["service_id"]: r["resource"] for r in parts["providers"]}
     return {
-        "household": record["household"],
-        "regions": [r for r in record["regions"] if r],
-        "members": [m for m in record["members"] if m["person"]],
-        "incomes": [i for i in record["incomes"] if i["income"]],
-        "kin": [k for k in record["kin_from"] + record["kin_to"] if k["other"]],
-        "assets": [a for a in record["assets"] if a],
-        "aid": [a for a in record["aid_household"] + record["aid_members"] if a["record"]],
-        "needs": [n for n in record["needs"] if n],
-        "services": [s for s in record["services"] if s["service"]],
+        "household": parts["household"][0]["household"],
+        # A region reached along two paths (never in a tree) is one region of the path.
+        "regions": list({r["region"]["region_code"]: r["region"] for r in parts["regions"]}.values()),
+        "members": parts["members"],
+        "incomes": parts["incomes"],
+        "kin": [{**k, "direction": "in"} for k in parts["kin_from"]] + [{**k, "direction": "out"} for k in parts["kin_to"]],
+        "assets": [r["asset"] for r in parts["assets"]],
+        "aid": aid,
+        "needs": [r["need"] for r in parts["needs"]],
+        "services": [{"service": r["service"], "resource": resources.get(r["service"]["service_id"])} for r in parts["services"]],
     }
 
 
@@ -151,7 +164,14 @@ def _assemble(raw: dict[str, Any]) -> HouseholdView:
         if k["other"]["id_number"] not in member_ids
     ]
     aid = [
-        AidLine(record=a["record"], beneficiary=a["beneficiary"], link=a["link"] or {}, program=a["program"], department=a["department"])
+        AidLine(
+            record=a["record"],
+            beneficiary=a["beneficiary"],
+            link=a["link"] or {},
+            program=a["program"],
+            department=a["department"],
+            sending_department=a["sending_department"],
+        )
         for a in raw["aid"]
     ]
     aid.sort(key=lambda a: (a.record.get("period_start", ""), a.record["record_id"]))
@@ -184,13 +204,13 @@ def _assemble(raw: dict[str, Any]) -> HouseholdView:
     )
 
 
-def _from_records(records: list[dict[str, Any]], household_id: str) -> HouseholdView | None:
-    if not records:
+def _from_records(parts: dict[str, list[dict[str, Any]]], household_id: str) -> HouseholdView | None:
+    if not parts["household"]:
         return None
-    return _assemble(_gathered(records[0]))
+    return _assemble(_gathered(parts))
 
 
-@question("household_view", cypher=HOUSEHOLD_VIEW_CYPHER, from_records=_from_records)
+@question("household_view", cypher=HOUSEHOLD_VIEW_CYPHER, from_records=_from_records, follow_up=_departments)
 def household_view(store: Any, household_id: str) -> HouseholdView | None:
     """The household ``household_id`` and everything linked to it, or None if unknown.
 

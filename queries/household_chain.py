@@ -21,7 +21,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graph.model import NodeKind
 from queries.findings import FAR_FUTURE, age_on, covers, need_is_unserved, overlaps
 from queries.household import HouseholdView
 
@@ -80,9 +79,9 @@ def _window(view: HouseholdView, start: str, end: str) -> HouseholdView:
     return view.model_copy(update={"aid_records": aid, "services": services, "needs": needs})
 
 
-def as_of_day(view: HouseholdView, store: Any, day: dt.date) -> HouseholdView:
+def as_of_day(view: HouseholdView, day: dt.date) -> HouseholdView:
     """The view as it stood on ``day``: members' ages then and whether they were living, the incomes
-    current then, the aid records begun by then; each record with the department that sent it."""
+    current then, the aid records begun by then."""
     on = day.isoformat()
     members = [
         m.model_copy(
@@ -94,12 +93,7 @@ def as_of_day(view: HouseholdView, store: Any, day: dt.date) -> HouseholdView:
         )
         for m in view.members
     ]
-    senders = store.get_nodes(NodeKind.DEPARTMENT, {a.record.get("source_department") for a in view.aid_records} - {None})
-    aid = [
-        a.model_copy(update={"sending_department": senders.get(a.record.get("source_department") or "")})
-        for a in view.aid_records
-        if (a.record.get("period_start") or "") <= on
-    ]
+    aid = [a for a in view.aid_records if (a.record.get("period_start") or "") <= on]
     return view.model_copy(update={"members": members, "aid_records": aid})
 
 
@@ -174,7 +168,7 @@ def household_chain(
     if view is None:
         return None
     on = as_of or dt.date.today()
-    view = as_of_day(view, store, on)
+    view = as_of_day(view, on)
     if start or end:
         view = _window(view, (start or dt.date.min).isoformat(), end.isoformat() if end else FAR_FUTURE)
     obligors = _obligors(view, on)

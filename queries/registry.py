@@ -4,6 +4,14 @@ A question is one Cypher text that both engines run, a function that turns its r
 answer, and its parameters: those of the decorated function after the store. Calling the
 decorated function asks the question of a store.
 
+A question that gathers many pieces about one thing (a household's file) may be written in
+**parts**: a mapping of names to small Cypher texts, all read in one read transaction, with an
+optional ``follow_up`` that, given the parts' records, names more parts and their parameters (the
+departments of the programmes found). ``from_records`` then gets a mapping of part names to records.
+Several plain ``MATCH`` texts answer a household in a fraction of the time one text of chained
+``OPTIONAL MATCH`` takes on LadybugDB (``docs/performance.md``); the texts are still one per part,
+read by both engines.
+
 >>> @question("example_count", cypher="MATCH (n:Household) RETURN count(*) AS n", from_records=lambda rows, **p: rows[0]["n"])
 ... def example_count(store):
 ...     'How many households the store holds.'
@@ -17,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +41,13 @@ class Question:
     name: str
     #: The question's parameters, with their defaults (the decorated function's, after the store).
     signature: inspect.Signature
-    cypher: str
+    #: One Cypher text, or named parts (see the module's docstring).
+    cypher: str | Mapping[str, str]
     from_records: Callable[..., Any]
     #: The Cypher's parameters from the question's (defaults filled in where the Cypher computes with them).
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given
+    #: For a question in parts: (records so far, parameters) -> (more parts, their parameters).
+    follow_up: Callable[[dict[str, list[dict[str, Any]]], dict[str, Any]], tuple[Mapping[str, str], dict[str, Any]]] | None = None
 
 
 _REGISTRY: dict[str, Question] = {}
@@ -45,9 +56,10 @@ _REGISTRY: dict[str, Question] = {}
 def question(
     name: str,
     *,
-    cypher: str,
+    cypher: str | Mapping[str, str],
     from_records: Callable[..., Any],
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given,
+    follow_up: Callable[[dict[str, list[dict[str, Any]]], dict[str, Any]], tuple[Mapping[str, str], dict[str, Any]]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the question ``name`` with the decorated function's parameters; the function
     returned asks it of the store given first."""
@@ -55,7 +67,7 @@ def question(
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
-        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params)
+        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params, follow_up)
 
         @functools.wraps(func)
         def ask(store: Any, **params: Any) -> Any:

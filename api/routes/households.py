@@ -63,7 +63,7 @@ async def search_households(
 
 def _view_on(store: Any, household_id: str, day: dt.date) -> HouseholdView | None:
     view = store.run("household_view", household_id=household_id)
-    return None if view is None else as_of_day(view, store, day)
+    return None if view is None else as_of_day(view, day)
 
 
 @router.get("/{household_id}", response_model=HouseholdView)

@@ -376,10 +376,15 @@ class LadybugStore(GraphStore):
         """Every read of this thread inside the block sees one state of the store (one read
         transaction), however many writes commit meanwhile."""
         conn = self._reader()
+        if getattr(self._local, "in_snapshot", False):  # already inside one: it holds
+            yield
+            return
         conn.execute("BEGIN TRANSACTION READ ONLY")
+        self._local.in_snapshot = True
         try:
             yield
         finally:
+            self._local.in_snapshot = False
             conn.execute("COMMIT")
 
     def _read(self, query: str, **params: Any) -> list[list[Any]]:
@@ -663,16 +668,23 @@ class LadybugStore(GraphStore):
                 with self._transaction():
                     self._append_history_rows(rows)
 
-    def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        query = question.cypher
-        result = self._reader().execute(query, question.cypher_params(params))
-        names = result.get_column_names()
-        # Only columns that hold nodes or relationships need turning into property dicts: walking
-        # the facts of every household for none was a third of the question's time.
-        walk = [i for i, t in enumerate(result.get_column_data_types()) if "NODE" in t or "REL" in t]
-        rows = result.get_all()
-        if walk:
-            for row in rows:
-                for i in walk:
-                    row[i] = plain(row[i])
-        return question.from_records([dict(zip(names, row, strict=True)) for row in rows], **params)
+    def _reading(self, work: Any) -> Any:
+        conn = self._reader()
+
+        def read(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+            result = conn.execute(query, params)
+            names = result.get_column_names()
+            # Only columns that hold nodes or relationships need turning into property dicts: walking
+            # the facts of every household for none was a third of the question's time.
+            walk = [i for i, t in enumerate(result.get_column_data_types()) if "NODE" in t or "REL" in t]
+            rows = result.get_all()
+            if walk:
+                for row in rows:
+                    for i in walk:
+                        row[i] = plain(row[i])
+            return [dict(zip(names, row, strict=True)) for row in rows]
+
+        if getattr(self._local, "in_snapshot", False):
+            return work(read)
+        with self.snapshot():
+            return work(read)

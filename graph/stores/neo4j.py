@@ -549,14 +549,11 @@ class Neo4jStore(GraphStore):
 
         self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "append_history")
 
-    def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        query, cypher_params = question.cypher, question.cypher_params(params)
+    def _reading(self, work: Any) -> Any:
+        def in_transaction(tx: Any) -> Any:
+            return work(lambda query, params: [{k: _plain(v) for k, v in r.items()} for r in tx.run(query, params)])
 
-        def work(tx: Any) -> list[dict[str, Any]]:
-            return [{k: _plain(v) for k, v in r.items()} for r in tx.run(query, cypher_params)]
-
-        rows = self._guard(lambda: self._with_session(lambda s: s.execute_read(work)), "read", cypher_params)
-        return question.from_records(rows, **params)
+        return self._guard(lambda: self._with_session(lambda s: s.execute_read(in_transaction)), "read")
 
 
 def _plain(value: Any) -> Any:
