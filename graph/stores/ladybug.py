@@ -206,6 +206,11 @@ def _props(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if v is not None and not k.startswith("_")}
 
 
+# Column types read through Arrow as the same Python values as row by row.
+_SCALAR_TYPES = frozenset({"STRING", "DOUBLE", "INT64", "BOOL"})
+_ARROW_CHUNK = 100_000
+
+
 def plain(value: Any) -> Any:
     """A query's value as both engines give it: a node or relationship is the dict of its set properties.
 
@@ -674,9 +679,13 @@ class LadybugStore(GraphStore):
         def read(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
             result = conn.execute(query, params)
             names = result.get_column_names()
+            types = result.get_column_data_types()
+            if all(t in _SCALAR_TYPES for t in types):
+                # Flat rows of plain values: through Arrow, a third faster than row by row.
+                return result.get_as_arrow(_ARROW_CHUNK).to_pylist()
             # Only columns that hold nodes or relationships need turning into property dicts: walking
             # the facts of every household for none was a third of the question's time.
-            walk = [i for i, t in enumerate(result.get_column_data_types()) if "NODE" in t or "REL" in t]
+            walk = [i for i, t in enumerate(types) if "NODE" in t or "REL" in t]
             rows = result.get_all()
             if walk:
                 for row in rows:
