@@ -70,7 +70,10 @@ def measure_size(people: int, args: argparse.Namespace, work: Path) -> dict[str,
     row["input_rows"] = row["parse"]["rows"]
     engines: list[tuple[str, dict[str, str]]] = [("embedded", {"store": str(work / f"store-{households}")})]
     if args.neo4j:
-        engines.append(("neo4j", {"neo4j": args.neo4j}))
+        if args.neo4j_initial:
+            engines.append(("neo4j --initial", {"neo4j": args.neo4j, "initial": "yes"}))
+        else:
+            engines.append(("neo4j", {"neo4j": args.neo4j}))
     row["engines"] = {}
     for name, engine in engines:
         if name == "embedded":
@@ -91,7 +94,7 @@ def measure_size(people: int, args: argparse.Namespace, work: Path) -> dict[str,
             print(f"[{people:,} people] {name}: identity resolution", flush=True)
             result["resolution"] = _step("resolution", engine=engine)
         row["engines"][name] = result
-        if name == "neo4j" and args.neo4j_launch:
+        if name.startswith("neo4j") and args.neo4j_launch:
             _neo4j_server("stop", args.neo4j_launch)
     print(f"[{people:,} people] DuckDB baseline", flush=True)
     row["duckdb"] = _step("duckdb", folder=str(folder))
@@ -159,7 +162,7 @@ def markdown(results: dict[str, Any]) -> str:
             ours = {e: r["queries"]["audit"][f"dup_{rule}"] for e, r in row["engines"].items()}
             lines.append(
                 f"| {_fmt(row['people_target'])} | {rule} | {d['findings']} | {row['aidgraph_findings'].get(rule)} | {_fmt(d['seconds'])} | "
-                f"{_fmt(row['duckdb']['total_s'])} | {_fmt(ours.get('embedded'))} | {_fmt(ours.get('neo4j'))} |"
+                f"{_fmt(row['duckdb']['total_s'])} | {_fmt(ours.get('embedded'))} | {_fmt(ours.get('neo4j', ours.get('neo4j --initial')))} |"
             )
     resolution = [(row, row["engines"]["embedded"].get("resolution")) for row in results["sizes"]]
     if any(r for _, r in resolution):
@@ -224,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         help="Start a fresh Neo4j on PORT for each size's Neo4j steps and stop it after, so the embedded steps run without it "
         "(AIDGRAPH_NEO4J_HEAP and AIDGRAPH_NEO4J_PAGECACHE size it). Implies --neo4j bolt://127.0.0.1:PORT.",
     )
+    parser.add_argument(
+        "--neo4j-initial",
+        action="store_true",
+        help="Load Neo4j with `aidgraph ingest --initial` (Neo4j's import tool; needs --neo4j-launch) instead of transactions.",
+    )
     parser.add_argument("--neo4j-data", help="Its data folder, for the size on disk (default: the launcher's for that port).")
     parser.add_argument("--resolution", action="store_true", help="Also time identity resolution (embedded; 100k people need ~2 GB).")
     parser.add_argument("--no-evaluation", action="store_true", help="Skip the full evaluation of tiers and obligations.")
@@ -234,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.neo4j_launch:
         args.neo4j = f"bolt://127.0.0.1:{args.neo4j_launch}"
+    if args.neo4j_initial and not args.neo4j_launch:
+        parser.error("--neo4j-initial needs --neo4j-launch PORT (the import tool loads a launcher's Neo4j)")
     out = args.out or ROOT / "bench" / "results" / f"bench-{dt.datetime.now():%Y%m%dT%H%M}"
     out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -143,6 +144,12 @@ def ingest(
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="Encoding of files without a BOM (default UTF-8; gb18030 reads GBK exports).")
     ] = None,
+    initial: Annotated[
+        bool,
+        typer.Option(
+            "--initial", help="First load of an empty Neo4j started by ops/neo4j/start.sh: Neo4j's import tool instead of transactions."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a folder (or a zip of one); list every rejected row by file, row and field.
@@ -150,6 +157,8 @@ def ingest(
     Exit code 0: all stored; 3: some rows rejected (the good ones are stored); 4: a file was
     rejected whole (nothing from it stored); 1: could not run.
     """
+    if initial and not (neo4j or os.environ.get("AIDGRAPH_NEO4J_URI")):
+        raise ValueError("--initial loads a Neo4j: give --neo4j URI")
     import tempfile
 
     from ingest.archive import ArchiveRejected, unpack_exchange_zip
@@ -166,15 +175,18 @@ def ingest(
                 raise typer.Exit(EXIT_FILE_REJECTED) from None
         elif not folder.is_dir():
             raise ValueError(f"{folder} is not a folder or a zip archive")
-        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json)
+        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json, initial)
         report.ignored.extend(unpack_ignored)
         _ingest_answer(report, engine, folder, store, rejects, as_json)
 
 
-def _ingest_with_progress(store: Any, neo4j: Any, folder: Path, batch_size: int, encoding: str | None, as_json: bool) -> tuple[Any, str]:
+def _ingest_with_progress(
+    store: Any, neo4j: Any, folder: Path, batch_size: int, encoding: str | None, as_json: bool, initial: bool = False
+) -> tuple[Any, str]:
     from ingest.loader import ingest_folder
 
-    with _open(store, neo4j) as graph_store:
+    with contextlib.ExitStack() as stack:
+        graph_store = None if initial else stack.enter_context(_open(store, neo4j))
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -191,6 +203,11 @@ def _ingest_with_progress(store: Any, neo4j: Any, folder: Path, batch_size: int,
                     tasks[file] = progress.add_task(file, total=total)
                 progress.update(tasks[file], completed=done)
 
+            if graph_store is None:
+                from graph.stores.neo4j_import import import_initial
+
+                uri = neo4j or os.environ["AIDGRAPH_NEO4J_URI"]
+                return import_initial(folder, uri, batch_size=batch_size, encoding=encoding, progress=on_batch).report, "neo4j"
             report = ingest_folder(graph_store, folder, batch_size=batch_size, progress=on_batch, encoding=encoding)
         return report, graph_store.engine
 

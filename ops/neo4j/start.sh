@@ -26,6 +26,15 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 fi
 
 data="$run/data-$port"
+settings="$run/neo4j-$port.settings"
+# A restart on kept data (after an initial load) keeps the memory it was started with.
+if [ "${AIDGRAPH_NEO4J_KEEP_DATA:-}" = 1 ] && [ -f "$settings" ]; then
+  # shellcheck disable=SC1090
+  . "$settings"
+fi
+heap="${AIDGRAPH_NEO4J_HEAP:-${saved_heap:-2g}}"
+pagecache="${AIDGRAPH_NEO4J_PAGECACHE:-${saved_pagecache:-512m}}"
+printf 'saved_heap=%s\nsaved_pagecache=%s\n' "$heap" "$pagecache" > "$settings"
 # A fresh database each start, unless AIDGRAPH_NEO4J_KEEP_DATA=1 (a restart after a crash: Neo4j
 # recovers from its transaction log).
 if [ "${AIDGRAPH_NEO4J_KEEP_DATA:-}" != 1 ]; then
@@ -33,7 +42,7 @@ if [ "${AIDGRAPH_NEO4J_KEEP_DATA:-}" != 1 ]; then
 fi
 # The flags Neo4j's own start scripts pass on Java 17.
 java_opts=(
-  "-Xmx${AIDGRAPH_NEO4J_HEAP:-2g}" -XX:+UseG1GC
+  "-Xmx$heap" -XX:+UseG1GC
   --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
   --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
   --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
@@ -41,7 +50,7 @@ java_opts=(
   --add-exports=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true
 )
 nohup java "${java_opts[@]}" -cp "$here/target/classes:$here/target/lib/*" aidgraph.ops.Neo4jLauncher \
-  --port "$port" --data "$data" --pagecache "${AIDGRAPH_NEO4J_PAGECACHE:-512m}" ${password:+--password "$password"} \
+  --port "$port" --data "$data" --pagecache "$pagecache" ${password:+--password "$password"} \
   > "$logfile" 2>&1 &
 echo $! > "$pidfile"
 

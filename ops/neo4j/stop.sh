@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stop test Neo4j servers started by ops/neo4j/start.sh (SIGTERM: the launcher shuts down
 # cleanly). Usage: ops/neo4j/stop.sh [PORT]   (no PORT: every one started from this checkout)
+# The data folder is removed, unless AIDGRAPH_NEO4J_KEEP_DATA=1 (an initial load imports into it).
 set -uo pipefail
 run="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/run"
 [ -d "$run" ] || exit 0
@@ -16,5 +17,5 @@ for pidfile in "${pidfiles[@]}"; do
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
   fi
   rm -f "$pidfile"
-  rm -rf "$run/data-$port"
+  [ "${AIDGRAPH_NEO4J_KEEP_DATA:-}" = 1 ] || rm -rf "$run/data-$port" "$run/neo4j-$port.settings"
 done
