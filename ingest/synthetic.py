@@ -9,8 +9,14 @@ feeds, and relatives who owe maintenance, and lists them in ``truth.json``. With
 ``ledgers=True`` the departments also deliver their payment ledgers (发放明细): a line per month
 paid of every monthly enrolment, about three aid records per person, the density of a mature
 system's data (the shape the scale benchmark measures). The same seed gives
-the same bytes: everything is drawn from one ``random.Random(seed)`` against a fixed reference
-date, and written in a fixed order.
+the same bytes: everything is drawn from ``random.Random`` seeded from the seed against a fixed
+reference date, and written in a fixed order.
+
+The prefecture is made and written in blocks of at most ``BLOCK_HOUSEHOLDS`` households, each
+with its own planted cases, so memory stays flat in its size (the 6.05M-people prefecture of
+DOMAIN.md on one machine): identifiers (ID numbers, record, need and resource numbers) are unique
+across blocks; the regions, departments and programmes are the whole prefecture's, written once.
+A prefecture of one block is what a generator without blocks wrote.
 
 >>> import tempfile
 >>> truth = generate_prefecture(households=60, seed=1, out=tempfile.mkdtemp())
@@ -200,14 +206,34 @@ class _Household:
 _MONTHLY = {"DIBAO", "TEKUN", "CANJI_HULI", "CANJI_SHENGHUO", "JIAOYU_JIUZHU", "JIUYE_JIUZHU"}
 
 
+#: Households made and written at a time (about 0.7 GB of the generator's memory with ledgers).
+BLOCK_HOUSEHOLDS = 50_000
+
+
 class _Generator:
-    def __init__(self, households: int, seed: int, ledgers: bool = False):
+    """One block of the prefecture: ``households`` households from the ``first`` (counted over the
+    whole prefecture of ``total``), with ``ids`` and ``counter`` shared by every block."""
+
+    def __init__(
+        self,
+        households: int,
+        seed: int,
+        ledgers: bool = False,
+        *,
+        total: int | None = None,
+        first: int = 0,
+        block_seed: str | None = None,
+        ids: set[str] | None = None,
+        counter: dict[str, int] | None = None,
+    ):
         self.n = households
+        self.total = total or households
+        self.first = first
         self.ledgers = ledgers
         # A system that keeps ledgers has run for years: its monthly enrolments go further back.
         self.tenure = 1.7 if ledgers else 1.0
-        self.rng = random.Random(seed)
-        self.ids: set[str] = set()
+        self.rng = random.Random(seed if block_seed is None else block_seed)
+        self.ids: set[str] = set() if ids is None else ids
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FILE_SPECS}
         self.truth: dict[str, Any] = {
             "as_of": AS_OF.isoformat(),
@@ -223,7 +249,7 @@ class _Generator:
         self.households: list[_Household] = []
         self.planted_persons: set[str] = set()  # people whose aid a planted case already wrote
         self.villages: list[tuple[str, str, str]] = []  # code, county, urban_rural
-        self.counter: dict[str, int] = {}
+        self.counter: dict[str, int] = {} if counter is None else counter
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -301,7 +327,7 @@ class _Generator:
         rows.append(
             {"region_code": _PREFECTURE[0], "name": _PREFECTURE[1], "level": "city", "parent_code": _PROVINCE[0], "urban_rural": "urban"}
         )
-        n_villages = max(26, self.n // 150)
+        n_villages = max(26, self.total // 150)  # the whole prefecture's, in every block
         per_county = max(1, n_villages // len(_COUNTIES))
         for code, name, ur in _COUNTIES:
             rows.append({"region_code": code, "name": name, "level": "county", "parent_code": _PREFECTURE[0], "urban_rural": ur})
@@ -356,7 +382,7 @@ class _Generator:
             "disabled_adult",
         ]
         weights = [0.15, 0.09, 0.20, 0.32, 0.08, 0.10, 0.06]
-        for i in range(self.n):
+        for i in range(self.first, self.first + self.n):
             vcode, county, ur = self.villages[i % len(self.villages)] if i < len(self.villages) else rng.choice(self.villages)
             hid = f"H-{vcode[:6]}-{i + 1:07d}"
             addr = (
@@ -1259,17 +1285,21 @@ class _Generator:
                 self.rows["incomes"].append(row)
 
     def write(self, out: Path) -> None:
+        """Write this block's rows: the first block starts each file (and alone writes the regions,
+        departments and programmes), the others append."""
+        first = self.first == 0
         out.mkdir(parents=True, exist_ok=True)
         for name, spec in FILE_SPECS.items():
-            with (out / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
+            if name in _WHOLE_PREFECTURE and not first:
+                self.rows[name] = []
+                continue
+            with (out / f"{name}.csv").open("w" if first else "a", newline="", encoding="utf-8") as f:
                 w = csv.DictWriter(f, fieldnames=list(spec.columns), lineterminator="\n", extrasaction="raise")
-                w.writeheader()
+                if first:
+                    w.writeheader()
                 for row in self.rows[name]:
                     w.writerow({c: row.get(c, "") for c in spec.columns})
         self.truth["counts"] = {name: len(rows) for name, rows in self.rows.items()}
-        for key in ("duplicate_aid", "missed_aid"):
-            self.truth[key].sort(key=lambda c: (c["kind"], c["households"][0] if "households" in c else c["household"]))
-        (out / "truth.json").write_text(json.dumps(self.truth, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     def run(self, out: Path) -> dict[str, Any]:
         self.make_regions()
@@ -1302,6 +1332,9 @@ def _age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+_WHOLE_PREFECTURE = ("regions", "departments", "programs")
+
+
 def generate_prefecture(*, households: int, seed: int, out: str | Path, ledgers: bool = False) -> dict[str, Any]:
     """Write a synthetic prefecture of ``households`` households to ``out``; return the truth.
 
@@ -1309,4 +1342,29 @@ def generate_prefecture(*, households: int, seed: int, out: str | Path, ledgers:
     """
     if households < 20:
         raise ValueError("a prefecture needs at least 20 households to plant its cases")
-    return _Generator(households, seed, ledgers).run(Path(out))
+    out = Path(out)
+    blocks = -(-households // BLOCK_HOUSEHOLDS)
+    ids: set[str] = set()
+    counter: dict[str, int] = {}
+    truth: dict[str, Any] = {}
+    first = 0
+    for b in range(blocks):
+        size = households // blocks + (1 if b < households % blocks else 0)  # even blocks, each of 20 or more
+        block = _Generator(
+            size, seed, ledgers, total=households, first=first, block_seed=None if b == 0 else f"{seed}/{b}", ids=ids, counter=counter
+        )
+        found = block.run(out)
+        if b == 0:
+            truth = found
+        else:
+            for key, value in found.items():
+                if key == "counts":
+                    truth[key] = {name: truth[key][name] + n for name, n in value.items()}
+                elif isinstance(value, list):
+                    truth[key].extend(value)
+        first += size
+        del block, found
+    for key in ("duplicate_aid", "missed_aid"):
+        truth[key].sort(key=lambda c: (c["kind"], c["households"][0] if "households" in c else c["household"]))
+    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return truth

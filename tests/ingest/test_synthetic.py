@@ -8,9 +8,15 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
+
 from graph.national_id import is_valid_id_number
+from graph.stores.ladybug import LadybugStore
+from ingest import synthetic
+from ingest.loader import ingest_folder
 from ingest.synthetic import AS_OF, generate_prefecture
 from queries.audit_report import DUPLICATE_KINDS
+from tests.queries.test_audit import score
 
 
 def load(folder: Path, name: str) -> list[dict[str, str]]:
@@ -146,3 +152,31 @@ def test_payment_ledgers_are_whole_months_of_ongoing_enrolments(tmp_path: Path) 
             assert r["status"] == "ended" and r["amount"] == enrolment["amount"], r
             assert r["period_start"] >= enrolment["period_start"] and r["period_end"] < AS_OF.replace(day=1).isoformat(), r
             assert (dt.date.fromisoformat(r["period_end"]) + dt.timedelta(days=1)).day == 1, r
+
+
+def test_a_prefecture_made_in_blocks_is_one_prefecture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blocks of 1,000 households: three blocks, each with its own planted cases, one prefecture.
+    monkeypatch.setattr(synthetic, "BLOCK_HOUSEHOLDS", 1000)
+    truth = generate_prefecture(households=3000, seed=9, out=tmp_path / "a", ledgers=True)
+    generate_prefecture(households=3000, seed=9, out=tmp_path / "b", ledgers=True)
+    for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    folder = tmp_path / "a"
+    keys = {"households": "household_id", "persons": "id_number", "aid_records": "record_id", "needs": "need_id"}
+    keys |= {"resources": "resource_id", "services": "service_id", "incomes": "income_id", "assets": "asset_id", "regions": "region_code"}
+    for name, key in keys.items():
+        rows = load(folder, name)
+        assert len({r[key] for r in rows}) == len(rows) == truth["counts"][name], name
+    assert len(load(folder, "households")) == 3000
+    # The whole prefecture's regions, as a prefecture of one block of 3,000 households has them.
+    monkeypatch.setattr(synthetic, "BLOCK_HOUSEHOLDS", 50_000)
+    generate_prefecture(households=3000, seed=9, out=tmp_path / "one")
+    assert (folder / "regions.csv").read_bytes() == (tmp_path / "one" / "regions.csv").read_bytes()
+    # Every block's planted cases are found, and few others.
+    with LadybugStore(tmp_path / "store") as store:
+        assert ingest_folder(store, folder).ok
+        scores = score(store, truth)
+    assert len({c["households"][0] if "households" in c else c.get("household") for c in truth["duplicate_aid"]}) > 30
+    for kind, (recall, precision) in scores.items():
+        assert recall == 1.0, kind
+        assert precision >= 0.98, kind
