@@ -12,6 +12,10 @@ Several plain ``MATCH`` texts answer a household in a fraction of the time one t
 ``OPTIONAL MATCH`` takes on LadybugDB (``docs/performance.md``); the texts are still one per part,
 read by both engines.
 
+Over Bolt each part is a round trip: where that costs much on Neo4j, a question in parts keeps
+``one_text``, the question as one text for Neo4j, with the function that turns its records into
+the parts (so ``from_records`` is shared and the answers compare equal). Each use says why.
+
 >>> @question("example_count", cypher="MATCH (n:Household) RETURN count(*) AS n", from_records=lambda rows, **p: rows[0]["n"])
 ... def example_count(store):
 ...     'How many households the store holds.'
@@ -48,6 +52,8 @@ class Question:
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given
     #: For a question in parts: (records so far, parameters) -> (more parts, their parameters).
     follow_up: Callable[[dict[str, list[dict[str, Any]]], dict[str, Any]], tuple[Mapping[str, str], dict[str, Any]]] | None = None
+    #: For a question in parts, Neo4j's one text and how its records become the parts (see above).
+    one_text: tuple[str, Callable[[list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]] | None = None
 
 
 _REGISTRY: dict[str, Question] = {}
@@ -60,6 +66,7 @@ def question(
     from_records: Callable[..., Any],
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given,
     follow_up: Callable[[dict[str, list[dict[str, Any]]], dict[str, Any]], tuple[Mapping[str, str], dict[str, Any]]] | None = None,
+    one_text: tuple[str, Callable[[list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the question ``name`` with the decorated function's parameters; the function
     returned asks it of the store given first."""
@@ -67,7 +74,7 @@ def question(
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
-        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params, follow_up)
+        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params, follow_up, one_text)
 
         @functools.wraps(func)
         def ask(store: Any, **params: Any) -> Any:
