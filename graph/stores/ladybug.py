@@ -342,7 +342,18 @@ class LadybugStore(GraphStore):
     def _open(self, ladybug: Any, database: str, pool_mb: int, read_only: bool) -> Any:
         try:
             max_gb = int(os.environ.get("AIDGRAPH_MAX_DB_GB", "256"))
-            return ladybug.Database(database, buffer_pool_size=pool_mb << 20, max_db_size=max_gb << 30, read_only=read_only)
+            # A process killed while writing leaves a torn last record in the WAL: the transaction it
+            # belonged to never committed. LadybugDB 0.22 refuses the whole file for it by default
+            # (the CI's crash test met it once in its 24 kills); replaying the WAL up to that record,
+            # as LadybugDB's own WAL tests do and its later releases default to, keeps every
+            # committed transaction and drops the torn one.
+            return ladybug.Database(
+                database,
+                buffer_pool_size=pool_mb << 20,
+                max_db_size=max_gb << 30,
+                read_only=read_only,
+                throw_on_wal_replay_failure=False,
+            )
         except RuntimeError as exc:
             message = str(exc)
             if "lock" in message.lower():

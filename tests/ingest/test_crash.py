@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from graph.model import NodeKind, RelKind
+from graph.store import NodeWrite, WriteBatch
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
@@ -180,3 +181,35 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
         # Re-running wrote nothing twice: no update appears in the history that the clean ingest lacks.
         resumed_history = sorted((h["kind"], h["key"], str(h["before"]), str(h["after"])) for h in resumed.iter_history())
     assert resumed_history == clean_history
+
+
+_WRITE_THEN_DIE = """
+import os, signal, sys
+from graph.model import NodeKind
+from graph.store import NodeWrite, WriteBatch
+from graph.stores.ladybug import LadybugStore
+
+store = LadybugStore(sys.argv[1])
+for b in range(5):
+    store.write_batch(WriteBatch(nodes=[
+        NodeWrite(NodeKind.PROGRAM, f"P{b}-{i}", {"program_code": f"P{b}-{i}", "name": "低保"}) for i in range(200)
+    ]))
+os.kill(os.getpid(), signal.SIGKILL)  # after five commits, before any checkpoint or close
+"""
+
+
+def test_a_torn_wal_tail_loses_only_the_unfinished_transaction(tmp_path: Path) -> None:
+    # A process killed while writing its WAL leaves a record cut short at the end. Reopening must
+    # keep every committed transaction (still only in the WAL here) and drop the torn one.
+    store_dir = tmp_path / "store"
+    proc = subprocess.run([sys.executable, "-c", _WRITE_THEN_DIE, str(store_dir)], cwd=Path(__file__).resolve().parents[2], check=False)
+    assert proc.returncode == -signal.SIGKILL
+    wal = store_dir / "graph.lbug.wal"
+    assert wal.stat().st_size > 0, "the commits were checkpointed: nothing left to replay"
+    with wal.open("ab") as f:
+        f.write(b"\x07\x00\x00\x00\x2a\x00")  # the first bytes of a record that was never finished
+    with LadybugStore(store_dir) as reopened:
+        assert reopened.counts().nodes["Program"] == 1000
+        reopened.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.PROGRAM, "after", {"program_code": "after"})]))
+    with LadybugStore(store_dir) as again:  # and what is written after the recovery is kept too
+        assert again.counts().nodes["Program"] == 1001
