@@ -55,7 +55,7 @@ from graph.store import (
     sort_subgraph,
 )
 
-__all__ = ["DATABASE_FILE", "FORMAT", "LadybugStore", "StoreBusy", "node_columns", "rel_columns"]
+__all__ = ["DATABASE_FILE", "FORMAT", "NODE_COLUMNS", "REL_COLUMNS", "LadybugStore", "StoreBusy", "node_columns", "rel_columns"]
 
 #: The database file inside a store folder.
 DATABASE_FILE = "graph.lbug"
@@ -126,7 +126,7 @@ def rel_columns(rel: RelKind) -> dict[str, str]:
     return {name: _column_type(t) for name, t in REL_PROPS.get(rel, {}).items()}
 
 
-_NODE_COLUMNS = {kind: node_columns(kind) for kind in NodeKind}
+NODE_COLUMNS = {kind: node_columns(kind) for kind in NodeKind}
 _HISTORY_COLUMNS = {
     "at": "STRING",
     "seq": "INT64",
@@ -136,18 +136,18 @@ _HISTORY_COLUMNS = {
     "before": "STRING",
     "after": "STRING",
 }
-_REL_COLUMNS = {rel: rel_columns(rel) for rel in RelKind}
+REL_COLUMNS = {rel: rel_columns(rel) for rel in RelKind}
 
 
 def _schema() -> list[str]:
     statements = []
-    for kind, columns in _NODE_COLUMNS.items():
+    for kind, columns in NODE_COLUMNS.items():
         cols = ", ".join(f"`{name}` {type_}" for name, type_ in columns.items())
         statements.append(f"CREATE NODE TABLE IF NOT EXISTS `{kind.value}` ({cols}, PRIMARY KEY (`{NODE_KEY[kind]}`))")
     for rel in RelKind:
         sources, targets = REL_ENDPOINTS[rel]
         pairs = [f"FROM `{s.value}` TO `{t.value}`" for s in sorted(sources) for t in sorted(targets)]
-        props = "".join(f", `{name}` {type_}" for name, type_ in _REL_COLUMNS[rel].items())
+        props = "".join(f", `{name}` {type_}" for name, type_ in REL_COLUMNS[rel].items())
         statements.append(f"CREATE REL TABLE IF NOT EXISTS `{rel.value}` ({', '.join(pairs)}{props})")
     statements.append(
         f"CREATE NODE TABLE IF NOT EXISTS {HISTORY_TABLE} (id SERIAL, at STRING, seq INT64, source STRING, kind STRING, "
@@ -486,9 +486,9 @@ class LadybugStore(GraphStore):
             )
         nodes: dict[tuple[NodeKind, bool], list[dict[str, Any]]] = defaultdict(list)
         for (kind, key), props in plan.nodes.items():
-            nodes[(kind, (kind, key) in plan.new_nodes)].append(_row(_NODE_COLUMNS[kind], props, f"{kind.value}:{key}"))
+            nodes[(kind, (kind, key) in plan.new_nodes)].append(_row(NODE_COLUMNS[kind], props, f"{kind.value}:{key}"))
         for (kind, new), rows in nodes.items():
-            columns = _NODE_COLUMNS[kind]
+            columns = NODE_COLUMNS[kind]
             if new:
                 assigned = ", ".join(f"`{c}`: c{i}" for i, c in enumerate(columns))
                 self._write_rows(f"LOAD FROM $t CREATE (n:{_label(kind)} {{{assigned}}})", t=_arrow(columns, rows))
@@ -498,10 +498,10 @@ class LadybugStore(GraphStore):
         edges: dict[tuple[RelKind, NodeKind, NodeKind, bool], list[dict[str, Any]]] = defaultdict(list)
         for edge, props in plan.edges.items():
             rel, sk, skey, dk, dkey = edge
-            row = _row(_REL_COLUMNS[rel], props, f"{rel.value} from {sk.value}:{skey} to {dk.value}:{dkey}")
+            row = _row(REL_COLUMNS[rel], props, f"{rel.value} from {sk.value}:{skey} to {dk.value}:{dkey}")
             edges[(rel, sk, dk, edge in plan.new_edges)].append({"_s": skey, "_d": dkey, **row})
         for (rel, sk, dk, new), rows in edges.items():
-            columns = {"_s": "STRING", "_d": "STRING", **_REL_COLUMNS[rel]}
+            columns = {"_s": "STRING", "_d": "STRING", **REL_COLUMNS[rel]}
             props = [c for c in columns if not c.startswith("_")]
             if new:
                 assigned = ", ".join(f"`{c}`: c{i + 2}" for i, c in enumerate(props))

@@ -34,10 +34,7 @@ from urllib.parse import urlsplit
 
 from graph.model import NODE_KEY, NodeKind, RelKind
 from graph.store import StoreError, WriteBatch, WriteResult
-from graph.stores.ladybug import node_columns, rel_columns
-
-_NODE_COLUMNS = {kind: node_columns(kind) for kind in NodeKind}
-_REL_COLUMNS = {rel: rel_columns(rel) for rel in RelKind}
+from graph.stores.ladybug import NODE_COLUMNS, REL_COLUMNS
 
 __all__ = ["ImportFiles", "InitialLoad", "import_initial", "launcher_port"]
 
@@ -98,7 +95,7 @@ class ImportFiles:
                     question="write_batch",
                 )
             seen.add(w.key)
-            columns = _NODE_COLUMNS[w.kind]
+            columns = NODE_COLUMNS[w.kind]
             writer = self._writers.get(("node", w.kind)) or self._open(
                 ("node", w.kind), w.kind.value, [f"{NODE_KEY[w.kind]}:ID({w.kind.value})", *_typed(columns, skip=1)]
             )
@@ -120,7 +117,7 @@ class ImportFiles:
                     result.unchanged[e.rel.value] += 1
                     continue
                 self._kin.add(kin)
-            columns = _REL_COLUMNS[e.rel]
+            columns = REL_COLUMNS[e.rel]
             slot = ("rel", e.rel, e.src_kind, e.dst_kind)
             writer = self._writers.get(slot) or self._open(
                 slot,
