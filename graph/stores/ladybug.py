@@ -704,7 +704,5 @@ class LadybugStore(GraphStore):
                         row[i] = plain(row[i])
             return [dict(zip(names, row, strict=True)) for row in rows]
 
-        if getattr(self._local, "in_snapshot", False):
-            return work(read)
-        with self.snapshot():
+        with self.snapshot():  # joins the thread's snapshot if it is inside one
             return work(read)
