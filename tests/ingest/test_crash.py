@@ -113,8 +113,12 @@ def _file_keys(folder: Path) -> dict[str, list[str]]:
     }
 
 
-def _check_consistent(store_dir: Path, clean: tuple[dict, dict], file_keys: dict[str, list[str]]) -> dict[str, int]:
-    """The reopened store is a prefix of whole batches of the clean ingest; returns rows stored per file."""
+def _check_consistent(store_dir: Path, clean: tuple[dict, dict], file_keys: dict[str, list[str]]) -> tuple[dict[str, int], int]:
+    """The reopened store is a prefix of whole batches of the clean ingest.
+
+    Returns the rows stored per node file and the number of relationships stored (files such as
+    kinship.csv add relationships only, so the node counts alone do not tell their kill points apart).
+    """
     clean_nodes, clean_edges = clean
     # Opening first: a process killed before it made the schema leaves no file, or half a schema,
     # which opening completes; LadybugDB checks its pages' checksums as it reads them.
@@ -136,7 +140,7 @@ def _check_consistent(store_dir: Path, clean: tuple[dict, dict], file_keys: dict
     started = [name for name in file_keys if stored[name]]
     for earlier in started[:-1]:
         assert stored[earlier] == len(file_keys[earlier]), f"{earlier} incomplete while a later file was begun"
-    return stored
+    return stored, len(edges)
 
 
 def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_2000: Path, tmp_path: Path) -> None:
@@ -156,10 +160,15 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
         [*cmd[:6], str(tmp_path / "timed"), *cmd[7:]], check=True, stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2]
     )
     whole_run = time.monotonic() - started
-    points: list[dict[str, int]] = []
+    points: list[tuple[dict[str, int], int]] = []
+    attempt = 0
     while len(points) < KILLS:
+        # Stratified: the k-th kill falls in the k-th slice of the run, at a random place in it, so
+        # that the kills cover the run from start to end rather than clustering by chance.
+        slice_ = attempt % KILLS
+        attempt += 1
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
-        time.sleep(rng.uniform(0.1, 0.95) * whole_run)
+        time.sleep((0.1 + 0.85 * (slice_ + rng.random()) / KILLS) * whole_run)
         if proc.poll() is not None:
             continue  # finished before the kill: not counted, the store is simply complete
         os.kill(proc.pid, signal.SIGKILL)
@@ -167,13 +176,14 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
         points.append(_check_consistent(store_dir, clean, file_keys))
         # Usually start again from an empty store, so that kills land early as well as late
         # (a re-run over a store already further on only adds to it); sometimes resume.
-        if points[-1] == {n: len(k) for n, k in file_keys.items()} or rng.random() < 0.6:
+        if points[-1][0] == {n: len(k) for n, k in file_keys.items()} or rng.random() < 0.6:
             for p in store_dir.iterdir():
                 p.unlink()
     # The kills landed at different points, in several files.
-    assert len({tuple(p.values()) for p in points}) >= KILLS // 3
-    print(f"{len(points)} kills, {len({tuple(p.values()) for p in points})} distinct states")
-    assert len({max((n for n in file_keys if p[n]), key=list(file_keys).index, default="") for p in points}) >= 3
+    states = {(*stored.values(), edges) for stored, edges in points}
+    print(f"{len(points)} kills, {len(states)} distinct states")
+    assert len(states) >= KILLS // 3
+    assert len({max((n for n in file_keys if p[n]), key=list(file_keys).index, default="") for p, _ in points}) >= 3
 
     with LadybugStore(store_dir) as resumed:
         assert ingest_folder(resumed, generated_2000).ok
