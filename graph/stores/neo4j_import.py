@@ -10,9 +10,9 @@ The import tool writes a database's files, so it runs where they are: here, a Ne
 ``ops/neo4j/start.sh`` on this machine (the one ``make demo``, the tests and ``python -m bench``
 use), found by its Bolt port. A Neo4j elsewhere is refused with what to do instead.
 
-An initial load takes each node once: the loader already rejects a key repeated in a file (as in
-any ingest); a node that still reached the files twice would stop the load before the import tool
-runs, naming the kind and key (the database was empty and stays so). A problem the import tool
+An initial load takes each node once (``graph.stores.staged``): a node that reached the files
+twice stops the load before the import tool runs, naming the kind and key (the database was empty
+and stays so). A problem the import tool
 finds leaves the database empty too: it is started afresh and the error says what failed.
 """
 
@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from graph.model import NODE_KEY, NodeKind, RelKind
 from graph.store import StoreError, WriteBatch, WriteResult
 from graph.stores.ladybug import NODE_COLUMNS, REL_COLUMNS
+from graph.stores.staged import RepeatedNode, StagedLoad
 
 __all__ = ["ImportFiles", "InitialLoad", "import_initial", "launcher_port"]
 
@@ -44,9 +45,9 @@ ARRAY_DELIMITER = "\x1f"
 _TYPES = {"STRING": "string", "DOUBLE": "double", "INT64": "long", "BOOLEAN": "boolean", "STRING[]": "string[]"}
 
 
-class ImportFiles:
-    """A write-only stand-in for the store while the loader validates: each batch's nodes and
-    relationships go to one CSV file per node kind and per relationship type and end kinds.
+class ImportFiles(StagedLoad):
+    """The staged first load as the CSV files of Neo4j's import tool: one file per node kind and
+    per relationship type and end kinds.
 
     >>> import tempfile
     >>> from graph.store import NodeWrite
@@ -61,74 +62,37 @@ class ImportFiles:
     engine = "neo4j"
 
     def __init__(self, folder: Path):
+        super().__init__()
         self.folder = folder
-        self._keys: dict[NodeKind, set[str]] = {kind: set() for kind in NodeKind}
-        self._kin: set[tuple[str, str, str]] = set()  # KIN alone comes from rows that make no node
-        self._regions: dict[str, dict[str, Any]] = {}
         self._writers: dict[Any, Any] = {}
         self._files: list[Any] = []
-        self.nodes: Counter = Counter()
-        self.relationships: Counter = Counter()
         self.files: dict[str, list[tuple[str, Path]]] = {"nodes": [], "relationships": []}
 
-    # -- what the loader asks ------------------------------------------------------------------
-
-    def existing_keys(self, kind: NodeKind, keys: Any) -> set[str]:
-        return set()  # the database is empty; the loader remembers what this load accepted
-
-    def get_nodes(self, kind: NodeKind, keys: Any) -> dict[str, dict[str, Any]]:
-        if kind is not NodeKind.REGION:
-            raise StoreError(f"an initial load cannot read back {kind.value} nodes", question="write_batch")
-        return {k: self._regions[k] for k in keys if k in self._regions}
-
     def write_batch(self, batch: WriteBatch) -> WriteResult:
-        result = WriteResult()
-        for w in batch.nodes:
-            seen = self._keys[w.kind]
-            if w.key in seen:
-                if w.create_only:
-                    result.unchanged[w.kind.value] += 1
-                    continue
-                raise StoreError(
-                    f"{w.kind.value} {w.key} is given twice in this folder ({batch.source}); an initial load takes each "
-                    "node once: remove the repeated row, or load without --initial (the transactional ingest merges them)",
-                    question="write_batch",
-                )
-            seen.add(w.key)
-            columns = NODE_COLUMNS[w.kind]
-            writer = self._writers.get(("node", w.kind)) or self._open(
-                ("node", w.kind), w.kind.value, [f"{NODE_KEY[w.kind]}:ID({w.kind.value})", *_typed(columns, skip=1)]
-            )
-            writer.writerow(_cells(columns, w.props))
-            if w.kind is NodeKind.REGION:
-                self._regions[w.key] = dict(w.props)
-            result.created[w.kind.value] += 1
-            self.nodes[w.kind.value] += 1
-        for e in batch.edges:
-            for end_kind, key in ((e.src_kind, e.src_key), (e.dst_kind, e.dst_key)):
-                if key not in self._keys[end_kind]:
-                    raise StoreError(
-                        f"{e.rel.value} from {e.src_kind.value} {e.src_key} to {e.dst_kind.value} {e.dst_key}: no {end_kind.value} {key}",
-                        question="write_batch",
-                    )
-            if e.rel is RelKind.KIN:
-                kin = (e.src_key, e.dst_key, str(e.props.get("relation")))
-                if kin in self._kin:
-                    result.unchanged[e.rel.value] += 1
-                    continue
-                self._kin.add(kin)
-            columns = REL_COLUMNS[e.rel]
-            slot = ("rel", e.rel, e.src_kind, e.dst_kind)
-            writer = self._writers.get(slot) or self._open(
-                slot,
-                f"{e.rel.value}-{e.src_kind.value}-{e.dst_kind.value}",
-                [f":START_ID({e.src_kind.value})", f":END_ID({e.dst_kind.value})", *_typed(columns)],
-                rel=e.rel.value,
-            )
-            writer.writerow([e.src_key, e.dst_key, *_cells(columns, e.props)])
-            result.created[e.rel.value] += 1
-            self.relationships[e.rel.value] += 1
-        return result
+        try:
+            return super().write_batch(batch)
+        except RepeatedNode as exc:
+            raise StoreError(
+                f"{exc}: remove the repeated row, or load without --initial (the transactional ingest merges them)", question="write_batch"
+            ) from None
+
+    def _add_node(self, kind: NodeKind, props: dict[str, Any]) -> None:
+        columns = NODE_COLUMNS[kind]
+        writer = self._writers.get(("node", kind)) or self._open(
+            ("node", kind), kind.value, [f"{NODE_KEY[kind]}:ID({kind.value})", *_typed(columns, skip=1)]
+        )
+        writer.writerow(_cells(columns, props))
+
+    def _add_edge(self, rel: RelKind, src_kind: NodeKind, src_key: str, dst_kind: NodeKind, dst_key: str, props: dict[str, Any]) -> None:
+        columns = REL_COLUMNS[rel]
+        slot = ("rel", rel, src_kind, dst_kind)
+        writer = self._writers.get(slot) or self._open(
+            slot,
+            f"{rel.value}-{src_kind.value}-{dst_kind.value}",
+            [f":START_ID({src_kind.value})", f":END_ID({dst_kind.value})", *_typed(columns)],
+            rel=rel.value,
+        )
+        writer.writerow([src_key, dst_key, *_cells(columns, props)])
 
     def _open(self, slot: Any, name: str, header: list[str], rel: str | None = None) -> Any:
         path = self.folder / f"{name}.csv"
