@@ -150,9 +150,20 @@ def ingest(
             "--initial", help="First load of an empty Neo4j started by ops/neo4j/start.sh: Neo4j's import tool instead of transactions."
         ),
     ] = False,
+    in_batches: Annotated[
+        bool,
+        typer.Option(
+            "--in-batches",
+            help="Into an empty embedded store too, write batch by batch (slower; a run stopped midway keeps what it wrote) "
+            "instead of one bulk COPY.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a folder (or a zip of one); list every rejected row by file, row and field.
+
+    Into an empty embedded store the folder is loaded in bulk, whole or not at all; later loads
+    are written batch by batch, each batch its own transaction.
 
     Exit code 0: all stored; 3: some rows rejected (the good ones are stored); 4: a file was
     rejected whole (nothing from it stored); 1: could not run.
@@ -175,13 +186,20 @@ def ingest(
                 raise typer.Exit(EXIT_FILE_REJECTED) from None
         elif not folder.is_dir():
             raise ValueError(f"{folder} is not a folder or a zip archive")
-        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json, initial)
+        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json, initial, in_batches)
         report.ignored.extend(unpack_ignored)
         _ingest_answer(report, engine, folder, store, rejects, as_json)
 
 
 def _ingest_with_progress(
-    store: Any, neo4j: Any, folder: Path, batch_size: int, encoding: str | None, as_json: bool, initial: bool = False
+    store: Any,
+    neo4j: Any,
+    folder: Path,
+    batch_size: int,
+    encoding: str | None,
+    as_json: bool,
+    initial: bool = False,
+    in_batches: bool = False,
 ) -> tuple[Any, str]:
     from ingest.loader import ingest_folder
 
@@ -208,7 +226,7 @@ def _ingest_with_progress(
 
                 uri = neo4j or os.environ["AIDGRAPH_NEO4J_URI"]
                 return import_initial(folder, uri, batch_size=batch_size, encoding=encoding, progress=on_batch).report, "neo4j"
-            report = ingest_folder(graph_store, folder, batch_size=batch_size, progress=on_batch, encoding=encoding)
+            report = ingest_folder(graph_store, folder, batch_size=batch_size, progress=on_batch, encoding=encoding, in_batches=in_batches)
         return report, graph_store.engine
 
 

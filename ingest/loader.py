@@ -39,6 +39,7 @@ from graph.model import (
 from graph.national_id import IdNumberError, validate_id_number
 from graph.privacy import mask_value
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch, WriteResult, bulk_load
+from graph.stores.staged import RepeatedNode
 from ingest.exchange import FILE_SPECS, INGEST_ORDER, FileRejected, FileSpec, check_structure, find_files, read_rows
 
 __all__ = [
@@ -610,6 +611,7 @@ def ingest_folder(
     chunk_rows: int = CHUNK_ROWS,
     one_transaction: bool = False,
     check: Callable[[WriteBatch], None] | None = None,
+    in_batches: bool = False,
 ) -> IngestReport:
     """Ingest every exchange file in ``folder`` into ``store``.
 
@@ -622,12 +624,44 @@ def ingest_folder(
     at the end, so the ingest lands whole or not at all (an upload through the API); ``check``,
     if given, sees that batch before it is written and refuses it by raising. A kind written by
     two files (person stubs named by a feed) is counted under the first of them.
+
+    An empty store whose engine has a bulk loader (``store.first_load()``: LadybugDB's ``COPY``)
+    is loaded through it, the whole folder in one transaction, unless ``in_batches`` (each batch
+    its own transaction: a run stopped midway keeps the batches it wrote).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
     with bulk_load():
+        if not (one_transaction or in_batches):
+            report = _first_load(store, folder, batch_size, progress, today, encoding, chunk_rows)
+            if report is not None:
+                return report
         return _ingest_folder(store, folder, batch_size, progress, today, encoding, chunk_rows, one_transaction, check)
+
+
+def _first_load(
+    store: GraphStore,
+    folder: Path,
+    batch_size: int,
+    progress: Callable[[str, int, int], None] | None,
+    today: dt.date | None,
+    encoding: str | None,
+    chunk_rows: int,
+) -> IngestReport | None:
+    """The folder through the store's bulk loader, or None if the store is not empty, has none,
+    or the folder gives a node twice (the batch-by-batch ingest merges the two)."""
+    first_load = getattr(store, "first_load", None)
+    if first_load is None:
+        return None
+    with first_load() as stage:
+        if stage is None:
+            return None
+        try:
+            return _ingest_folder(stage, folder, batch_size, progress, today, encoding, chunk_rows)
+        except RepeatedNode:
+            stage.abandon()
+            return None
 
 
 def _ingest_folder(

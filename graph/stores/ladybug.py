@@ -461,6 +461,27 @@ class LadybugStore(GraphStore):
 
     # -- writing ---------------------------------------------------------------------------
 
+    @contextmanager
+    def first_load(self) -> Iterator[Any]:
+        """A stage for the loader if the store holds no node (else None): what the loader writes to
+        it is loaded with ``COPY`` in one transaction when the block ends without an error and the
+        stage was not abandoned (``graph.stores.ladybug_copy``)."""
+        import tempfile
+
+        from graph.stores.ladybug_copy import CopyTables, copy_into, held_nodes
+
+        if self.read_only or held_nodes(lambda q: self._read(q)):
+            yield None
+            return
+        with tempfile.TemporaryDirectory(prefix="aidgraph-first-load-") as folder:
+            stage = CopyTables(Path(folder))
+            try:
+                yield stage
+            finally:
+                stage.close()
+            if not stage.abandoned:
+                copy_into(self, stage)
+
     def write_batch(self, batch: WriteBatch) -> WriteResult:
         with self._transaction():
             plan = plan_batch(batch, self._prefetched(batch))

@@ -49,7 +49,7 @@ def test_sigkill_midway_then_rerun(tmp_path: Path) -> None:
     folder = tmp_path / "prefecture"
     generate_prefecture(households=3000, seed=11, out=folder)
     store_dir = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "cli.main", "ingest", str(folder), "--store", str(store_dir), "--batch-size", "100"]
+    cmd = [sys.executable, "-m", "cli.main", "ingest", str(folder), "--store", str(store_dir), "--batch-size", "100", "--in-batches"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
     deadline = time.monotonic() + 120
     # Kill while the register is half written: persons are in some batches, not all.
@@ -152,7 +152,9 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
         clean_history = sorted((h["kind"], h["key"], str(h["before"]), str(h["after"])) for h in clean_store.iter_history())
     file_keys = _file_keys(generated_2000)
     store_dir = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "cli.main", "ingest", str(generated_2000), "--store", str(store_dir), "--batch-size", str(BATCH)]
+    # Batch by batch, as into a store that holds data already (a first load is one transaction:
+    # the next test).
+    cmd = [sys.executable, "-m", "cli.main", "ingest", str(generated_2000), "--store", str(store_dir), "--batch-size", str(BATCH), "--in-batches"]
     rng = random.Random(20261125)
     # Kill points spread over the time a whole run takes here (measured: the ingest gets faster).
     started = time.monotonic()
@@ -191,6 +193,36 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
         # Re-running wrote nothing twice: no update appears in the history that the clean ingest lacks.
         resumed_history = sorted((h["kind"], h["key"], str(h["before"]), str(h["after"])) for h in resumed.iter_history())
     assert resumed_history == clean_history
+
+
+def test_kills_during_a_first_load_leave_the_store_empty_or_whole(generated_2000: Path, tmp_path: Path) -> None:
+    """A first load is staged, then copied in one transaction: killed at any point, the reopened
+    store holds nothing or everything."""
+    import random
+
+    with LadybugStore(tmp_path / "clean") as clean_store:
+        assert ingest_folder(clean_store, generated_2000).ok
+        clean = snapshot(clean_store)
+    store_dir = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "cli.main", "ingest", str(generated_2000), "--store", str(store_dir)]
+    started = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
+    whole_run = time.monotonic() - started
+    rng = random.Random(20261202)
+    outcomes = []
+    for slice_ in range(KILLS // 2):
+        for p in store_dir.iterdir():
+            p.unlink()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
+        # Over the whole run, the last slices on the COPY at its end.
+        time.sleep((0.1 + 0.9 * (slice_ + rng.random()) / (KILLS // 2)) * whole_run)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with LadybugStore(store_dir) as reopened:
+            nodes, edges = snapshot(reopened)
+        assert (nodes, edges) in (({}, {}), clean), f"kill {slice_}: {len(nodes)} nodes and {len(edges)} relationships, a part of the load"
+        outcomes.append(bool(nodes))
+    assert not all(outcomes)  # some kills landed before the commit
 
 
 _WRITE_THEN_DIE = """
