@@ -401,7 +401,13 @@ class LadybugStore(GraphStore):
             yield
         finally:
             self._local.in_snapshot = False
-            conn.execute("COMMIT")
+            # A read that failed (a full buffer pool) ended the transaction itself: its own error
+            # is the one to see, not COMMIT's "no active transaction".
+            try:
+                conn.execute("COMMIT")
+            except RuntimeError as exc:
+                if "No active transaction" not in str(exc):
+                    raise
 
     def _read(self, query: str, **params: Any) -> list[list[Any]]:
         try:

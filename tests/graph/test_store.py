@@ -102,6 +102,16 @@ def test_unknown_question_is_a_clear_error(store: GraphStore) -> None:
         store.run("nope")
 
 
+def test_a_read_that_fails_in_a_snapshot_says_why(tmp_path: Path) -> None:
+    # LadybugDB ends the read transaction on a failed statement; the snapshot's COMMIT then found
+    # none, and its "No active transaction for COMMIT" hid the reason (a full buffer pool at 1M).
+    with LadybugStore(tmp_path / "s") as store:
+        with pytest.raises(StoreError, match="Divide by zero"), store.snapshot():
+            store._read("RETURN 1 / 0")
+        with store.snapshot():  # and the next snapshot reads as usual
+            assert store._read("RETURN 1 + 1") == [[2]]
+
+
 def test_embedded_store_persists_across_reopen(tmp_path: Path, two_cases_dir: Path) -> None:
     with LadybugStore(tmp_path / "s") as first:
         ingest_folder(first, two_cases_dir)
