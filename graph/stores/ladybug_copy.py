@@ -122,6 +122,7 @@ class CopyTables(StagedLoad):
     def close(self) -> None:
         for table in [*self.node_tables.values(), *self.rel_tables.values()]:
             table.close()
+        super().close()
 
 
 def held_nodes(read: Any) -> int:

@@ -108,6 +108,7 @@ class ImportFiles(StagedLoad):
             f.close()
         self._files.clear()
         self._writers.clear()
+        super().close()
 
 
 def _typed(columns: dict[str, str], skip: int = 0) -> list[str]:

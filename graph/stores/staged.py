@@ -52,6 +52,7 @@ class StagedLoad:
         self.nodes: Counter = Counter()
         self.relationships: Counter = Counter()
         self.abandoned = False
+        self._closed = False
 
     # -- what the loader asks ------------------------------------------------------------------
 
@@ -64,6 +65,8 @@ class StagedLoad:
         return {k: self._regions[k] for k in keys if k in self._regions}
 
     def write_batch(self, batch: WriteBatch) -> WriteResult:
+        if self._closed:
+            raise StoreError("this first load's stage is closed: it takes no more batches", question="write_batch")
         result = WriteResult()
         for w in batch.nodes:
             seen = self._keys[w.kind]
@@ -114,7 +117,12 @@ class StagedLoad:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Finish the staged files (the load itself is the engine's)."""
+        """Finish the staged files (the load itself is the engine's) and let go of the keys staged:
+        a closed stage takes no more batches, and at a million people the keys are a gigabyte that
+        the engine's load should not find still held."""
+        self._keys = {kind: set() for kind in NodeKind}
+        self._kin = {}
+        self._closed = True
 
     def abandon(self) -> None:
         """Load nothing of what was staged (the caller loads the folder another way)."""
