@@ -137,7 +137,9 @@ def copy_into(store: LadybugStore, stage: CopyTables) -> None:
     with store._transaction():
         held = held_nodes(store._write_rows)
         if held:
-            raise StoreError(f"the store at {store.path} received {held} nodes during its first load: run the ingest again", question="write_batch")
+            raise StoreError(
+                f"the store at {store.path} received {held} nodes during its first load: run the ingest again", question="write_batch"
+            )
         for kind, table in stage.node_tables.items():
             if table.path.exists():
                 store._write_rows(f"COPY {_label(kind)} FROM '{table.path}'")

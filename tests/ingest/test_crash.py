@@ -154,7 +154,8 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
     store_dir = tmp_path / "killed"
     # Batch by batch, as into a store that holds data already (a first load is one transaction:
     # the next test).
-    cmd = [sys.executable, "-m", "cli.main", "ingest", str(generated_2000), "--store", str(store_dir), "--batch-size", str(BATCH), "--in-batches"]
+    cmd = [sys.executable, "-m", "cli.main", "ingest", str(generated_2000), "--store", str(store_dir)]
+    cmd += ["--batch-size", str(BATCH), "--in-batches"]
     rng = random.Random(20261125)
     # Kill points spread over the time a whole run takes here (measured: the ingest gets faster).
     started = time.monotonic()
