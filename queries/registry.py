@@ -15,6 +15,9 @@ read by both engines.
 Over Bolt each part is a round trip: where that costs much on Neo4j, a question in parts keeps
 ``one_text``, the question as one text for Neo4j, with the function that turns its records into
 the parts (so ``from_records`` is shared and the answers compare equal). Each use says why.
+``one_text_when`` limits it to some parameters: a text that collects per household is fine for a
+few households and too much for a whole store (Neo4j holds a transaction's collections in its
+transaction memory, while flat parts stream).
 
 >>> @question("example_count", cypher="MATCH (n:Household) RETURN count(*) AS n", from_records=lambda rows, **p: rows[0]["n"])
 ... def example_count(store):
@@ -54,6 +57,14 @@ class Question:
     follow_up: Callable[[dict[str, list[dict[str, Any]]], dict[str, Any]], tuple[Mapping[str, str], dict[str, Any]]] | None = None
     #: For a question in parts, Neo4j's one text and how its records become the parts (see above).
     one_text: tuple[str, Callable[[list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]] | None = None
+    #: The question's parameters for which Neo4j reads ``one_text`` (always, if None); else the parts.
+    one_text_when: Callable[[dict[str, Any]], bool] | None = None
+
+    def one_text_for(self, params: dict[str, Any]) -> tuple[str, Callable[[list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]] | None:
+        """Neo4j's one text for these parameters, or None to read the parts."""
+        if self.one_text is None or (self.one_text_when is not None and not self.one_text_when(params)):
+            return None
+        return self.one_text
 
 
 _REGISTRY: dict[str, Question] = {}
@@ -67,6 +78,7 @@ def question(
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] = _as_given,
     follow_up: Callable[[dict[str, list[dict[str, Any]]], dict[str, Any]], tuple[Mapping[str, str], dict[str, Any]]] | None = None,
     one_text: tuple[str, Callable[[list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]] | None = None,
+    one_text_when: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the question ``name`` with the decorated function's parameters; the function
     returned asks it of the store given first."""
@@ -74,7 +86,7 @@ def question(
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
-        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params, follow_up, one_text)
+        _REGISTRY[name] = Question(name, signature, cypher, from_records, cypher_params, follow_up, one_text, one_text_when)
 
         @functools.wraps(func)
         def ask(store: Any, **params: Any) -> Any:

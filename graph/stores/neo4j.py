@@ -550,9 +550,10 @@ class Neo4jStore(GraphStore):
         self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "append_history")
 
     def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        if question.one_text is None:
+        one_text = question.one_text_for(params)
+        if one_text is None:
             return super()._run_question(question, params)
-        text, to_parts = question.one_text  # parts cost a round trip each over Bolt
+        text, to_parts = one_text  # parts cost a round trip each over Bolt
         cypher_params = question.cypher_params(params)
         return question.from_records(to_parts(self._reading(lambda read: read(text, cypher_params))), **params)
 
