@@ -632,25 +632,21 @@ def ingest_folder(
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
+
+    def load(into: GraphStore) -> IngestReport:
+        return _ingest_folder(into, folder, batch_size, progress, today, encoding, chunk_rows, one_transaction, check)
+
     with bulk_load():
         if not (one_transaction or in_batches):
-            report = _first_load(store, folder, batch_size, progress, today, encoding, chunk_rows)
+            report = _first_load(store, load)
             if report is not None:
                 return report
-        return _ingest_folder(store, folder, batch_size, progress, today, encoding, chunk_rows, one_transaction, check)
+        return load(store)
 
 
-def _first_load(
-    store: GraphStore,
-    folder: Path,
-    batch_size: int,
-    progress: Callable[[str, int, int], None] | None,
-    today: dt.date | None,
-    encoding: str | None,
-    chunk_rows: int,
-) -> IngestReport | None:
-    """The folder through the store's bulk loader, or None if the store is not empty, has none,
-    or the folder gives a node twice (the batch-by-batch ingest merges the two)."""
+def _first_load(store: GraphStore, load: Callable[[Any], IngestReport]) -> IngestReport | None:
+    """``load`` (the folder's ingest) into the store's bulk loader, or None if the store is not
+    empty, has none, or the folder gives a node twice (the batch-by-batch ingest merges the two)."""
     first_load = getattr(store, "first_load", None)
     if first_load is None:
         return None
@@ -658,7 +654,7 @@ def _first_load(
         if stage is None:
             return None
         try:
-            return _ingest_folder(stage, folder, batch_size, progress, today, encoding, chunk_rows)
+            return load(stage)
         except RepeatedNode:
             stage.abandon()
             return None
