@@ -476,7 +476,7 @@ class LadybugStore(GraphStore):
 
         from graph.stores.ladybug_copy import CopyTables, copy_into, held_nodes
 
-        if self.read_only or held_nodes(lambda q: self._read(q)):
+        if self.read_only or held_nodes(self._read):
             yield None
             return
         with tempfile.TemporaryDirectory(prefix="aidgraph-first-load-") as folder:

@@ -4,7 +4,7 @@ Writing batch by batch reads the committed state a batch needs (key lookups, the
 at its ends) before writing; on an empty store there is none, and at a million people those reads
 were most of an ingest and more than the buffer pool held. So a folder loaded into an empty store
 is validated by the loader as always, its nodes and relationships staged in one Parquet file per
-node table and per relationship table and end kinds (a few thousand rows in memory at a time),
+node table and per relationship table and end kinds (up to 50,000 rows of each in memory),
 and loaded with LadybugDB's ``COPY`` in **one transaction**: a first load lands whole or not at
 all. Later loads, and a first load that gives a node twice, are written batch by batch.
 
