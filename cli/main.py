@@ -770,39 +770,29 @@ def resolve(
         float, typer.Option("--review-above", min=0.0, max=1.0, help="List pairs from this probability up to --accept.")
     ] = 0.5,
 ) -> None:
-    """Which records are the same person (Fellegi-Sunter linkage with EM; see ingest/resolve.py)."""
+    """Which records are the same person (Splink on DuckDB, with AidGraph's comparisons; see docs/identity.md)."""
     import csv
 
+    from ingest.resolve import check_csv
     from ingest.resolve import resolve as run
 
-    with records.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or "record_id" not in reader.fieldnames:
-            raise ValueError(f"{records}: the header must have a record_id column")
-        rows = list(reader)
-    seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
-        if not (row.get("record_id") or "").strip():
-            raise ValueError(f"{records} row {line} field record_id: empty")
-        if row["record_id"] in seen:
-            raise ValueError(f"{records} row {line} field record_id: {row['record_id']!r} appears twice")
-        seen.add(row["record_id"])
-    result = run(rows, accept=accept, review=review)
+    check_csv(records)
+    result = run(records, accept=accept, review=review, progress=lambda message: err.print(message, markup=False))
     with out_file.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["record_id", "cluster_id", "score"])
-        for c in result.clusters:
-            writer.writerow([c.record_id, c.cluster_id, f"{c.score:.6f}"])
+        for batch in result.cluster_table.to_batches():
+            for rid, cid, score in zip(*(batch.column(k).to_pylist() for k in ("record_id", "cluster_id", "score")), strict=True):
+                writer.writerow([rid, cid, f"{score:.6f}"])
     if review_file is not None:
         with review_file.open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(["record_a", "record_b", "probability", "evidence"])
             for p in result.review:
                 writer.writerow([p.a, p.b, f"{p.probability:.6f}", "; ".join(p.evidence)])
-    clusters = len({c.cluster_id for c in result.clusters})
-    out.print(
-        f"{len(rows)} records -> {clusters} persons; {len(result.pairs)} candidate pairs, {len(result.review)} for review; wrote {out_file}"
-    )
+    records_count = len(result.cluster_table)
+    persons = len(set(result.cluster_table["cluster_id"].to_pylist()))
+    out.print(f"{records_count} records -> {persons} persons; {len(result.review)} pairs for review; wrote {out_file}")
 
 
 @app.command()
@@ -1343,7 +1333,7 @@ def identity_resolve(
     from ingest.identity import resolve_store
 
     with _open(store, neo4j) as graph_store:
-        outcome = resolve_store(graph_store, accept=accept, review=review)
+        outcome = resolve_store(graph_store, accept=accept, review=review, progress=lambda message: err.print(message, markup=False))
     for link in mask_tree(outcome.linked):
         out.print(f"linked {link['record']} -> {link['person']} ({link['score']:.4f}: {'; '.join(link['evidence'])})", markup=False)
     out.print(f"{len(outcome.linked)} linked, {len(outcome.queued)} queued for review, {len(outcome.unresolved)} with no register person")

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from graph.model import IdentityReview, NodeKind, RelKind
@@ -85,13 +87,20 @@ def _link(batch: WriteBatch, kind: NodeKind, key: str, person: str, score: float
     batch.edges.append(EdgeWrite(rel, NodeKind.PERSON, person, kind, key, {"match": "resolved", "score": score}))
 
 
-def resolve_store(store: GraphStore, *, accept: float = 0.9, review: float = 0.5) -> StoreResolution:
-    """Link what can be linked, queue what a caseworker must decide; one batch."""
+def resolve_store(
+    store: GraphStore, *, accept: float = 0.9, review: float = 0.5, progress: Callable[[str], None] | None = None
+) -> StoreResolution:
+    """Link what can be linked, queue what a caseworker must decide; one batch.
+
+    DuckDB works beside an embedded store's files (a temporary folder for Neo4j) and is removed after.
+    """
     rows = _records(store)
     outcome = StoreResolution()
     if not any(r["record_id"][0] in "AI" for r in rows):
         return outcome
-    result = resolve(rows, accept=accept, review=review)
+    folder = getattr(store, "path", None)
+    workdir = folder if isinstance(folder, Path) and folder.is_dir() else None
+    result = resolve(rows, accept=accept, review=review, workdir=workdir, progress=progress)
     decisions = {r.key: r.props for r in store.iter_nodes(NodeKind.IDENTITY_REVIEW)}
     cluster_of = {c.record_id: c.cluster_id for c in result.clusters}
     members: dict[str, list[str]] = {}

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from ingest.resolve import compare, normalise, resolve
+from ingest.resolve import compare, prepared_rows, resolve
 from ingest.synthetic import generate_prefecture
 
 DRIVER = "420106198305141516"
@@ -71,7 +71,8 @@ def test_no_id_legacy_id_transposed_digits_and_latin_names() -> None:
         },
         {"record_id": "namesake", "name": "周建军", "id_number": "420502197001011234", "birth_date": "1970-01-01"},  # another man
     ]
-    assert normalise({"record_id": "x", "id_number": legacy}).id == DRIVER[:17] + normalise({"record_id": "x", "id_number": legacy}).id[17]
+    (upgraded,) = prepared_rows([{"record_id": "x", "id_number": legacy}])
+    assert upgraded["id"][:17] == DRIVER[:17] and upgraded["birth"] == "1983-05-14"
     result = resolve(records)
     clusters = _cluster_of(result)
     for rid in ("legacy", "no-id", "latin", "swapped"):
@@ -82,10 +83,16 @@ def test_no_id_legacy_id_transposed_digits_and_latin_names() -> None:
 
 
 def test_comparison_levels() -> None:
-    a = normalise({"record_id": "a", "name": "周建军", "birth_date": "1983-05-04"})
-    b = normalise({"record_id": "b", "name": "周军", "birth_date": "1983-04-05"})
-    levels = dict(zip(("id", "name", "birth", "sex", "phone", "address"), compare(a, b), strict=True))
+    levels = compare(
+        {"record_id": "a", "name": "周建军", "birth_date": "1983-05-04"}, {"record_id": "b", "name": "周军", "birth_date": "1983-04-05"}
+    )
     assert levels == {"id": 0, "name": 3, "birth": 2, "sex": 0, "phone": 0, "address": 0}  # a missing character; day and month swapped
+    transposed = compare(
+        {"record_id": "a", "id_number": DRIVER}, {"record_id": "b", "id_number": DRIVER[:10] + DRIVER[11] + DRIVER[10] + DRIVER[12:]}
+    )
+    assert transposed["id"] == 3
+    latin = compare({"record_id": "a", "name": "周建军"}, {"record_id": "b", "name": "Jianjun ZHOU"})
+    assert latin["name"] == 2
 
 
 def test_a_generic_phone_does_not_make_one_person_of_a_village() -> None:
@@ -93,7 +100,7 @@ def test_a_generic_phone_does_not_make_one_person_of_a_village() -> None:
     records = _population(60)
     for r in records[:40]:
         r["phone"] = office  # the village office's phone on forty records
-    clusters = _cluster_of(resolve(records, max_block=30))
+    clusters = _cluster_of(resolve(records))
     assert len(set(clusters.values())) == 60
 
 
