@@ -1,13 +1,14 @@
 """Identity resolution: which records are the same person, however each department spelled them.
 
 Splink 5 on DuckDB does the linkage (blocking, u by random sampling, m by EM in sessions, term
-frequencies, prediction, connected components); what is AidGraph's own is here:
+frequencies, prediction, connected components); what is AidGraph's own is here and in
+``ingest.resolve_model`` (the fields' comparison levels, the blocking rules, the training):
 
 - **normalise** (``prepare``): ID numbers upper-cased, 15-digit legacy numbers upgraded to 18;
   birth date and sex from a valid ID when the record lacks them; names traditional → simplified
   (opencc), then pinyin (pypinyin) with surname and given name sorted, so that 周建軍, 周建军 and
-  "Zhou Jianjun" compare; phones to their last 8 digits; addresses to character pairs. Each becomes
-  a derived column of the DuckDB table Splink reads;
+  "Zhou Jianjun" compare; phones to their last 8 digits; addresses to a MinHash signature of their
+  character pairs. Each becomes a derived column of the DuckDB table Splink reads;
 - **compare** (``comparisons``): the levels written for this data (ID: exact / one digit / two
   transposed; name: exact with term frequencies / same pinyin / a character missing / Jaro-Winkler
   on pinyin; birth: exact / day and month swapped / one digit / same month; sex; phone; address);
@@ -29,13 +30,11 @@ names, trains and links by the same call.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -48,18 +47,23 @@ from pypinyin import lazy_pinyin
 
 from graph.names import split_chinese_name
 from graph.national_id import is_valid_id_number, upgrade_15_to_18
+from ingest.resolve_model import (
+    FIELDS,
+    NULL_COLUMN,
+    SIGNATURE,
+    blocking_rules,
+    comparisons,
+    evidence,
+    level_sql,
+    parameters,
+    run_sql,
+    train,
+)
 
 __all__ = ["FIELDS", "Cluster", "Pair", "Resolution", "check_csv", "compare", "evidence", "prepared_rows", "resolve", "simplified"]
 
-FIELDS = ("id", "name", "birth", "sex", "phone", "address")
 #: The columns a raw record may carry (any may be missing; ``record_id`` may not).
 RAW_COLUMNS = ("record_id", "name", "id_number", "other_id", "birth_date", "sex", "phone", "address", "source")
-#: Random pairs for the u estimate (Splink advises 1e7 or more). On the generated prefectures of
-#: 121,856 and 350,787 records 2e6 gave the same clusters as 1e7 (F1 0.9985 and 0.9986) and cut
-#: training from 4.0 s to 1.6 s; the u priors (``_blend_u``) cover the levels a sample this size misses.
-U_PAIRS = 2e6
-#: Pairs per EM session (Splink samples records to about this many blocked pairs).
-EM_PAIRS = 2e6
 _T2S = opencc.OpenCC("t2s")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -103,24 +107,19 @@ def _id_forms(number: str) -> tuple[str, str | None, str | None]:
     return number, None, None
 
 
-def _sql(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple]:
-    """Run ``sql`` to its end (DuckDB refuses the next statement while a result is unread)."""
-    return con.execute(sql, params).fetchall()
-
-
 def check_csv(path: Path) -> None:
     """Refuse a records file without a usable ``record_id``, naming the file, row and field."""
     con = duckdb.connect()
     try:
         source = f"read_csv('{_quoted(path)}', all_varchar = true, header = true)"
-        columns = [r[0] for r in _sql(con, f"DESCRIBE SELECT * FROM {source}")]
+        columns = [r[0] for r in run_sql(con, f"DESCRIBE SELECT * FROM {source}")]
         if "record_id" not in columns:
             raise ValueError(f"{path}: the header must have a record_id column")
         numbered = f"(SELECT record_id, row_number() OVER () + 1 AS line FROM {source})"
-        empty = _sql(con, f"SELECT min(line) FROM {numbered} WHERE nullif(trim(record_id), '') IS NULL")[0][0]
+        empty = run_sql(con, f"SELECT min(line) FROM {numbered} WHERE nullif(trim(record_id), '') IS NULL")[0][0]
         if empty is not None:
             raise ValueError(f"{path} row {empty} field record_id: empty")
-        twice = _sql(
+        twice = run_sql(
             con,
             f"""SELECT record_id, line FROM (SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY line) AS k FROM {numbered})
                 WHERE k = 2 ORDER BY line LIMIT 1""",
@@ -139,7 +138,7 @@ def _load(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | pa
     """The raw records as table ``raw``: every column of ``RAW_COLUMNS`` as text (absent ones empty)."""
     if isinstance(records, Path):
         source = f"read_csv('{_quoted(records)}', all_varchar = true, header = true)"
-        present = {r[0] for r in _sql(con, f"DESCRIBE SELECT * FROM {source}")}
+        present = {r[0] for r in run_sql(con, f"DESCRIBE SELECT * FROM {source}")}
     else:
         if isinstance(records, pa.Table):
             table = records
@@ -149,7 +148,7 @@ def _load(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | pa
         con.register("raw_arrow", table)
         source, present = "raw_arrow", set(table.column_names)
     cols = ", ".join(f"nullif(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in RAW_COLUMNS)
-    _sql(con, f"CREATE OR REPLACE TABLE raw AS SELECT {cols} FROM {source}")
+    run_sql(con, f"CREATE OR REPLACE TABLE raw AS SELECT {cols} FROM {source}")
     if source == "raw_arrow":
         con.unregister("raw_arrow")
 
@@ -161,7 +160,7 @@ def _lookup(con: duckdb.DuckDBPyConnection, name: str, keys: list[str], fn: Call
     for i, c in enumerate(columns):
         data[c] = [None if v is None else v[i] for v in values]
     con.register(f"{name}_arrow", pa.table(data))
-    _sql(con, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+    run_sql(con, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
 
 
@@ -179,7 +178,7 @@ def prepare(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | 
     _lookup(con, "id_forms", ids, _id_forms, ("id", "id_birth", "id_sex"))
     addresses = [r[0] for r in con.execute("SELECT DISTINCT address FROM raw WHERE address IS NOT NULL").fetchall()]
     _lookup(con, "address_forms", addresses, lambda a: (simplified(a).lower(),), ("address",))
-    _sql(
+    run_sql(
         con,
         """
         CREATE OR REPLACE TABLE records AS
@@ -207,9 +206,9 @@ def prepare(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | 
         FROM (SELECT *, list_distinct(list_transform(range(1, length(address)), lambda k: substr(address, k, 2))) AS grams FROM base)
         """.replace("{_MINHASH}", ", ".join(f"list_min(list_transform(grams, lambda g: hash(g, {k})))" for k in range(SIGNATURE))),
     )
-    _sql(con, "ALTER TABLE records DROP COLUMN grams")
+    run_sql(con, "ALTER TABLE records DROP COLUMN grams")
     for table in ("raw", "name_forms", "id_forms", "address_forms"):
-        _sql(con, f"DROP TABLE {table}")
+        run_sql(con, f"DROP TABLE {table}")
 
 
 def prepared_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -227,94 +226,6 @@ def prepared_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # Each comparison: its columns (a field is compared only when the file has them) and its levels,
 # most alike first, each with the evidence a caseworker reads. Level SQL is DuckDB's.
-#: Addresses compare by the Jaccard similarity of their character pairs, estimated by MinHash: each
-#: address keeps the least hash of its pairs under SIGNATURE hash functions, and the share of equal
-#: positions estimates the Jaccard (to 1/SIGNATURE). The exact set operation (DuckDB's
-#: list_intersect) took 67 s for 5M pairs of FEBRL's addresses; the signature takes under a second.
-SIGNATURE = 16
-_AGREE = "(" + " + ".join(f"(address_sig_l[{k + 1}] = address_sig_r[{k + 1}])::INTEGER" for k in range(SIGNATURE)) + ")"
-_SWAPPED = "left(birth_l, 4) = left(birth_r, 4) AND substr(birth_l, 6, 2) = substr(birth_r, 9, 2) AND substr(birth_l, 9, 2) = substr(birth_r, 6, 2)"
-_LEVELS: dict[str, list[tuple[str, str]]] = {
-    "id": [
-        ("id_l = id_r", "ID number equal"),
-        ("length(id_l) = length(id_r) AND hamming(id_l, id_r) = 1", "ID number one digit apart"),
-        ("length(id_l) = length(id_r) AND hamming(id_l, id_r) = 2 AND damerau_levenshtein(id_l, id_r) = 1", "ID number digits transposed"),
-    ],
-    "name": [
-        ("name_l = name_r", "name equal"),
-        ("pinyin_l = pinyin_r", "name equal in pinyin"),
-        (
-            "abs(length(name_l) - length(name_r)) = 1 AND left(name_l, 1) = left(name_r, 1) AND levenshtein(name_l, name_r) = 1",
-            "name with a character missing",
-        ),
-        ("jaro_winkler_similarity(pinyin_l, pinyin_r) >= 0.93", "name close in pinyin"),
-    ],
-    "birth": [
-        ("birth_l = birth_r", "birth date equal"),
-        (_SWAPPED, "birth day and month swapped"),
-        ("length(birth_l) = length(birth_r) AND hamming(birth_l, birth_r) = 1", "birth date one digit apart"),
-        ("left(birth_l, 7) = left(birth_r, 7)", "birth in the same month"),
-    ],
-    "sex": [("sex_l = sex_r", "sex agrees")],
-    "phone": [("phone_l = phone_r", "phone equal")],
-    "address": [(f"{_AGREE} >= {0.6 * SIGNATURE}", "address alike"), (f"{_AGREE} >= {0.3 * SIGNATURE}", "address partly alike")],
-}
-_DIFFER = {
-    "id": "ID numbers differ",
-    "name": "names differ",
-    "birth": "birth dates differ",
-    "sex": "sex differs",
-    "phone": "phones differ",
-    "address": "addresses differ",
-}
-#: Starting m and u per level (most alike first, "differ" last): the model on a file too small to
-#: train a level (a county's feed, a test). u as measured between random people of a generated
-#: 100k-people prefecture, m as a caseworker would guess; any level a file trains replaces them.
-PRIORS: dict[str, tuple[list[float], list[float]]] = {
-    "id": ([0.93, 0.03, 0.02, 0.02], [5e-06, 5e-06, 5e-06, 0.999985]),
-    "name": ([0.88, 0.04, 0.03, 0.02, 0.03], [1e-04, 1e-05, 1e-04, 1.3e-04, 0.99966]),
-    "birth": ([0.88, 0.02, 0.04, 0.03, 0.03], [4e-05, 2.5e-05, 4e-04, 9.7e-04, 0.998565]),
-    "sex": ([0.98, 0.02], [0.5, 0.5]),
-    "phone": ([0.9, 0.1], [7e-05, 0.99993]),
-    "address": ([0.7, 0.15, 0.15], [0.0036, 0.0478, 0.9486]),
-}
-#: The least m an EM session may estimate (see ``_em_tolerates_zero_m``).
-M_FLOOR = 1e-10
-#: The share of the m priors mixed into what EM estimated (see ``_apply_priors``).
-M_PRIOR_SHARE = 0.01
-#: The weight of the u priors, in random pairs (see ``_apply_priors``).
-U_PRIOR_PAIRS = 10_000
-#: Fewer blocked pairs than this and an EM session is not run: its m would be noise (Splink asks
-#: for a few hundred at least).
-EM_MIN_PAIRS = 300
-#: Fewer sure matches than this share of an EM session's pairs and it is not run (``_worth_training``).
-EM_MIN_MATCH_SHARE = 0.01
-_NULL = {"id": "id", "name": "name", "birth": "birth", "sex": "sex", "phone": "phone", "address": "address_sig"}
-
-
-def evidence(field_name: str, level: int) -> str | None:
-    """What level ``level`` (1 most alike; 0 missing) of a field says.
-
-    >>> evidence("id", 3), evidence("birth", 5), evidence("name", 0)
-    ('ID number digits transposed', 'birth dates differ', None)
-    """
-    if level == 0:
-        return None
-    texts = [text for _, text in _LEVELS[field_name]] + [_DIFFER[field_name]]
-    return texts[level - 1]
-
-
-def _null_sql(f: str) -> str:
-    column = _NULL[f]
-    return f"{column}_l IS NULL OR {column}_r IS NULL"
-
-
-def _level_sql(f: str) -> str:
-    """The level of field ``f`` (0 missing, 1 most alike) of a pair whose columns end in _l and _r."""
-    whens = " ".join(f"WHEN {sql} THEN {i}" for i, (sql, _) in enumerate(_LEVELS[f], start=1))
-    return f"CASE WHEN {_null_sql(f)} THEN 0 {whens} ELSE {len(_LEVELS[f]) + 1} END"
-
-
 def _sides(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """``records`` twice, its columns suffixed _l and _r, as Splink names the two records of a pair."""
     cursor = con.execute("SELECT * FROM records LIMIT 0")
@@ -334,8 +245,8 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, int]:
     try:
         prepare(con, [a, b])
         side = _sides(con)
-        levels = ", ".join(_level_sql(f) for f in FIELDS)
-        row = _sql(
+        levels = ", ".join(level_sql(f) for f in FIELDS)
+        row = run_sql(
             con,
             f"SELECT {levels} FROM {side['l']} l, {side['r']} r WHERE unique_id_l = $a AND unique_id_r = $b",
             {"a": str(a["record_id"]), "b": str(b["record_id"])},
@@ -343,68 +254,6 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, int]:
         return dict(zip(FIELDS, row, strict=True))
     finally:
         con.close()
-
-
-def comparisons(present: set[str]) -> list:
-    """Splink comparisons for the fields of ``FIELDS`` that are ``present``."""
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
-    out = []
-    for f in FIELDS:
-        if f not in present:
-            continue
-        levels: list = [cll.CustomLevel(_null_sql(f), "missing").configure(is_null_level=True)]
-        m, u = PRIORS[f]
-        for i, (sql, text) in enumerate(_LEVELS[f]):
-            level = cll.CustomLevel(sql, text).configure(m_probability=m[i], u_probability=u[i])
-            if f in ("name", "phone") and i == 0:
-                # a common name, or a village office's phone, is more often shared by chance than a rare one
-                level = level.configure(tf_adjustment_column=f, tf_adjustment_weight=1.0)
-            levels.append(level)
-        levels.append(cll.ElseLevel().configure(label_for_charts=_DIFFER[f], m_probability=m[-1], u_probability=u[-1]))
-        out.append(cl.CustomComparison(levels, output_column_name=f, comparison_description=f))
-    return out
-
-
-def blocking_rules(present: set[str]) -> list:
-    """The blocking rules the ``present`` fields allow: each survives one wrong character somewhere else."""
-    from splink import block_on
-
-    rules = []
-    if "id" in present:
-        rules.append(block_on("id_tail"))
-        if "name" in present:
-            rules.append(block_on("id_head", "pinyin"))
-    if "name" in present and "birth" in present:
-        rules += [block_on("name_a", "birth"), block_on("name_b", "birth"), block_on("pinyin", "birth_year")]
-    if "phone" in present:
-        rules.append(block_on("phone"))
-    if "name" in present and "address" in present and "birth" not in present:
-        rules.append(block_on("pinyin"))
-    return rules
-
-
-def _training(present: set[str]) -> tuple[list, list]:
-    """(deterministic rules for the prior, EM sessions). The sessions block on different fields so
-    each comparison is estimated in at least one of them (Splink leaves out, in a session, the
-    comparisons whose columns the session blocks on). With ID numbers, the fields other than the
-    ID learn their m from the pairs that share an ID instead (``_m_from_shared_ids``)."""
-    deterministic: list[str] = []
-    sessions: list[tuple[str, ...]] = []
-    if "id" in present:
-        deterministic.append("l.id = r.id")
-    if "name" in present and "birth" in present:
-        deterministic.append("l.name = r.name AND l.birth = r.birth")
-        sessions.append(("pinyin", "birth_year"))
-        if "id" not in present:
-            sessions.append(("birth",))
-    elif "name" in present:
-        deterministic.append("l.name = r.name")
-        sessions.append(("pinyin",))
-    if "phone" in present and len(sessions) < 2:
-        sessions.append(("phone",))
-    return deterministic, sessions
 
 
 @dataclass
@@ -484,7 +333,7 @@ def resolve(
     to the one its name and birth date agree with, not to both). DuckDB works in a file under
     ``workdir`` (a temporary folder when None) within ``memory_limit``, spilling beyond it.
     """
-    from splink import Linker, SettingsCreator, block_on
+    from splink import Linker, SettingsCreator
     from splink.backends.duckdb import DuckDBAPI
 
     say = progress or (lambda _message: None)
@@ -506,42 +355,21 @@ def resolve(
         t = time.perf_counter()
         prepare(con, raw_records)
         count = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
-        present = {f for f in FIELDS if con.execute(f"SELECT count({_NULL[f]}) FROM records").fetchall()[0][0] > 0}
+        present = {f for f in FIELDS if con.execute(f"SELECT count({NULL_COLUMN[f]}) FROM records").fetchall()[0][0] > 0}
         stage(f"normalised {count:,} records ({', '.join(f for f in FIELDS if f in present)})", t)
         if count < 2 or not present - {"sex"}:
             return _singletons(con, accept, review, tuple(sorted(present)), stages)
 
         t = time.perf_counter()
-        deterministic, sessions = _training(present)
-        sure_pairs = _sure_pairs(con, deterministic)
         settings = SettingsCreator(
             link_type="dedupe_only",
-            probability_two_random_records_match=_prior(sure_pairs, count),
             comparisons=comparisons(present),
             blocking_rules_to_generate_predictions=blocking_rules(present),
             retain_intermediate_calculation_columns=False,
             retain_matching_columns=False,
         )
-        db_api = DuckDBAPI(connection=con)
-        linker = Linker(db_api.register("records", table_name="records_input"), settings, log_level=logging.WARNING)
-        sampled_pairs = min(U_PAIRS, count * (count - 1) / 2)
-        linker.training.estimate_u_using_random_sampling(max_pairs=sampled_pairs, seed=seed)
-        _blend_u(linker, sampled_pairs)
-        trained = []
-        if "id" in present and _m_from_shared_ids(con, linker):
-            trained.append("pairs sharing an ID")
-        few_sure = sure_pairs < EM_MIN_PAIRS
-        if few_sure:  # the prior, and which pairs are likely matches, from the model as it stands
-            _prior_by_em(con, linker, count)
-        with _em_tolerates_zero_m():
-            for columns in sessions:
-                if _worth_training(con, columns, deterministic, likely="likely" if few_sure else None):
-                    linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns), max_pairs=EM_PAIRS)
-                    trained.append("+".join(columns))
-        _smooth_m(linker)
-        if few_sure:
-            _prior_by_em(con, linker, count)
-            trained.append("the prior by EM over the blocked pairs")
+        linker = Linker(DuckDBAPI(connection=con).register("records", table_name="records_input"), settings, log_level=logging.WARNING)
+        trained = train(con, linker, present, count, seed)
         stage(f"trained (u from random pairs, m by EM blocked on {', '.join(trained) or 'nothing: too few pairs, priors kept'})", t)
 
         t = time.perf_counter()
@@ -550,12 +378,12 @@ def resolve(
 
         t = time.perf_counter()
         clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, accept)
-        _sql(con, f"CREATE OR REPLACE TABLE clusters AS SELECT unique_id, cluster_id FROM {clustered.physical_name}")
+        run_sql(con, f"CREATE OR REPLACE TABLE clusters AS SELECT unique_id, cluster_id FROM {clustered.physical_name}")
         # Splink 5 keeps each comparison's weight, not its level: the levels of the pairs kept come
         # from the same SQL, run again on those pairs only.
         side = _sides(con)
-        levels = ", ".join(f"{_level_sql(f)} AS level_{f}" for f in FIELDS if f in present)
-        _sql(
+        levels = ", ".join(f"{level_sql(f)} AS level_{f}" for f in FIELDS if f in present)
+        run_sql(
             con,
             f"""CREATE OR REPLACE TABLE pairs AS
                 SELECT p.unique_id_l AS a, p.unique_id_r AS b, p.match_probability AS probability, p.match_weight AS weight, {levels}
@@ -564,178 +392,11 @@ def resolve(
         )
         split = _split_register_clusters(con, register_prefix, accept)
         stage(f"clustered ({split} clusters of two register people split)", t)
-        return _result(con, accept, review, tuple(f for f in FIELDS if f in present), stages, _parameters(linker))
+        return _result(con, accept, review, tuple(f for f in FIELDS if f in present), stages, parameters(linker))
     finally:
         splink_log.setLevel(level_before)
         con.close()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _sure_pairs(con: duckdb.DuckDBPyConnection, rules: list[str], where: str = "true") -> int:
-    """How many pairs the sure rules find (those meeting ``where``)."""
-    found = 0
-    for i, rule in enumerate(rules):
-        earlier = " ".join(f"AND NOT coalesce({r}, false)" for r in rules[:i])
-        first = rule.split(" AND ")[0].replace("l.", "").split(" = ")[0]
-        found += _sql(
-            con,
-            f"SELECT count(*) FROM records l JOIN records r ON l.{first} = r.{first} AND l.unique_id < r.unique_id WHERE {rule} {earlier} AND {where}",
-        )[0][0]
-    return found
-
-
-def _prior(found: int, count: int) -> float:
-    """The share of all pairs that match, from the ``found`` pairs sure rules find at a recall of 0.9
-    (Splink's ``estimate_probability_two_random_records_match`` does this sum; it fails with a math
-    domain error when the rules find nothing)."""
-    return min(max(found / 0.9, 1) / (count * (count - 1) / 2), 0.5)
-
-
-def _prior_by_em(con: duckdb.DuckDBPyConnection, linker, count: int) -> None:
-    """Set the share of all pairs that match, by EM over every blocked pair with m and u fixed, and
-    keep the pairs then likelier matches than not as table ``likely``: for a file where the sure
-    rules find (almost) nothing, as in RLdata, where every second record has one error in its name
-    or its birth date and none equals another exactly.
-    """
-    prior = linker._settings_obj._probability_two_random_records_match
-    scored = linker.inference.predict()
-    evidence = f"SELECT match_weight - {math.log2(prior / (1 - prior))} AS w FROM {scored.physical_name}"
-    blocked = _sql(con, f"SELECT count(*) FROM ({evidence})")[0][0]
-    share = 0.1
-    for _ in range(30):
-        # At most even odds among blocked pairs: the evidence must carry a match, not the prior.
-        expected = _sql(con, f"SELECT sum(1 / (1 + pow(2, -(w + {math.log2(share / (1 - share))})))) FROM ({evidence})")[0][0] or 0.0
-        share = min(max(expected / max(blocked, 1), 1e-9), 0.5)
-    shift = math.log2(share / (1 - share))
-    _sql(
-        con,
-        f"""CREATE OR REPLACE TABLE likely AS SELECT unique_id_l, unique_id_r FROM {scored.physical_name}
-            WHERE match_weight - {math.log2(prior / (1 - prior))} + {shift} >= 0""",
-    )
-    scored.drop_table_from_database_and_remove_from_cache()
-    linker._settings_obj._probability_two_random_records_match = min(max(share * blocked, 1) / (count * (count - 1) / 2), 0.5)
-
-
-def _worth_training(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], sure: list[str], likely: str | None = None) -> bool:
-    """Whether EM blocked on ``columns`` has pairs enough, and matches among them: at least
-    ``EM_MIN_MATCH_SHARE`` of its pairs meet a sure rule, or are in table ``likely`` when given.
-
-    EM needs both kinds of pair (Splink asks for matches between 1% and 99% of them): on the 780
-    pairs of forty records sharing a village office's phone, all different people, it learned that
-    differing in everything else is what matches look like, and made one person of the village.
-    """
-    keys = ", ".join(columns)
-    pairs = _sql(
-        con,
-        f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM (SELECT count(*) AS n FROM records WHERE {' AND '.join(f'{c} IS NOT NULL' for c in columns)} GROUP BY {keys})",
-    )[0][0]
-    same = " AND ".join(f"l.{c} = r.{c}" for c in columns)
-    if likely:
-        matches = _sql(
-            con,
-            f"SELECT count(*) FROM {likely} p JOIN records l ON l.unique_id = p.unique_id_l JOIN records r ON r.unique_id = p.unique_id_r WHERE {same}",
-        )[0][0]
-    else:
-        matches = _sure_pairs(con, sure, where=same)
-    return pairs >= EM_MIN_PAIRS and matches >= EM_MIN_MATCH_SHARE * pairs
-
-
-def _m_from_shared_ids(con: duckdb.DuckDBPyConnection, linker) -> bool:
-    """m of every field but the ID from pairs that share an ID number, taken as matches (Splink's
-    ``estimate_m_from_pairwise_labels``); False when too few pairs share one.
-
-    EM does not fit here: blocked on part of the ID, most pairs are one person's records with the
-    same number, and at 350,787 records EM drove the m of "ID numbers differ", "names differ" and
-    "birth dates differ" towards 0 (1e-46, 1e-174, 1e-195 within seven iterations) until its
-    expectation step gave NaN.
-    """
-    _sql(
-        con,
-        f"""CREATE OR REPLACE TABLE shared_ids AS
-            SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r FROM records l JOIN records r ON l.id = r.id AND l.unique_id < r.unique_id
-            LIMIT {int(EM_PAIRS)}""",
-    )
-    if _sql(con, "SELECT count(*) FROM shared_ids")[0][0] < EM_MIN_PAIRS:
-        return False
-    id_levels = [lv for c in linker._settings_obj.comparisons if c.output_column_name == "id" for lv in c.comparison_levels]
-    for level in id_levels:  # sharing an ID says nothing of how often matches differ in it
-        level._fix_m_probability = True
-    try:
-        linker.training.estimate_m_from_pairwise_labels("shared_ids")
-    finally:
-        for level in id_levels:
-            level._fix_m_probability = False
-    return True
-
-
-@contextmanager
-def _em_tolerates_zero_m() -> Iterator[None]:
-    """Let an EM session estimate m = 0 for a level (``_apply_priors`` smooths it after).
-
-    Splink refuses its own estimate when a level is seen only among non-matches: at 350,787
-    records, EM blocked on the ID's second part drove "name close in pinyin" to m = 0.0 and Splink
-    raised "m_probability value 0.0 is below the minimum allowed value of 1e-300" in its
-    maximisation step. Here such an m becomes ``M_FLOOR`` for the rest of the session (1e-300 itself
-    made the next expectation step divide zero by zero).
-    """
-    import splink.internals.expectation_maximisation as em
-
-    original = em.populate_m_u_from_lookup
-
-    def populate(fixed, level, column, lookup):
-        for values in lookup.get(column, {}).values():
-            if values.get("m_probability") == 0.0:
-                values["m_probability"] = M_FLOOR
-        return original(fixed, level, column, lookup)
-
-    em.populate_m_u_from_lookup = populate
-    try:
-        yield
-    finally:
-        em.populate_m_u_from_lookup = original
-
-
-def _blend_u(linker, sampled_pairs: float) -> None:
-    """u as Splink sampled it, with the prior counted as ``U_PRIOR_PAIRS`` more random pairs.
-
-    On a large file the sample decides; on a small one (a county's feed, a test of eight records)
-    the pair being resolved is one of the 28 "random" pairs and would make its own agreement look
-    common.
-    """
-    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
-
-    for comparison in linker._settings_obj.comparisons:
-        u = PRIORS[comparison.output_column_name][1]
-        for i, level in enumerate(lv for lv in comparison.comparison_levels if not lv.is_null_level):
-            sampled = 0.0 if level._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT) else float(level._u_probability)
-            level.u_probability = (sampled * sampled_pairs + u[i] * U_PRIOR_PAIRS) / (sampled_pairs + U_PRIOR_PAIRS)
-
-
-def _smooth_m(linker) -> None:
-    """m as EM estimated it with ``M_PRIOR_SHARE`` of the prior mixed in, and the prior alone for a
-    level no session observed (Splink would give it m = 1e-6).
-
-    The mixing keeps a level that EM never saw among one session's matches (a name close in pinyin
-    among pairs that met on the ID) from vetoing a match for ever.
-    """
-    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
-
-    for comparison in linker._settings_obj.comparisons:
-        m = PRIORS[comparison.output_column_name][0]
-        for i, level in enumerate(lv for lv in comparison.comparison_levels if not lv.is_null_level):
-            trained = None if level._m_probability in (None, LEVEL_NOT_OBSERVED_TEXT) else float(level._m_probability)
-            level.m_probability = m[i] if trained is None else (1 - M_PRIOR_SHARE) * trained + M_PRIOR_SHARE * m[i]
-
-
-def _parameters(linker) -> tuple[dict[str, list[float]], dict[str, list[float]], float]:
-    """m and u per field (index 0 for missing, then the levels most alike first) and the prior."""
-    m, u = {}, {}
-    settings = linker._settings_obj  # Splink keeps the trained model there; its JSON form is the same
-    for comparison in settings.comparisons:
-        levels = comparison.comparison_levels
-        m[comparison.output_column_name] = [0.0] + [lv.m_probability or 0.0 for lv in levels if not lv.is_null_level]
-        u[comparison.output_column_name] = [0.0] + [lv.u_probability or 0.0 for lv in levels if not lv.is_null_level]
-    return m, u, settings._probability_two_random_records_match
 
 
 def _split_register_clusters(con: duckdb.DuckDBPyConnection, register_prefix: str | None, accept: float) -> int:
@@ -753,7 +414,7 @@ def _split_register_clusters(con: duckdb.DuckDBPyConnection, register_prefix: st
     ).fetchall()
     if not crowded:
         return 0
-    _sql(
+    run_sql(
         con,
         "CREATE OR REPLACE TEMP TABLE crowded AS SELECT unique_id, cluster_id FROM clusters WHERE cluster_id IN (SELECT unnest(?))",
         [[c[0] for c in crowded]],
@@ -781,7 +442,7 @@ def _split_register_clusters(con: duckdb.DuckDBPyConnection, register_prefix: st
             if other in anchored:
                 anchored.add(root)
     con.register("regrouped", pa.table({"unique_id": list(parent), "cluster_id": [find(x) for x in parent]}))
-    _sql(con, "UPDATE clusters SET cluster_id = g.cluster_id FROM regrouped g WHERE clusters.unique_id = g.unique_id")
+    run_sql(con, "UPDATE clusters SET cluster_id = g.cluster_id FROM regrouped g WHERE clusters.unique_id = g.unique_id")
     con.unregister("regrouped")
     return len(crowded)
 
@@ -818,6 +479,6 @@ def _result(
 
 def _singletons(con: duckdb.DuckDBPyConnection, accept: float, review: float, fields: tuple[str, ...], stages: dict) -> Resolution:
     """Too little to link on: every record its own person."""
-    _sql(con, "CREATE OR REPLACE TABLE clusters AS SELECT unique_id, unique_id AS cluster_id FROM records")
-    _sql(con, "CREATE OR REPLACE TABLE pairs (a VARCHAR, b VARCHAR, probability DOUBLE, weight DOUBLE)")
+    run_sql(con, "CREATE OR REPLACE TABLE clusters AS SELECT unique_id, unique_id AS cluster_id FROM records")
+    run_sql(con, "CREATE OR REPLACE TABLE pairs (a VARCHAR, b VARCHAR, probability DOUBLE, weight DOUBLE)")
     return _result(con, accept, review, (), stages, ({}, {}, 0.0))
