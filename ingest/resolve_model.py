@@ -161,46 +161,59 @@ def blocking_rules(present: set[str]) -> list:
     return rules
 
 
-def sure_rules_and_sessions(present: set[str]) -> tuple[list, list]:
-    """(deterministic rules for the prior, EM sessions). The sessions block on different fields so
+def sure_rules_and_sessions(present: set[str]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(deterministic rules for the prior, EM sessions), each as the columns two records share. The sessions block on different fields so
     each comparison is estimated in at least one of them (Splink leaves out, in a session, the
     comparisons whose columns the session blocks on). With ID numbers, the fields other than the
     ID learn their m from the pairs that share an ID instead (``_m_from_shared_ids``)."""
-    deterministic: list[str] = []
+    deterministic: list[tuple[str, ...]] = []
     sessions: list[tuple[str, ...]] = []
     if "id" in present:
-        deterministic.append("l.id = r.id")
+        deterministic.append(("id",))
     if "name" in present and "birth" in present:
-        deterministic.append("l.name = r.name AND l.birth = r.birth")
+        deterministic.append(("name", "birth"))
         sessions.append(("pinyin", "birth_year"))
         if "id" not in present:
             sessions.append(("birth",))
     elif "name" in present:
-        deterministic.append("l.name = r.name")
+        deterministic.append(("name",))
         sessions.append(("pinyin",))
     if "phone" in present and len(sessions) < 2:
         sessions.append(("phone",))
     return deterministic, sessions
 
 
-def count_sure_pairs(con: duckdb.DuckDBPyConnection, rules: list[str], where: str = "true") -> int:
-    """How many pairs the sure rules find (those meeting ``where``)."""
+def _same(columns: tuple[str, ...]) -> str:
+    """SQL: the records ``l`` and ``r`` agree on every one of ``columns``."""
+    return " AND ".join(f"l.{c} = r.{c}" for c in columns)
+
+
+def count_sure_pairs(con: duckdb.DuckDBPyConnection, rules: list[tuple[str, ...]], where: str = "true") -> int:
+    """How many pairs the sure rules find (those meeting ``where``), each pair once."""
     found = 0
     for i, rule in enumerate(rules):
-        earlier = " ".join(f"AND NOT coalesce({r}, false)" for r in rules[:i])
-        first = rule.split(" AND ")[0].replace("l.", "").split(" = ")[0]
+        earlier = " ".join(f"AND NOT coalesce({_same(r)}, false)" for r in rules[:i])
         found += run_sql(
             con,
-            f"SELECT count(*) FROM records l JOIN records r ON l.{first} = r.{first} AND l.unique_id < r.unique_id WHERE {rule} {earlier} AND {where}",
+            f"SELECT count(*) FROM records l JOIN records r ON {_same(rule)} AND l.unique_id < r.unique_id WHERE true {earlier} AND {where}",
         )[0][0]
     return found
+
+
+def _share_of_pairs(matches: float, count: int) -> float:
+    """``matches`` (at least one) as a share of the pairs of ``count`` records, at most even odds."""
+    return min(max(matches, 1) / (count * (count - 1) / 2), 0.5)
+
+
+def _log_odds(probability: float) -> float:
+    return math.log2(probability / (1 - probability))
 
 
 def _prior(found: int, count: int) -> float:
     """The share of all pairs that match, from the ``found`` pairs sure rules find at a recall of 0.9
     (Splink's ``estimate_probability_two_random_records_match`` does this sum; it fails with a math
     domain error when the rules find nothing)."""
-    return min(max(found / 0.9, 1) / (count * (count - 1) / 2), 0.5)
+    return _share_of_pairs(found / 0.9, count)
 
 
 def _prior_by_em(con: duckdb.DuckDBPyConnection, linker, count: int) -> None:
@@ -209,26 +222,23 @@ def _prior_by_em(con: duckdb.DuckDBPyConnection, linker, count: int) -> None:
     rules find (almost) nothing, as in RLdata, where every second record has one error in its name
     or its birth date and none equals another exactly.
     """
-    prior = linker._settings_obj._probability_two_random_records_match
     scored = linker.inference.predict()
-    evidence = f"SELECT match_weight - {math.log2(prior / (1 - prior))} AS w FROM {scored.physical_name}"
-    blocked = run_sql(con, f"SELECT count(*) FROM ({evidence})")[0][0]
+    # each pair's weight of evidence: its match weight less the prior's
+    weights = f"SELECT unique_id_l, unique_id_r, match_weight - {_log_odds(linker._settings_obj._probability_two_random_records_match)} AS w FROM {scored.physical_name}"
+    blocked = run_sql(con, f"SELECT count(*) FROM ({weights})")[0][0]
     share = 0.1
     for _ in range(30):
         # At most even odds among blocked pairs: the evidence must carry a match, not the prior.
-        expected = run_sql(con, f"SELECT sum(1 / (1 + pow(2, -(w + {math.log2(share / (1 - share))})))) FROM ({evidence})")[0][0] or 0.0
+        expected = run_sql(con, f"SELECT sum(1 / (1 + pow(2, -(w + {_log_odds(share)})))) FROM ({weights})")[0][0] or 0.0
         share = min(max(expected / max(blocked, 1), 1e-9), 0.5)
-    shift = math.log2(share / (1 - share))
-    run_sql(
-        con,
-        f"""CREATE OR REPLACE TABLE likely AS SELECT unique_id_l, unique_id_r FROM {scored.physical_name}
-            WHERE match_weight - {math.log2(prior / (1 - prior))} + {shift} >= 0""",
-    )
+    run_sql(con, f"CREATE OR REPLACE TABLE likely AS SELECT unique_id_l, unique_id_r FROM ({weights}) WHERE w + {_log_odds(share)} >= 0")
     scored.drop_table_from_database_and_remove_from_cache()
-    linker._settings_obj._probability_two_random_records_match = min(max(share * blocked, 1) / (count * (count - 1) / 2), 0.5)
+    linker._settings_obj._probability_two_random_records_match = _share_of_pairs(share * blocked, count)
 
 
-def _worth_training(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], sure: list[str], likely: str | None = None) -> bool:
+def _worth_training(
+    con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], sure: list[tuple[str, ...]], likely: str | None = None
+) -> bool:
     """Whether EM blocked on ``columns`` has pairs enough, and matches among them: at least
     ``EM_MIN_MATCH_SHARE`` of its pairs meet a sure rule, or are in table ``likely`` when given.
 
@@ -241,7 +251,7 @@ def _worth_training(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], su
         con,
         f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM (SELECT count(*) AS n FROM records WHERE {' AND '.join(f'{c} IS NOT NULL' for c in columns)} GROUP BY {keys})",
     )[0][0]
-    same = " AND ".join(f"l.{c} = r.{c}" for c in columns)
+    same = _same(columns)
     if likely:
         matches = run_sql(
             con,
@@ -264,7 +274,7 @@ def _m_from_shared_ids(con: duckdb.DuckDBPyConnection, linker) -> bool:
     run_sql(
         con,
         f"""CREATE OR REPLACE TABLE shared_ids AS
-            SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r FROM records l JOIN records r ON l.id = r.id AND l.unique_id < r.unique_id
+            SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r FROM records l JOIN records r ON {_same(("id",))} AND l.unique_id < r.unique_id
             LIMIT {int(EM_PAIRS)}""",
     )
     if run_sql(con, "SELECT count(*) FROM shared_ids")[0][0] < EM_MIN_PAIRS:
@@ -318,7 +328,7 @@ def _blend_u(linker, sampled_pairs: float) -> None:
 
     for comparison in linker._settings_obj.comparisons:
         u = PRIORS[comparison.output_column_name][1]
-        for i, level in enumerate(lv for lv in comparison.comparison_levels if not lv.is_null_level):
+        for i, level in enumerate(comparison._comparison_levels_excluding_null):
             sampled = 0.0 if level._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT) else float(level._u_probability)
             level.u_probability = (sampled * sampled_pairs + u[i] * U_PRIOR_PAIRS) / (sampled_pairs + U_PRIOR_PAIRS)
 
@@ -334,7 +344,7 @@ def _smooth_m(linker) -> None:
 
     for comparison in linker._settings_obj.comparisons:
         m = PRIORS[comparison.output_column_name][0]
-        for i, level in enumerate(lv for lv in comparison.comparison_levels if not lv.is_null_level):
+        for i, level in enumerate(comparison._comparison_levels_excluding_null):
             trained = None if level._m_probability in (None, LEVEL_NOT_OBSERVED_TEXT) else float(level._m_probability)
             level.m_probability = m[i] if trained is None else (1 - M_PRIOR_SHARE) * trained + M_PRIOR_SHARE * m[i]
 
@@ -344,9 +354,9 @@ def parameters(linker) -> tuple[dict[str, list[float]], dict[str, list[float]], 
     m, u = {}, {}
     settings = linker._settings_obj  # Splink keeps the trained model there; its JSON form is the same
     for comparison in settings.comparisons:
-        levels = comparison.comparison_levels
-        m[comparison.output_column_name] = [0.0] + [lv.m_probability or 0.0 for lv in levels if not lv.is_null_level]
-        u[comparison.output_column_name] = [0.0] + [lv.u_probability or 0.0 for lv in levels if not lv.is_null_level]
+        levels = comparison._comparison_levels_excluding_null
+        m[comparison.output_column_name] = [0.0] + [lv.m_probability or 0.0 for lv in levels]
+        u[comparison.output_column_name] = [0.0] + [lv.u_probability or 0.0 for lv in levels]
     return m, u, settings._probability_two_random_records_match
 
 
