@@ -153,8 +153,10 @@ def _load(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | pa
         con.unregister("raw_arrow")
 
 
-def _lookup(con: duckdb.DuckDBPyConnection, name: str, keys: list[str], fn: Callable, columns: tuple[str, ...]) -> None:
-    """Table ``name`` (key, *columns) of ``fn`` over distinct ``keys``: Python runs once per value, not per record."""
+def _lookup(con: duckdb.DuckDBPyConnection, name: str, distinct: str, fn: Callable, columns: tuple[str, ...]) -> None:
+    """Table ``name`` (key, *columns) of ``fn`` over the values the query ``distinct`` gives: Python
+    runs once per distinct value, not per record."""
+    keys = [r[0] for r in run_sql(con, distinct)]
     values = [fn(k) for k in keys]
     data = {"key": keys}
     for i, c in enumerate(columns):
@@ -167,17 +169,17 @@ def _lookup(con: duckdb.DuckDBPyConnection, name: str, keys: list[str], fn: Call
 def prepare(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | pa.Table | Path) -> None:
     """Table ``records``: one row per raw record with the derived columns Splink compares and blocks on."""
     _load(con, records)
-    names = [r[0] for r in con.execute("SELECT DISTINCT name FROM raw WHERE name IS NOT NULL").fetchall()]
-    _lookup(con, "name_forms", names, _name_forms, ("name", "pinyin", "name_a", "name_b"))
-    ids = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT upper(coalesce(id_number, other_id)) FROM raw WHERE coalesce(id_number, other_id) IS NOT NULL"
-        ).fetchall()
-    ]
-    _lookup(con, "id_forms", ids, _id_forms, ("id", "id_birth", "id_sex"))
-    addresses = [r[0] for r in con.execute("SELECT DISTINCT address FROM raw WHERE address IS NOT NULL").fetchall()]
-    _lookup(con, "address_forms", addresses, lambda a: (simplified(a).lower(),), ("address",))
+    _lookup(con, "name_forms", "SELECT DISTINCT name FROM raw WHERE name IS NOT NULL", _name_forms, ("name", "pinyin", "name_a", "name_b"))
+    _lookup(
+        con,
+        "id_forms",
+        "SELECT DISTINCT upper(coalesce(id_number, other_id)) FROM raw WHERE coalesce(id_number, other_id) IS NOT NULL",
+        _id_forms,
+        ("id", "id_birth", "id_sex"),
+    )
+    _lookup(
+        con, "address_forms", "SELECT DISTINCT address FROM raw WHERE address IS NOT NULL", lambda a: (simplified(a).lower(),), ("address",)
+    )
     run_sql(
         con,
         """
@@ -224,8 +226,6 @@ def prepared_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         con.close()
 
 
-# Each comparison: its columns (a field is compared only when the file has them) and its levels,
-# most alike first, each with the evidence a caseworker reads. Level SQL is DuckDB's.
 def _sides(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """``records`` twice, its columns suffixed _l and _r, as Splink names the two records of a pair."""
     cursor = con.execute("SELECT * FROM records LIMIT 0")
@@ -459,13 +459,11 @@ def _result(
     clusters = con.sql(
         """
         WITH named AS (SELECT unique_id, min(unique_id) OVER (PARTITION BY cluster_id) AS cluster_id FROM clusters),
-        links AS (
-            SELECT p.a AS unique_id, p.probability FROM pairs p JOIN named x ON x.unique_id = p.a JOIN named y ON y.unique_id = p.b
-            WHERE p.probability >= $accept AND x.cluster_id = y.cluster_id
-            UNION ALL
-            SELECT p.b, p.probability FROM pairs p JOIN named x ON x.unique_id = p.a JOIN named y ON y.unique_id = p.b
+        kept AS (
+            SELECT p.a, p.b, p.probability FROM pairs p JOIN named x ON x.unique_id = p.a JOIN named y ON y.unique_id = p.b
             WHERE p.probability >= $accept AND x.cluster_id = y.cluster_id
         ),
+        links AS (SELECT a AS unique_id, probability FROM kept UNION ALL SELECT b, probability FROM kept),
         best AS (SELECT unique_id, max(probability) AS score FROM links GROUP BY unique_id)
         SELECT n.unique_id AS record_id, n.cluster_id, round(coalesce(b.score, 1.0), 6) AS score
         FROM named n LEFT JOIN best b USING (unique_id) ORDER BY n.cluster_id, n.unique_id
