@@ -37,15 +37,10 @@ def prepare(data: Path, work: Path) -> tuple[Path, Path]:
     variants = json.loads((data / "truth.json").read_text(encoding="utf-8"))["identity_variants"]
     con = duckdb.connect()
     try:
-        con.execute("CREATE TABLE second AS SELECT * FROM (VALUES ('', '')) v(variant, person) WHERE false").fetchall()
-        con.executemany(
-            "INSERT INTO second VALUES (?, ?)",
-            [(v["variant_id"], v["register_id"]) for v in variants if v["kind"] == "second_registration"],
-        )
-        con.execute("CREATE TABLE by_record AS SELECT * FROM (VALUES ('', '')) v(record, person) WHERE false").fetchall()
-        con.executemany(
-            "INSERT INTO by_record VALUES (?, ?)", [(v["record"], v["register_id"]) for v in variants if v.get("file") == "aid_records"]
-        )
+        second = [v for v in variants if v["kind"] == "second_registration"]
+        con.register("second", pa.table({"variant": [v["variant_id"] for v in second], "person": [v["register_id"] for v in second]}))
+        by_record = [v for v in variants if v.get("file") == "aid_records"]
+        con.register("by_record", pa.table({"record": [v["record"] for v in by_record], "person": [v["register_id"] for v in by_record]}))
         csv = "read_csv('{}', all_varchar = true, header = true)"
         con.execute(
             f"""CREATE TABLE rows AS
