@@ -281,7 +281,6 @@ class Resolution:
     cluster_table: pa.Table
     pair_table: pa.Table
     accept: float
-    review_above: float
     fields: tuple[str, ...]
     m: dict[str, list[float]] = field(default_factory=dict)
     u: dict[str, list[float]] = field(default_factory=dict)
@@ -358,7 +357,7 @@ def resolve(
         present = {f for f in FIELDS if con.execute(f"SELECT count({NULL_COLUMN[f]}) FROM records").fetchall()[0][0] > 0}
         stage(f"normalised {count:,} records ({', '.join(f for f in FIELDS if f in present)})", t)
         if count < 2 or not present - {"sex"}:
-            return _singletons(con, accept, review, tuple(sorted(present)), stages)
+            return _singletons(con, accept, stages)
 
         t = time.perf_counter()
         settings = SettingsCreator(
@@ -392,7 +391,7 @@ def resolve(
         )
         split = _split_register_clusters(con, register_prefix, accept)
         stage(f"clustered ({split} clusters of two register people split)", t)
-        return _result(con, accept, review, tuple(f for f in FIELDS if f in present), stages, parameters(linker))
+        return _result(con, accept, tuple(f for f in FIELDS if f in present), stages, parameters(linker))
     finally:
         splink_log.setLevel(level_before)
         con.close()
@@ -450,7 +449,6 @@ def _split_register_clusters(con: duckdb.DuckDBPyConnection, register_prefix: st
 def _result(
     con: duckdb.DuckDBPyConnection,
     accept: float,
-    review: float,
     fields: tuple[str, ...],
     stages: dict[str, float],
     params: tuple[dict, dict, float],
@@ -472,11 +470,11 @@ def _result(
     ).to_arrow_table()
     pairs = con.sql("SELECT * FROM pairs ORDER BY probability DESC, a, b").to_arrow_table()
     m, u, prior = params
-    return Resolution(clusters, pairs, accept, review, fields, m=m, u=u, prior=prior, stages=stages)
+    return Resolution(clusters, pairs, accept, fields, m=m, u=u, prior=prior, stages=stages)
 
 
-def _singletons(con: duckdb.DuckDBPyConnection, accept: float, review: float, fields: tuple[str, ...], stages: dict) -> Resolution:
+def _singletons(con: duckdb.DuckDBPyConnection, accept: float, stages: dict) -> Resolution:
     """Too little to link on: every record its own person."""
     run_sql(con, "CREATE OR REPLACE TABLE clusters AS SELECT unique_id, unique_id AS cluster_id FROM records")
     run_sql(con, "CREATE OR REPLACE TABLE pairs (a VARCHAR, b VARCHAR, probability DOUBLE, weight DOUBLE)")
-    return _result(con, accept, review, (), stages, ({}, {}, 0.0))
+    return _result(con, accept, (), stages, ({}, {}, 0.0))
