@@ -6,6 +6,7 @@ shipping the graph.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,6 +22,7 @@ __all__ = [
     "HouseholdSearch",
     "PersonView",
     "household_search",
+    "id_parts",
     "person_view",
 ]
 
@@ -43,13 +45,38 @@ class PersonView(BaseModel):
     incomes: list[dict[str, Any]]
 
 
+_MASKED_ID = re.compile(r"^(\d{6})\*{4,12}(\d{3}[\dX])$")
+_ID_TAIL = re.compile(r"^\d{3,5}[\dX]$")
+_FULL_ID = re.compile(r"^(\d{17}[\dX]|\d{15})$")
+
+
+def id_parts(text: str) -> tuple[str | None, str | None, str | None] | None:
+    """How a typed ID is searched: (full number, prefix, suffix), or None when it is no ID.
+
+    >>> id_parts("420504********4853"), id_parts("4853"), id_parts("42050419590402451x")
+    ((None, '420504', '4853'), (None, None, '4853'), ('42050419590402451X', None, None))
+    >>> id_parts("周建军") is None
+    True
+    """
+    text = text.strip().upper().replace(" ", "")
+    if _FULL_ID.match(text):
+        return text, None, None
+    if m := _MASKED_ID.match(text):
+        return None, m.group(1), m.group(2)
+    if _ID_TAIL.match(text):
+        return None, None, text
+    return None
+
+
 # The filter is written twice: once to count every match, once for the page. The page is the last
 # rows of the first ``offset + limit`` in order (kept by _search_from_records), not ``SKIP``: on
 # LadybugDB 0.22 ``ORDER BY ... SKIP n`` crashed the process for n over about ten thousand.
 _SEARCH_FILTER = """(h:Household)
 WHERE ($everywhere OR h.region_code IN $region_codes)
   AND (NOT $by_id OR EXISTS { MATCH (:Person {id_number: $id_number})-[:MEMBER_OF]->(h) })
-  AND (NOT $by_name OR EXISTS { MATCH (p:Person)-[:MEMBER_OF]->(h) WHERE toLower(p.name) CONTAINS toLower($member_name) })"""
+  AND (NOT $by_name OR EXISTS { MATCH (p:Person)-[:MEMBER_OF]->(h) WHERE toLower(p.name) CONTAINS toLower($member_name) })
+  AND (NOT $by_id_part OR EXISTS {
+    MATCH (p:Person)-[:MEMBER_OF]->(h) WHERE p.id_number STARTS WITH $id_prefix AND p.id_number ENDS WITH $id_suffix })"""
 HOUSEHOLD_SEARCH_CYPHER = f"""
 MATCH {_SEARCH_FILTER}
 WITH count(h) AS total
@@ -68,6 +95,9 @@ def _search_params(params: dict[str, Any]) -> dict[str, Any]:
         "region_codes": list(params["region_codes"] or []),
         "by_id": params["id_number"] is not None,
         "id_number": params["id_number"] or "",
+        "by_id_part": bool(params.get("id_prefix") or params.get("id_suffix")),
+        "id_prefix": (params.get("id_prefix") or "").upper(),
+        "id_suffix": (params.get("id_suffix") or "").upper(),
         "by_name": params["member_name"] is not None,
         "member_name": params["member_name"] or "",
         "window": params["offset"] + params["limit"],
@@ -99,10 +129,14 @@ def household_search(
     id_number: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    id_prefix: str | None = None,
+    id_suffix: str | None = None,
 ) -> HouseholdSearch:
     """Households whose region code is one of ``region_codes`` (``queries.regions.codes_within``
     gives those of a region's subtree) with a member whose name contains
-    ``member_name`` (any case) or whose ID number is ``id_number``; a page of them, by household id.
+    ``member_name`` (any case) or whose ID number is ``id_number``, or begins with ``id_prefix`` and
+    ends with ``id_suffix`` (an ID number as AidGraph shows it masked, ``420504********4853``, or its
+    last digits: see ``id_parts``); a page of them, by household id.
 
     Examples
     --------

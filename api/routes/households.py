@@ -26,6 +26,7 @@ from queries.household import HouseholdView
 from queries.household_chain import ChainResult, as_of_day, household_chain
 from queries.linkage import Recommendation, recommend, unmatched_families
 from queries.regions import codes_within
+from queries.search import id_parts
 
 router = APIRouter(prefix="/households", tags=["households"], responses=ERROR_RESPONSES)
 
@@ -37,18 +38,29 @@ async def search_households(
     caller: Annotated[Caller, Depends(require("households.search"))],
     region: RegionQuery = None,
     name: Annotated[str | None, Query(min_length=1, max_length=50, description="Part of a member's name.")] = None,
-    id_number: Annotated[str | None, Query(min_length=15, max_length=18, description="A member's ID number.")] = None,
+    id_number: Annotated[
+        str | None,
+        Query(
+            min_length=4,
+            max_length=18,
+            pattern=r"^(\d{17}[\dXx]|\d{15}|\d{6}\*{4,12}\d{3}[\dXx]|\d{3,5}[\dXx])$",
+            description="A member's ID number: in full, masked as AidGraph shows it (420504********4853), or its last 4 to 6 digits.",
+        ),
+    ] = None,
     offset: Offset = 0,
     limit: Limit = 20,
 ) -> Any:
     """Households by region, member name or member ID number, a page at a time, within your region."""
     scope = narrow_region(caller, region)
+    full, prefix, suffix = id_parts(id_number) if id_number else (None, None, None)
     found = await ctx.runtime.read(
         lambda s: s.run(
             "household_search",
             region_codes=codes_within(s, scope, caller.tree),
             member_name=name,
-            id_number=id_number,
+            id_number=full,
+            id_prefix=prefix,
+            id_suffix=suffix,
             offset=offset,
             limit=limit,
         )

@@ -63,6 +63,10 @@ SEARCHES = [
     {"id_number": "420203201307092421"},
     {"id_number": "420203201307092421", "region_codes": ["420106005001"]},
     {"id_number": "000000000000000000"},
+    {"id_prefix": "420203", "id_suffix": "2421"},
+    {"id_suffix": "2421"},
+    {"id_suffix": "2421", "region_codes": ["420106005001"]},
+    {"id_prefix": "420106", "id_suffix": "2421"},
     {"offset": 1, "limit": 1},
     {"offset": 5, "limit": 10},
 ]
@@ -82,6 +86,11 @@ def test_household_search_finds_what_it_should(both: tuple[GraphStore, GraphStor
     page = embedded.run("household_search", offset=1, limit=1)
     assert (page.total, [h.household["household_id"] for h in page.hits]) == (2, ["H-420203-0001"])
     assert embedded.run("household_search", member_name="雨欣").hits[0].household["household_id"] == "H-420106-0001"
+    # As AidGraph shows an ID number (first 6, last 4), and its last digits alone.
+    masked = embedded.run("household_search", id_prefix="420203", id_suffix="2421")
+    assert [h.household["household_id"] for h in masked.hits] == ["H-420203-0001"]
+    assert [h.household["household_id"] for h in embedded.run("household_search", id_suffix="141516").hits] == ["H-420106-0001"]
+    assert embedded.run("household_search", id_prefix="420106", id_suffix="2421").total == 0
 
 
 def test_person_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
