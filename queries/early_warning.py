@@ -14,6 +14,7 @@ import math
 from pydantic import BaseModel
 
 from policy.config import PolicyConfig
+from queries import reasons as words
 from queries.means_test import Evaluation
 
 __all__ = ["WarningRow", "early_warnings"]
@@ -49,11 +50,11 @@ def early_warnings(evaluation: Evaluation, policy: PolicyConfig) -> list[Warning
         reasons = []
         if rank <= top:
             reasons.append(
-                f"hardship index {d.hardship['index']:g} in the top {policy.warning.top_share:.0%} (rank {rank} of {len(ranked)})"
+                words.WARNING_TOP.format(index=d.hardship["index"], share=policy.warning.top_share, rank=rank, total=len(ranked))
             )
         line = round(policy.warning.income_multiple * d.standard, 2)
         if d.per_capita_income < line:
-            reasons.append(f"per-capita income {d.per_capita_income:g} below {policy.warning.income_multiple:g} x the standard = {line:g}")
+            reasons.append(words.WARNING_INCOME.format(income=d.per_capita_income, multiple=policy.warning.income_multiple, line=line))
         if reasons:
             rows.append(
                 WarningRow(

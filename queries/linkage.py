@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from graph.model import LinkDecision, NodeKind, RelKind
 from graph.regions import STRUCTURAL, RegionTree, region_tree, short_code
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
+from queries import reasons as words
 from queries.findings import finding_id
 from queries.household_chain import unserved_in_view
 from queries.registry import question
@@ -174,18 +175,17 @@ def _judge(
     skills = (r.get("skills") or "").lower()
     fit = any(w in skills for w in _SKILL_WORDS.get(need["category"], ()))
     score = 0.4 * proximity + 0.25 * sat + 0.2 * share + 0.1 * before + 0.05 * fit
-    level = {1.0: "same village or community", 0.75: "same township", 0.5: "same county", 0.33: "same city or wider"}[proximity]
-    reasons = [
-        f"serves {need['category']}",
-        f"{level} ({proximity:.2f})",
-        f"satisfaction {sat:.2f}",
-        f"capacity left {left} of {r['capacity']}",
+    why = [
+        words.SERVES.format(category=need["category"]),
+        words.PROXIMITY.format(level=words.PROXIMITY_LEVELS[proximity], proximity=proximity),
+        words.SATISFACTION.format(value=sat),
+        words.CAPACITY.format(left=left, capacity=r["capacity"]),
     ]
     if before:
-        reasons.append("served this family before")
+        why.append(words.SERVED_BEFORE)
     if fit:
-        reasons.append("skills fit the need")
-    return round(score, 4), reasons
+        why.append(words.SKILLS_FIT)
+    return round(score, 4), why
 
 
 def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = None, top: int = 5) -> Recommendation | None:
