@@ -47,7 +47,7 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "households.search": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),
     "households.get": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),
     "households.chain": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),
-    "households.recommendations": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),
+    "households.recommendations": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),  # a charity: see below
     "households.tier": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),
     "persons.get": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),
     "policy.warnings": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),

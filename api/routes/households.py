@@ -132,7 +132,22 @@ async def get_recommendations(
     as_of: AsOf = None,
     top: Annotated[int, Query(ge=1, le=20, description="Candidates per need.")] = 3,
 ) -> Any:
-    """Ranked resources for each unserved need of the household, with the reasons."""
-    return await about_household(
-        request, ctx, caller, household_id, lambda store: recommend(store, household_id, as_of=as_of, top=top), as_of
+    """Ranked resources for each unserved need of the household, with the reasons.
+    A charity coordinator asks only about a family on its unmatched list, and sees only the needs
+    its organisation can meet, the family de-identified.
+    """
+    if caller.role is not Role.CHARITY:
+        return await about_household(
+            request, ctx, caller, household_id, lambda store: recommend(store, household_id, as_of=as_of, top=top), as_of
+        )
+    org = await charity_org(ctx, caller)
+    day = dt.date.today()
+    families = await ctx.runtime.cached(
+        ("unmatched", day, org["resource_id"]), lambda s: unmatched_families(s, as_of=day, org=org["resource_id"])
     )
+    if not any(f.household_id == household_id for f in families):
+        raise not_found(f"household {household_id}")
+    found = await ctx.runtime.read(lambda store: recommend(store, household_id, as_of=as_of, top=top))
+    data = found.model_dump(mode="json")
+    data["needs"] = [n for n in data["needs"] if n["category"] in org.get("categories", [])]
+    return await respond(request, ctx, caller, data, deidentified=True)

@@ -30,7 +30,7 @@ MATRIX = [
     ("households.search", "GET", "/households", {}, [200, 200, 200, 403, 200, 403, 403, 401]),
     ("households.get", "GET", f"/households/{HOUSEHOLD}", {}, [200, 404, 200, 200, 200, 200, 403, 401]),
     ("households.chain", "GET", f"/households/{HOUSEHOLD}/chain", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
-    ("households.recommendations", "GET", f"/households/{HOUSEHOLD}/recommendations", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
+    ("households.recommendations", "GET", f"/households/{HOUSEHOLD}/recommendations", {}, [200, 404, 200, 200, 200, 403, 403, 401]),
     ("households.tier", "GET", f"/households/{HOUSEHOLD}/tier", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
     ("persons.get", "GET", f"/persons/{HEAD}", {}, [200, 404, 200, 403, 200, 403, 403, 401]),
     ("policy.warnings", "GET", "/warnings", {}, [200, 200, 200, 403, 200, 403, 403, 401]),
@@ -157,6 +157,12 @@ def test_charity_sees_only_what_its_organisation_can_meet(api: Api) -> None:
     head = before["members"][0]["person"]
     assert (head["name"], head["id_number"]) == ("王F.", "person-1")
     assert "address" not in before["household"] and "王付红" not in str(before)
+    # Its recommendations: the needs its organisation can meet, the family still de-identified.
+    advice = api.client.get(f"/households/{HOUSEHOLD}/recommendations", headers=charity).json()
+    org_categories = {n["category"] for f in families for n in f["needs"]}
+    assert advice["needs"] and {n["category"] for n in advice["needs"]} <= org_categories
+    assert "王付红" not in str(advice)
+    assert api.client.get(f"/households/{OTHER_HOUSEHOLD}/recommendations", headers=charity).status_code == 404
     # Another organisation's resource is not theirs to accept.
     other = api.client.post("/linkage/accept", json={"need_id": OPEN_NEED, "resource_id": "R-S1"}, headers=charity)
     assert other.status_code == 404
