@@ -467,13 +467,15 @@ def audit(
     """
     from policy.config import load_policy
     from queries.audit_report import audit as run_audit
+    from viz.export import audit_report_html, audit_xlsx, write_findings_csv
 
     if fmt in (AuditFormat.xlsx, AuditFormat.html) and out_file is None:
         raise ValueError(f"--format {fmt.value} needs --out FILE")
     with _open(store, neo4j) as graph_store:
         report = run_audit(graph_store, as_of=_day(as_of), region=region, generic_threshold=generic_threshold, policy=load_policy(policy))
         if fmt is AuditFormat.html:
-            _write_html_report(graph_store, mask_tree(report.model_dump(mode="json")), out_file, _day(as_of), region, policy)  # type: ignore[arg-type]
+            page = audit_report_html(graph_store, mask_tree(report.model_dump(mode="json")), _day(as_of), region, load_policy(policy))
+            out_file.write_text(page, encoding="utf-8")  # type: ignore[union-attr]
             err.print(f"report written to {out_file}", markup=False)
             return
     if fmt is AuditFormat.table:
@@ -517,97 +519,13 @@ def audit(
         else:
             sys.stdout.write(text + "\n")
     elif fmt is AuditFormat.csv:
-        _write_findings_csv(data["findings"], out_file)
+        write_findings_csv(data["findings"], out_file)
     elif fmt is AuditFormat.xlsx:
-        _write_xlsx(data, out_file)  # type: ignore[arg-type]
+        out_file.write_bytes(audit_xlsx(data))  # type: ignore[union-attr]
     if fmt is AuditFormat.table and out_file is not None:
         out_file.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if out_file is not None:
         err.print(f"evidence written to {out_file}", markup=False)
-
-
-def _write_html_report(
-    graph_store: GraphStore, data: dict[str, Any], path: Path, day: dt.date | None, region: str | None, policy: Path | None
-) -> None:
-    from policy.config import load_policy
-    from queries.changes import warnings_over_time
-    from queries.linkage import unmatched_families
-    from queries.means_test import evaluate as run_evaluation
-    from viz.report import render_report, report_data
-
-    evaluation = run_evaluation(graph_store, load_policy(policy), as_of=day)
-    inside = region_tree(graph_store).within(region)
-    tiers: dict[str, dict[str, int]] = {}
-    for d in evaluation.households:
-        if inside(d.region_code):
-            county = (d.region_code or "")[:6] or "unknown"
-            tiers.setdefault(county, {})
-            tiers[county][d.tier or "none"] = tiers[county].get(d.tier or "none", 0) + 1
-    unmatched = [f.model_dump() for f in unmatched_families(graph_store, as_of=day) if inside(f.region_code)]
-    page = render_report(data, report_data(data, tiers, warnings_over_time(graph_store), unmatched))
-    path.write_text(page, encoding="utf-8")
-
-
-_FINDING_COLUMNS = (
-    "id",
-    "family",
-    "kind",
-    "rule",
-    "region_code",
-    "households",
-    "persons",
-    "records",
-    "services",
-    "needs",
-    "programs",
-    "amount_at_stake",
-    "mark",
-    "evidence",
-)
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return "" if value is None else value
-
-
-def _write_findings_csv(findings: list[dict[str, Any]], path: Path | None) -> None:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_FINDING_COLUMNS)
-    for f in findings:
-        writer.writerow([_cell(f.get(c)) for c in _FINDING_COLUMNS])
-    if path is None:
-        sys.stdout.write(buffer.getvalue())
-    else:
-        path.write_text(buffer.getvalue(), encoding="utf-8")
-
-
-def _write_xlsx(data: dict[str, Any], path: Path) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "summary"
-    columns = ["family", "kind", "county", "findings", "amount_at_stake", "confirmed", "dismissed"]
-    sheet.append(columns)
-    for row in data["summary"]:
-        sheet.append([row[c] for c in columns])
-    findings = book.create_sheet("findings")
-    findings.append(list(_FINDING_COLUMNS))
-    for f in data["findings"]:
-        findings.append([_cell(f.get(c)) for c in _FINDING_COLUMNS])
-    generic = book.create_sheet("generic identifiers")
-    generic.append(["kind", "value", "households"])
-    for g in data["generic_identifiers"]:
-        generic.append([g["kind"], g["value"], g["households"]])
-    book.save(path)
 
 
 @app.command()
