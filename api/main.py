@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.core.audit_log import AuditLog, AuditLogError, new_request_id
@@ -36,7 +36,8 @@ from api.routes import audit_log, findings, health, households, identity, ingest
 from graph.privacy import MaskingFilter, mask_text, mask_tree
 from graph.store import GraphStore, StoreError
 from policy.config import load_policy
-from viz import explorer
+from viz import workbench
+from viz.workbench.web import error_page
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -96,7 +97,7 @@ def create_app(
     app.state.aidgraph = ctx
     for module in (health, households, persons, findings, linkage, policy, identity, ingest, audit_log, keys):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(explorer.router)
+    workbench.install(app)
     _add_error_handlers(app)
     app.add_middleware(AuditTrail, audit_log=ctx.audit_log, limiter=ctx.limiter, settings=settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
@@ -110,11 +111,15 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if workbench.is_page(request.url.path):
+            return error_page(request, exc.status)
         return _error(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if workbench.is_page(request.url.path):
+            return error_page(request, 422)
         problems = []
         for e in exc.errors()[:5]:
             where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
@@ -122,7 +127,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request", "; ".join(problems) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if workbench.is_page(request.url.path):
+            return error_page(request, exc.status_code)
         return _error(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(StoreError)
@@ -147,7 +154,9 @@ class AuditTrail:
         self.app, self.audit_log, self.limiter, self.settings = app, audit_log, limiter, settings
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/") or scope["path"].rstrip("/") in _UNAUDITED:
+        path = scope.get("path", "")
+        audited = path.startswith(API_PREFIX + "/") or workbench.is_page(path)
+        if scope["type"] != "http" or not audited or path.rstrip("/") in _UNAUDITED:
             await self.app(scope, receive, send)
             return
         request_id = new_request_id()

@@ -11,7 +11,7 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
-echo "== Chromium (the explorer's browser tests)"
+echo "== Chromium (the workbench's browser tests)"
 # Debian's chromium and a CJK font, from Debian's packages; Playwright drives that binary (it cannot
 # download a browser of its own here).
 if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wqy; then

@@ -230,13 +230,3 @@ def test_keys_revoked_by_an_admin_stop_working_at_once(api: Api) -> None:
     assert api.client.delete(f"/keys/{made['key_id']}", headers=admin).status_code == 404
     bad = api.client.post("/keys", json={"name": "x", "role": "caseworker"}, headers=admin)
     assert bad.status_code == 422 and "region" in bad.json()["error"]["message"]
-
-
-def test_the_explorer_page_needs_no_network_and_holds_no_data(api: Api) -> None:
-    page = api.client.get("http://aidgraph.test/explore")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert '<script src="/explore/vendor/vis-network.min.js">' in page.text
-    assert "https://" not in page.text.split("<body>")[0]
-    assert HOUSEHOLD not in page.text and "王付红" not in page.text
-    script = api.client.get("http://aidgraph.test/explore/vendor/vis-network.min.js")
-    assert script.status_code == 200 and "vis" in script.text[:2000]

@@ -1,0 +1,254 @@
+"""The caseworker's pages (社工/救助干事): work queues, search, the household file (户档案) and its graph.
+
+Auditors open household files too (from a finding); the API decides what each role sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from api.core.errors import ApiError
+from api.core.security import Role, may_call
+from api.deps import AS_OF_FIRST, as_of_last
+from api.routes import findings, households, linkage, policy
+from graph.privacy import mask_text
+from queries.early_warning import early_warnings
+from queries.reviews import gradual_exits, reviews_due
+from queries.search import id_parts
+from viz.workbench.graphs import chain_graph, legend
+from viz.workbench.web import N_, PREFIX, PageError, User, render, require_role, signed_in, status_text
+
+__all__ = ["api_call", "as_of", "router"]
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+PAGE = 20
+_HOUSEHOLD_ID = re.compile(r"^[A-Za-z]{1,4}-[\w-]{1,40}$")
+
+
+async def api_call(request: Request, user: User, route: str, fn: Any, **kwargs: Any) -> Any:
+    """An API route's answer for the signed-in user: the same permission, scope and masking."""
+    if not may_call(user.caller, route):
+        raise PageError(403, status_text(403))
+    try:
+        return await fn(request=request, ctx=request.app.state.aidgraph, caller=user.caller, **kwargs)
+    except ApiError as exc:
+        raise PageError(exc.status, status_text(exc.status)) from None
+
+
+def as_of(request: Request, user: User) -> dt.date:
+    """The working day: chosen with the date picker (kept in the session), else today."""
+    text = request.query_params.get("as_of") or getattr(user.session, "as_of", None)
+    if not text:
+        return dt.date.today()
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise PageError(422, N_("The date is not valid: choose a day with the date picker.")) from None
+    if not AS_OF_FIRST <= day <= as_of_last():
+        raise PageError(422, N_("The date is outside the range AidGraph answers for: choose a day from 1990 to five years ahead."))
+    user.session.as_of = day.isoformat()
+    return day
+
+
+UserDep = Annotated[User, Depends(signed_in)]
+
+
+@router.get("/queues", response_class=HTMLResponse)
+async def queues(request: Request, user: UserDep) -> Response:
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    day = as_of(request, user)
+    warnings = await api_call(request, user, "policy.warnings", policy.list_warnings, as_of=day, region=None, offset=0, limit=PAGE)
+    reviews = await api_call(
+        request, user, "policy.reviews", policy.list_reviews, as_of=day, due_before=None, region=None, offset=0, limit=PAGE
+    )
+    waiting = await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, offset=0, limit=PAGE)
+    unmatched = await api_call(
+        request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, offset=0, limit=PAGE
+    )
+    return render(request, "queues.html", day=day, warnings=warnings, reviews=reviews, waiting=waiting, unmatched=unmatched)
+
+
+def _search_kind(q: str) -> str:
+    if id_parts(q) is not None:
+        return "id"
+    if _HOUSEHOLD_ID.match(q):
+        return "household"
+    return "name"
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search(
+    request: Request,
+    user: UserDep,
+    q: Annotated[str, Query(max_length=50)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Search by household id, name, full ID number, the masked ID as shown, or its last 4 to 6 digits."""
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    q = q.strip()
+    template = "search_results.html" if request.headers.get("hx-request") else "search.html"
+    if not q:
+        return render(request, template, q=q, found=None, page=1, pages=0, kind="")
+    kind = _search_kind(q)
+    if kind == "household":
+        try:
+            await api_call(request, user, "households.get", households.get_household, household_id=q, as_of=None)
+        except PageError:
+            found = {"count": 0, "data": []}
+        else:
+            target = f"{PREFIX}/households/{q}"
+            return Response(headers={"HX-Redirect": target}) if request.headers.get("hx-request") else RedirectResponse(target, 303)
+    else:
+        found = await api_call(
+            request,
+            user,
+            "households.search",
+            households.search_households,
+            region=None,
+            name=q if kind == "name" else None,
+            id_number=q if kind == "id" else None,
+            offset=(page - 1) * PAGE,
+            limit=PAGE,
+        )
+    pages = max(1, -(-found["count"] // PAGE))
+    # The page never shows a full ID number, the one typed either: it is echoed masked (and a
+    # masked number searches as well as the full one).
+    shown = mask_text(q)
+    return render(request, template, q=shown, found=found, page=page, pages=pages, kind=kind, first=(page - 1) * PAGE + 1)
+
+
+@router.get("/suggest", response_class=HTMLResponse)
+async def suggest(request: Request, user: UserDep, q: Annotated[str, Query(max_length=20)] = "") -> Response:
+    """Names as the caseworker types (two characters or more), within the key's region."""
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    q = q.strip()
+    names: list[str] = []
+    if len(q) >= 2 and _search_kind(q) == "name":
+        found = await api_call(
+            request, user, "households.search", households.search_households, region=None, name=q, id_number=None, offset=0, limit=10
+        )
+        names = sorted({m["name"] for h in found["data"] for m in h["members"] if q.lower() in str(m.get("name", "")).lower()})[:10]
+    return render(request, "suggest.html", names=names)
+
+
+def _enrolments(timeline: list[dict[str, Any]], day: dt.date) -> tuple[list[dict[str, Any]], str, str]:
+    """Monthly payment lines folded into one bar per enrolment (programme, beneficiary, department)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for line in timeline:
+        groups[(line.get("program") or "", line.get("beneficiary") or "", line.get("department") or "")].append(line)
+    first = min((line["date"] for line in timeline), default=day.isoformat())
+    last = day.isoformat()
+    span = max(1, (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days)
+    bars = []
+    for (program, beneficiary, department), lines in sorted(groups.items(), key=lambda kv: min(x["date"] for x in kv[1])):
+        start = min(x["date"] for x in lines)
+        ends = [x.get("end") for x in lines]
+        end = (
+            last
+            if any(e is None for e in ends) and any(x.get("status") == "active" for x in lines)
+            else max((e or x["date"] for e, x in zip(ends, lines, strict=True)), default=start)
+        )
+        end = min(end, last)
+        left = (dt.date.fromisoformat(start) - dt.date.fromisoformat(first)).days / span * 100
+        width = max(0.8, (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days / span * 100)
+        bars.append(
+            {
+                "program": program,
+                "program_name": lines[0].get("program_name"),
+                "department": department,
+                "department_name": lines[0].get("department_name"),
+                "beneficiary": beneficiary,
+                "start": start,
+                "end": end,
+                "lines": len(lines),
+                "total": sum(float(x.get("amount") or 0) for x in lines),
+                "active": any(x.get("status") == "active" for x in lines),
+                "left": round(min(left, 99.2), 2),
+                "width": round(min(width, 100 - min(left, 99.2)), 2),
+            }
+        )
+    return bars, first, last
+
+
+@router.get("/households/{household_id}", response_class=HTMLResponse)
+async def household_file(request: Request, user: UserDep, household_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """户档案: members, tier and why, aid timeline, obligations, warnings, reviews, referral, needs, findings."""
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    day = as_of(request, user)
+    chain = await api_call(request, user, "households.chain", households.get_household_chain, household_id=household_id, as_of=day)
+    tier = await api_call(request, user, "households.tier", policy.get_tier, household_id=household_id, as_of=day)
+    about = await api_call(
+        request,
+        user,
+        "findings.list",
+        findings.list_findings,
+        as_of=day,
+        family=None,
+        kind=None,
+        region=None,
+        status=None,
+        household=household_id,
+        offset=0,
+        limit=100,
+    )
+    advice = None
+    if chain["unserved_needs"]:
+        advice = await api_call(
+            request, user, "households.recommendations", households.get_recommendations, household_id=household_id, as_of=day, top=3
+        )
+    ctx = request.app.state.aidgraph
+    evaluation = await policy._evaluation(ctx, day)
+    warning = next((w for w in early_warnings(evaluation, ctx.policy) if w.household_id == household_id), None)
+    review = next((r for r in reviews_due(evaluation, ctx.policy) if r.household_id == household_id), None)
+    leaving = next((r for r in gradual_exits(evaluation, ctx.policy) if r.household_id == household_id), None)
+    bars, first, last = _enrolments(chain["timeline"], day)
+    return render(
+        request,
+        "household.html",
+        day=day,
+        chain=chain,
+        view=chain["view"],
+        tier=tier,
+        findings=about,
+        advice=advice,
+        warning=warning,
+        review=review,
+        leaving=leaving,
+        bars=bars,
+        first=first,
+        last=last,
+        legend=legend(user.lang),
+    )
+
+
+@router.get("/households/{household_id}/graph.json")
+async def household_graph(request: Request, user: UserDep, household_id: str) -> Response:
+    """The household's chain as vis-network data (payment lines folded per enrolment)."""
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    day = as_of(request, user)
+    try:
+        chain = await api_call(request, user, "households.chain", households.get_household_chain, household_id=household_id, as_of=day)
+        about = await api_call(
+            request,
+            user,
+            "findings.list",
+            findings.list_findings,
+            as_of=day,
+            family=None,
+            kind=None,
+            region=None,
+            status=None,
+            household=household_id,
+            offset=0,
+            limit=100,
+        )
+    except PageError as exc:
+        return JSONResponse({"error": user.lang.gettext(exc.message)}, status_code=exc.status)
+    flagged = {k for f in about["data"] for k in (*f["households"], *f["persons"], *f["records"], *f.get("needs", []))}
+    return JSONResponse(chain_graph(chain, user.lang, flagged), headers={"Cache-Control": "no-store"})
