@@ -113,6 +113,12 @@ class StoreRuntime:
             if not lock.statistics().tasks_waiting and self._computing.get(key) is lock:
                 del self._computing[key]
 
+    def peek(self, key: tuple[Any, ...]) -> Any | None:
+        """A whole-graph answer if one is kept and fresh, without computing it (writes clear the cache)."""
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < self.cache_ttl_s else None
+
     @property
     def cache(self) -> LruCache:
         return self._cache

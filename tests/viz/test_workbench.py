@@ -120,12 +120,25 @@ def test_pages_follow_the_keys_role_and_region(api: Api, web: TestClient) -> Non
         "420203********1710",
     ):
         assert words in file.text, words
+    # The same tier when the server already keeps the prefecture's evaluation (the queues made it).
+    web.get("/workbench/queues", params={"as_of": "2024-01-31"})
+    again = web.get(f"/workbench/households/{HOUSEHOLD}", params={"as_of": "2024-01-31"}).text
+    assert (
+        again[again.index('id="tier"') : again.index('id="timeline"')]
+        == file.text[file.text.index('id="tier"') : file.text.index('id="timeline"')]
+    )
     graph = web.get(f"/workbench/households/{HOUSEHOLD}/graph.json").json()
     assert f"Household:{HOUSEHOLD}" in {n["id"] for n in graph["nodes"]} and graph["edges"]
+    warnings = web.get(f"/workbench/households/{HOUSEHOLD}/warnings").text
+    assert "预警与复核" in warnings and "<html" not in warnings  # a fragment of the file
+    found = web.get(f"/workbench/households/{HOUSEHOLD}/findings").text
+    flags = web.get(f"/workbench/households/{HOUSEHOLD}/flags.json").json()["flagged"]
+    assert "与此家庭有关的问题线索" in found and HOUSEHOLD in flags
     sign_in(web, api.keys["caseworker_out"])
     other = web.get(f"/workbench/households/{HOUSEHOLD}")
     assert other.status_code == 404 and "没有找到，或不在您的辖区内" in other.text and "王付红" not in other.text
-    assert web.get(f"/workbench/households/{HOUSEHOLD}/graph.json").status_code == 404
+    for part in ("graph.json", "flags.json", "warnings", "findings"):
+        assert web.get(f"/workbench/households/{HOUSEHOLD}/{part}").status_code == 404, part
     # A coordinator has no household files, only its families, de-identified.
     sign_in(web, api.keys["charity"])
     assert "您的角色不能打开此页面" in web.get(f"/workbench/households/{HOUSEHOLD}").text

@@ -186,17 +186,11 @@ def test_caseworker_journey(browser: Browser, site: dict) -> None:
     # Open a warning: the household file says why it is on the list.
     page.click("#queue-warnings table a")
     page.wait_for_selector("h1:has-text('户档案')")
+    # The warning and the findings follow the file (they need the whole evaluation and audit).
+    page.wait_for_selector("#warnings-reviews:has-text('在预警名单中')")
+    page.wait_for_selector("#household-findings .count")
     main = page.inner_text("main")
-    for text in (
-        "家庭成员",
-        "分层及依据",
-        "救助时间线",
-        "预警与复核",
-        "在预警名单中",
-        "转介层级",
-        "需求及服务方",
-        "与此家庭有关的问题线索",
-    ):
+    for text in ("家庭成员", "分层及依据", "救助时间线", "预警与复核", "转介层级", "需求及服务方", "与此家庭有关的问题线索"):
         assert text in main, text
     j.settled()
     j.check()
@@ -204,8 +198,9 @@ def test_caseworker_journey(browser: Browser, site: dict) -> None:
     # Find the dependant of a relative's obligation by the masked ID exactly as shown, then by its last 4 digits.
     dependant = site["obligation"]["dependants"][0]
     household = site["obligation"]["dependant_household"]
-    for query in (_mask(dependant), dependant[-4:]):
-        page.goto(f"{site['base']}/workbench/search")
+    # From the queues' search box (a page load), then on the search page (a partial update).
+    for start, query in (("/workbench/queues", _mask(dependant)), ("/workbench/search", dependant[-4:])):
+        page.goto(site["base"] + start)
         page.fill("input[name=q]", query)
         page.click("form.search button[type=submit]")
         page.wait_for_selector(f".results a:has-text('{household}')", timeout=20000)
@@ -336,6 +331,7 @@ def test_a_household_with_150_payment_lines_settles_quickly(browser: Browser, si
     for _ in range(3):
         timings.append(time_household_file(page, url))
     assert "150 笔发放" in page.inner_text("#timeline")
+    page.wait_for_selector("#graph[data-flags]")  # the findings' outlines came after the drawing
     # Folded: one node for the 150 lines, not 150.
     assert len([n for n in page.evaluate("AidGraphView.nodeIds()") if n.startswith("Enrolment:")]) == 1
     j.check()

@@ -15,12 +15,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from api.core.errors import ApiError
 from api.core.security import Role, may_call
-from api.deps import AS_OF_FIRST, as_of_last
+from api.deps import AS_OF_FIRST, as_of_last, household_in_scope, respond
 from api.routes import findings, households, linkage, policy
 from graph.privacy import mask_text
 from queries.early_warning import early_warnings
 from queries.reviews import gradual_exits, reviews_due
 from queries.search import id_parts
+from viz.style import FINDING_COLOUR
 from viz.workbench.graphs import chain_graph, legend
 from viz.workbench.web import N_, PREFIX, PageError, User, render, require_role, signed_in, status_text
 
@@ -178,12 +179,69 @@ def _enrolments(timeline: list[dict[str, Any]], day: dt.date) -> tuple[list[dict
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
 async def household_file(request: Request, user: UserDep, household_id: Annotated[str, Path(max_length=64)]) -> Response:
-    """户档案: members, tier and why, aid timeline, obligations, warnings, reviews, referral, needs, findings."""
+    """户档案: members, tier and why, aid timeline, obligations, referral, needs. The warnings and the
+    findings, which need the whole prefecture's evaluation and audit (cached once computed), follow
+    as their own fragments, so the file shows at once on a server that has not computed them yet."""
     require_role(user, Role.CASEWORKER, Role.AUDITOR)
     day = as_of(request, user)
     chain = await api_call(request, user, "households.chain", households.get_household_chain, household_id=household_id, as_of=day)
-    tier = await api_call(request, user, "households.tier", policy.get_tier, household_id=household_id, as_of=day)
-    about = await api_call(
+    tier = await _tier(request, user, household_id, day)
+    advice = None
+    if chain["unserved_needs"]:
+        advice = await api_call(
+            request, user, "households.recommendations", households.get_recommendations, household_id=household_id, as_of=day, top=3
+        )
+    bars, first, last = _enrolments(chain["timeline"], day)
+    return render(
+        request,
+        "household.html",
+        day=day,
+        chain=chain,
+        view=chain["view"],
+        tier=tier,
+        advice=advice,
+        bars=bars,
+        first=first,
+        last=last,
+        legend=legend(user.lang),
+    )
+
+
+async def _tier(request: Request, user: User, household_id: str, day: dt.date) -> dict[str, Any]:
+    """The household's tier with its explanation: from the prefecture's evaluation when the server
+    keeps one for the day (the work queues computed it), else by the API's route for this household."""
+    ctx = request.app.state.aidgraph
+    evaluation = ctx.runtime.peek(("evaluation", day))
+    decision = next((d for d in evaluation.households if d.household_id == household_id), None) if evaluation else None
+    if decision is None or not may_call(user.caller, "households.tier"):
+        return await api_call(request, user, "households.tier", policy.get_tier, household_id=household_id, as_of=day)
+    return await respond(request, ctx, user.caller, decision.model_dump(mode="json"), today=day)
+
+
+class _Signals:
+    """Each household's early warning, review due and gradual exit of one evaluation, by household."""
+
+    def __init__(self, evaluation: Any, config: Any):
+        self.rows: list[Any] = []
+        self.by_household: dict[str, dict[str, Any]] = {}
+        for kind, rows in (("warning", early_warnings), ("review", reviews_due), ("leaving", gradual_exits)):
+            for row in rows(evaluation, config):
+                self.rows.append(row)
+                self.by_household.setdefault(row.household_id, {}).setdefault(kind, row)
+
+
+async def _in_scope(request: Request, user: User, household_id: str) -> None:
+    """The household's 404 if it is outside the user's region (a fragment says no more than the file)."""
+    ctx = request.app.state.aidgraph
+    try:
+        await ctx.runtime.read(lambda store: household_in_scope(store, user.caller, household_id))
+    except ApiError as exc:
+        raise PageError(exc.status, status_text(exc.status)) from None
+
+
+async def _findings_about(request: Request, user: User, household_id: str, day: dt.date) -> dict[str, Any]:
+    await _in_scope(request, user, household_id)
+    return await api_call(
         request,
         user,
         "findings.list",
@@ -197,58 +255,45 @@ async def household_file(request: Request, user: UserDep, household_id: Annotate
         offset=0,
         limit=100,
     )
-    advice = None
-    if chain["unserved_needs"]:
-        advice = await api_call(
-            request, user, "households.recommendations", households.get_recommendations, household_id=household_id, as_of=day, top=3
-        )
+
+
+@router.get("/households/{household_id}/warnings", response_class=HTMLResponse)
+async def household_warnings(request: Request, user: UserDep, household_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """The household's early warning (rank and reasons), review due and gradual exit."""
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    day = as_of(request, user)
+    await _in_scope(request, user, household_id)
     ctx = request.app.state.aidgraph
     evaluation = await policy._evaluation(ctx, day)
-    warning = next((w for w in early_warnings(evaluation, ctx.policy) if w.household_id == household_id), None)
-    review = next((r for r in reviews_due(evaluation, ctx.policy) if r.household_id == household_id), None)
-    leaving = next((r for r in gradual_exits(evaluation, ctx.policy) if r.household_id == household_id), None)
-    bars, first, last = _enrolments(chain["timeline"], day)
-    return render(
-        request,
-        "household.html",
-        day=day,
-        chain=chain,
-        view=chain["view"],
-        tier=tier,
-        findings=about,
-        advice=advice,
-        warning=warning,
-        review=review,
-        leaving=leaving,
-        bars=bars,
-        first=first,
-        last=last,
-        legend=legend(user.lang),
-    )
+    signals = await ctx.runtime.cached(("signals", day), lambda _: _Signals(evaluation, ctx.policy))
+    return render(request, "household_warnings.html", **signals.by_household.get(household_id, {}))
+
+
+@router.get("/households/{household_id}/findings", response_class=HTMLResponse)
+async def household_findings(request: Request, user: UserDep, household_id: Annotated[str, Path(max_length=64)]) -> Response:
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    return render(request, "household_findings.html", findings=await _findings_about(request, user, household_id, as_of(request, user)))
 
 
 @router.get("/households/{household_id}/graph.json")
-async def household_graph(request: Request, user: UserDep, household_id: str) -> Response:
+async def household_graph(request: Request, user: UserDep, household_id: Annotated[str, Path(max_length=64)]) -> Response:
     """The household's chain as vis-network data (payment lines folded per enrolment)."""
     require_role(user, Role.CASEWORKER, Role.AUDITOR)
     day = as_of(request, user)
     try:
         chain = await api_call(request, user, "households.chain", households.get_household_chain, household_id=household_id, as_of=day)
-        about = await api_call(
-            request,
-            user,
-            "findings.list",
-            findings.list_findings,
-            as_of=day,
-            family=None,
-            kind=None,
-            region=None,
-            status=None,
-            household=household_id,
-            offset=0,
-            limit=100,
-        )
     except PageError as exc:
         return JSONResponse({"error": user.lang.gettext(exc.message)}, status_code=exc.status)
-    flagged = {k for f in about["data"] for k in (*f["households"], *f["persons"], *f["records"], *f.get("needs", []))}
-    return JSONResponse(chain_graph(chain, user.lang, flagged), headers={"Cache-Control": "no-store"})
+    return JSONResponse(chain_graph(chain, user.lang), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/households/{household_id}/flags.json")
+async def household_flags(request: Request, user: UserDep, household_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """What the findings about the household name (households, persons, records, needs): the graph outlines them."""
+    require_role(user, Role.CASEWORKER, Role.AUDITOR)
+    try:
+        about = await _findings_about(request, user, household_id, as_of(request, user))
+    except PageError as exc:
+        return JSONResponse({"error": user.lang.gettext(exc.message)}, status_code=exc.status)
+    flagged = sorted({k for f in about["data"] for k in (*f["households"], *f["persons"], *f["records"], *f.get("needs", []))})
+    return JSONResponse({"flagged": flagged, "colour": FINDING_COLOUR}, headers={"Cache-Control": "no-store"})

@@ -55,8 +55,9 @@ def _label(kind: str, props: dict[str, Any], lang: Language) -> str:
     return lang.term("node_kind", kind)
 
 
-def chain_graph(chain: dict[str, Any], lang: Language, flagged: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-    """vis-network nodes and edges of a (masked) chain; ``flagged``: keys findings are about."""
+def chain_graph(chain: dict[str, Any], lang: Language) -> dict[str, Any]:
+    """vis-network nodes and edges of a (masked) chain; each node lists the ``keys`` it stands for
+    (an enrolment, its records), which the findings' outlines are matched against."""
     household_id = chain["view"]["household"]["household_id"]
     members = {m["person"].get("id_number") for m in chain["view"]["members"]}
     folded: dict[str, str] = {}  # aid record node id → its enrolment's node id
@@ -76,7 +77,8 @@ def chain_graph(chain: dict[str, Any], lang: Language, flagged: set[str] = froze
         label = _label(n["kind"], p, lang)
         home = p.get("household_id") if n["kind"] == "Person" and p.get("id_number") not in members else household_id
         title = f"{lang.term('node_kind', n['kind'])}: {label}"
-        nodes[n["id"]] = _node(n["id"], n["kind"], label, title, flagged=key in flagged, household=home)
+        nodes[n["id"]] = _node(n["id"], n["kind"], label, title, household=home)
+        nodes[n["id"]]["keys"] = [key]
         if n["kind"] == "Person" and not p.get("outside_region"):  # a relative outside the key's region cannot be expanded
             nodes[n["id"]]["person_household"] = p.get("household_id")
     for group, records in groups.items():
@@ -86,9 +88,9 @@ def chain_graph(chain: dict[str, Any], lang: Language, flagged: set[str] = froze
         days = sorted(r.get("period_start") or "" for r in records)
         label = f"{program} ×{len(records)}" if len(records) > 1 else program
         title = f"{program}: {len(records)} · {days[0]} – {days[-1]} · {total:,.2f}"
-        hit = any(r.get("record_id") in flagged for r in records)
-        nodes[group] = _node(group, "AidRecord", label, title, flagged=hit, household=household_id)
+        nodes[group] = _node(group, "AidRecord", label, title, household=household_id)
         nodes[group]["records"] = len(records)
+        nodes[group]["keys"] = [r.get("record_id") for r in records]
     edges: dict[tuple[str, str, str], dict[str, Any]] = {}
     for e in chain["edges"]:
         src, dst = folded.get(e["src"], e["src"]), folded.get(e["dst"], e["dst"])

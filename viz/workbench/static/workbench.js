@@ -64,6 +64,18 @@ window.AidGraphView = (function () {
     return true;
   }
 
+  // The findings about the household come after the drawing (the whole audit may still be computing):
+  // the nodes they name are outlined in red when they arrive.
+  async function outline(url) {
+    const response = await fetch(url, { credentials: "same-origin" }).catch(() => null);
+    if (!response || !response.ok) return;
+    const body = await response.json();
+    const flagged = new Set(body.flagged || []);
+    const hit = nodes.get({ filter: (n) => (n.keys || []).some((k) => flagged.has(k)) });
+    nodes.update(hit.map((n) => ({ id: n.id, borderWidth: 4, color: { background: n.color.background, border: body.colour } })));
+    $("graph").dataset.flags = String(hit.length);
+  }
+
   function householdUrl(id) {
     return base + "/households/" + encodeURIComponent(id) + "/graph.json";
   }
@@ -152,7 +164,7 @@ window.AidGraphView = (function () {
       relayout();
     } else {
       view.root = "Household:" + options.household;
-      load(options.source, options.household);
+      load(options.source, options.household).then((drawn) => { if (drawn && options.flags) outline(options.flags); });
     }
   }
 
