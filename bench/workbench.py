@@ -5,8 +5,9 @@
 Generates a prefecture, gives one household ``--lines`` monthly 低保 payment lines (the hairball of
 the workbench issue), serves it with ``aidgraph serve``, signs in as a caseworker of its county in
 Debian's headless Chromium (Playwright), opens the work queues (as a caseworker's day starts; the
-server computes the evaluation there) and then the household file ``--runs`` times: from the
-navigation to the graph's layout settled. Writes ``workbench.json``; exits 1 above the bound (2 s).
+server computes the evaluation there), then the household file once (``first_s``), waits for its
+findings (their first asking computes the whole audit, which the server keeps), and then
+``--runs`` times: from the navigation to the graph's layout settled. Writes ``workbench-<households>h.json``; exits 1 above the bound (2 s).
 """
 
 from __future__ import annotations
@@ -117,7 +118,11 @@ def main() -> int:
             sign_in(page, base, key)
             page.goto(f"{base}/workbench/queues?as_of={AS_OF}")
             url = f"{base}/workbench/households/{household}"
-            timings = [time_household_file(page, url) for _ in range(args.runs + 1)]
+            first = time_household_file(page, url)
+            # The file asks for its findings after it is drawn: the first asking computes the whole
+            # audit (seconds at 35,000 households), which the server then keeps. Timed after it.
+            page.wait_for_selector("#household-findings .count", timeout=600000)
+            timings = [first] + [time_household_file(page, url) for _ in range(args.runs)]
             browser.close()
     result = {
         "households": args.households,
@@ -129,9 +134,9 @@ def main() -> int:
         "when": dt.date.today().isoformat(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "workbench.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (args.out / f"workbench-{args.households}h.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(result))
-    return 0 if result["max_s"] < BOUND_S else 1
+    return 0 if max(timings) < BOUND_S else 1
 
 
 if __name__ == "__main__":
