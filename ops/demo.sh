@@ -21,16 +21,29 @@ sample=$(.venv/bin/python -c "import json; t=json.load(open('demo/prefecture/tru
 .venv/bin/aidgraph evaluate --as-of 2026-06-30
 .venv/bin/aidgraph explain "$sample" --as-of 2026-06-30
 
-# The HTTP API over the same store: a caseworker key for the prefecture and an auditor key,
+# The workbench and the HTTP API over the same store: a key for each of the workbench's users
+# (a caseworker of the first city, an auditor, the coordinator of a charity with families waiting),
 # then serve until Ctrl-C (SERVE=0 skips it). OpenAPI at http://127.0.0.1:8000/docs.
 export AIDGRAPH_API_STATE_DIR="${AIDGRAPH_API_STATE_DIR:-demo/api}"
 rm -rf "$AIDGRAPH_API_STATE_DIR"
 region=$(sed -n 2p demo/prefecture/households.csv | cut -d, -f2 | cut -c1-4)
-caseworker=$(.venv/bin/aidgraph keys create --name "demo caseworker" --role caseworker --region "$region" 2>/dev/null)
-auditor=$(.venv/bin/aidgraph keys create --name "demo auditor" --role auditor 2>/dev/null)
-echo "caseworker key (region $region): $caseworker"
-echo "auditor key: $auditor"
-echo "try: curl -s -H \"X-API-Key: $caseworker\" http://127.0.0.1:8000/api/v1/households/$sample/chain"
+org=$(.venv/bin/python -c "
+import datetime as dt
+from graph.open import open_store
+from graph.model import NodeKind
+from queries.linkage import unmatched_families
+with open_store('$AIDGRAPH_STORE') as s:
+    print(next(r for r in sorted(n.key for n in s.iter_nodes(NodeKind.RESOURCE)) if unmatched_families(s, as_of=dt.date(2026, 6, 30), org=r)))")
+caseworker=$(.venv/bin/aidgraph keys create --name "演示社工 demo caseworker" --role caseworker --region "$region" 2>/dev/null)
+auditor=$(.venv/bin/aidgraph keys create --name "演示审计 demo auditor" --role auditor 2>/dev/null)
+charity=$(.venv/bin/aidgraph keys create --name "演示慈善协调员 demo coordinator" --role charity --org "$org" 2>/dev/null)
+port="${PORT:-8000}"
+echo
+echo "工作台 workbench: http://127.0.0.1:$port/workbench/  (working day 2026-06-30, the demo data's)"
+echo "  社工 caseworker (region $region): $caseworker"
+echo "  审计 auditor:                    $auditor"
+echo "  慈善协调员 coordinator ($org):   $charity"
+echo "API: curl -s -H \"X-API-Key: $caseworker\" http://127.0.0.1:$port/api/v1/households/$sample/chain"
 if [ "${SERVE:-1}" != "0" ]; then
-  exec .venv/bin/aidgraph serve --port "${PORT:-8000}"
+  AIDGRAPH_API_WORKBENCH_DAY="${AIDGRAPH_API_WORKBENCH_DAY:-2026-06-30}" exec .venv/bin/aidgraph serve --port "$port"
 fi

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,9 @@ class Settings(BaseModel):
     max_connections: int = Field(1000, ge=1, description="Connections and requests at once; past it new ones are answered 503.")
     staging_dir: Path | None = Field(None, description="Where uploads are staged (default: uploads/ in state_dir); emptied at start.")
     policy_file: Path | None = Field(None, description="The policy (TOML) tiers, warnings and reviews follow; default: the shipped one.")
+    workbench_day: dt.date | None = Field(
+        None, description="The workbench's working day until a user picks one (default: today); a demo's data has its own day."
+    )
 
     def staging_path(self) -> Path:
         """Where uploads are staged: emptied when the server starts (a crash leaves nothing behind)."""

@@ -3,6 +3,7 @@ the audit trail, and catalogues that hold a Chinese word for every text and code
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,6 +160,11 @@ def test_search_by_masked_id_last_digits_and_name(api: Api, web: TestClient) -> 
 
 def test_dates_are_checked_and_errors_say_what_to_do(api: Api, web: TestClient) -> None:
     sign_in(web, api.keys["auditor"])
+    # The server's working day until the user picks one (a demo's data has its own day), then theirs.
+    api.app.state.aidgraph.settings.workbench_day = dt.date(2024, 1, 31)
+    assert "截至 2024-01-31" in web.get("/workbench/findings").text
+    assert "截至 2024-02-29" in web.get("/workbench/findings", params={"as_of": "2024-02-29"}).text
+    assert "截至 2024-02-29" in web.get("/workbench/findings").text
     for bad, words in (("garbage", "日期无效"), ("1900-01-01", "日期超出可查询范围")):
         answer = web.get("/workbench/findings", params={"as_of": bad})
         assert answer.status_code == 422 and words in answer.text

@@ -43,10 +43,11 @@ async def api_call(request: Request, user: User, route: str, fn: Any, **kwargs: 
 
 
 def as_of(request: Request, user: User) -> dt.date:
-    """The working day: chosen with the date picker (kept in the session), else today."""
-    text = request.query_params.get("as_of") or getattr(user.session, "as_of", None)
+    """The working day: chosen with the date picker (kept in the session), else the server's
+    ``workbench_day`` setting, else today."""
+    text = request.query_params.get("as_of") or user.session.as_of
     if not text:
-        return dt.date.today()
+        return request.app.state.aidgraph.settings.workbench_day or dt.date.today()
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
