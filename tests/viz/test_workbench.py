@@ -216,3 +216,20 @@ def test_every_text_and_code_has_its_chinese_words() -> None:
     for template in reasons.TEMPLATES:
         bare, _ = reasons.parse(template.format(**{k: 1 for k in re.findall(r"\{(\w+)", template)}))
         assert chinese.gettext(bare) != bare, template
+
+
+def test_a_coordinators_offer_reaches_the_caseworkers_queue_with_names(api: Api, web: TestClient) -> None:
+    token = sign_in(web, api.keys["charity"])
+    offered = web.post("/workbench/linkage/accept", data={"need_id": OPEN_NEED, "csrf_token": token, "back": "/workbench/families"})
+    assert "已提交帮扶意向" in offered.text and "心理" in offered.text[offered.text.index('id="offers"') :]
+    token = sign_in(web, api.keys["caseworker_in"])
+    queue = web.get("/workbench/queues").text
+    waiting = queue[queue.index('id="queue-referrals"') : queue.index('id="queue-unserved"')]
+    assert "黄石慈善会" in waiting and "心理" in waiting
+    accepted = web.post(
+        "/workbench/linkage/accept", data={"need_id": OPEN_NEED, "resource_id": "R-C2", "csrf_token": token}, follow_redirects=False
+    )
+    assert accepted.status_code == 303 and "done=accepted" in accepted.headers["location"]
+    sign_in(web, api.keys["charity"])
+    served = web.get("/workbench/families").text
+    assert "王付红" in served[served.index('id="matched"') :]  # the match lets the coordinator see the family

@@ -17,6 +17,7 @@ from api.core.errors import ApiError
 from api.core.security import Role, may_call
 from api.deps import AS_OF_FIRST, as_of_last, household_in_scope, respond
 from api.routes import findings, households, linkage, policy
+from graph.model import NodeKind
 from graph.privacy import mask_text
 from queries.early_warning import early_warnings
 from queries.reviews import gradual_exits, reviews_due
@@ -25,7 +26,7 @@ from viz.style import FINDING_COLOUR
 from viz.workbench.graphs import chain_graph, legend
 from viz.workbench.web import N_, PREFIX, PageError, User, render, require_role, signed_in, status_text
 
-__all__ = ["api_call", "as_of", "router"]
+__all__ = ["api_call", "as_of", "router", "with_names"]
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 PAGE = 20
@@ -69,11 +70,30 @@ async def queues(request: Request, user: UserDep) -> Response:
     reviews = await api_call(
         request, user, "policy.reviews", policy.list_reviews, as_of=day, due_before=None, region=None, offset=0, limit=PAGE
     )
-    waiting = await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, offset=0, limit=PAGE)
+    waiting = await with_names(
+        request, await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, offset=0, limit=PAGE)
+    )
     unmatched = await api_call(
         request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, offset=0, limit=PAGE
     )
     return render(request, "queues.html", day=day, warnings=warnings, reviews=reviews, waiting=waiting, unmatched=unmatched)
+
+
+async def with_names(request: Request, page: dict[str, Any]) -> dict[str, Any]:
+    """Matches (rows with need_id and resource_id) with the need's category and the resource's name."""
+
+    def names(store: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        rows = page["data"]
+        return (
+            store.get_nodes(NodeKind.NEED, {r["need_id"] for r in rows}),
+            store.get_nodes(NodeKind.RESOURCE, {r["resource_id"] for r in rows}),
+        )
+
+    needs, resources = await request.app.state.aidgraph.runtime.read(names)
+    for row in page["data"]:
+        row["need_category"] = (needs.get(row["need_id"]) or {}).get("category")
+        row["provider_name"] = (resources.get(row["resource_id"]) or {}).get("provider_name")
+    return page
 
 
 def _search_kind(q: str) -> str:

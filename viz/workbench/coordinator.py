@@ -18,7 +18,7 @@ from api.deps import charity_org
 from api.models import AcceptIn, DeclineIn
 from api.routes import households, linkage
 from graph.model import NodeKind
-from viz.workbench.caseworker import api_call, as_of
+from viz.workbench.caseworker import api_call, as_of, with_names
 from viz.workbench.web import N_, PREFIX, PageError, User, render, require_role, signed_in
 
 __all__ = ["router"]
@@ -44,7 +44,9 @@ async def families(request: Request, user: UserDep, page: int = 1) -> Response:
     unmatched = await api_call(
         request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, offset=(page - 1) * PAGE, limit=PAGE
     )
-    waiting = await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, offset=0, limit=50)
+    waiting = await with_names(
+        request, await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, offset=0, limit=50)
+    )
     ctx = request.app.state.aidgraph
     decided = await ctx.runtime.read(
         lambda s: sorted(
