@@ -1,0 +1,239 @@
+"""The policy engine over every household: evaluation, warnings, reviews, changes, declarations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.app import EXIT_ROWS_REJECTED, AsOfOpt, JsonOpt, Neo4jOpt, PolicyOpt, StoreOpt, _day, _open, _table, app, emit, friendly, out
+from graph.privacy import mask_tree
+from graph.regions import region_tree
+from graph.store import GraphStore
+
+
+def _evaluate_and_record(graph_store: GraphStore, rules: Any, day: dt.date | None) -> tuple[Any, dict[str, int], dict[str, int]]:
+    """Evaluate every household; write the obligations and the tier records (what changed is kept in history)."""
+    from queries.changes import record_evaluation
+    from queries.early_warning import early_warnings
+    from queries.means_test import evaluate, write_obligations
+
+    evaluation = evaluate(graph_store, rules, as_of=day)
+    written = write_obligations(graph_store, evaluation.obligations)
+    recorded = record_evaluation(graph_store, evaluation, {w.household_id for w in early_warnings(evaluation, rules)})
+    return evaluation, written, recorded
+
+
+@app.command()
+@friendly
+def evaluate(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="A region code and its subtree.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Obligations and tiers of every household by the policy; writes the OBLIGED_TO_SUPPORT relationships."""
+    from policy.config import load_policy
+
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        # Obligations cross regions (a son in another county owes his parents): the whole graph is
+        # evaluated, and --region only narrows what is reported.
+        everything, written, recorded = _evaluate_and_record(graph_store, rules, _day(as_of))
+        inside = region_tree(graph_store).within(region)
+    result = everything
+    if region:
+        result = everything.model_copy(update={"households": [d for d in everything.households if inside(d.region_code)]})
+        wanted = {d.household_id for d in result.households}
+        result.obligations = [o for o in everything.obligations if o.dependant_household in wanted]
+    counts: dict[str, int] = {}
+    for d in result.households:
+        counts[d.tier or "none"] = counts.get(d.tier or "none", 0) + 1
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "as_of": result.as_of,
+                    "policy": result.policy,
+                    "tiers": counts,
+                    "obligations": len(result.obligations),
+                    "written": written,
+                    "recorded": recorded,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = _table(
+        f"tiers as of {result.as_of} ({result.policy})" + (f", region {region}" if region else ""),
+        "tier",
+        "households",
+        numeric=("households",),
+    )
+    for tier in ("特困", "低保", "低保边缘", "刚性支出困难", "防止返贫监测", "其他", "none"):
+        if tier in counts:
+            table.add_row(tier, str(counts[tier]))
+    out.print(table)
+    able = sum(1 for o in result.obligations if o.monthly_amount > 0)
+    out.print(f"obligations: {len(result.obligations)} ({able} with an amount due); OBLIGED_TO_SUPPORT written: {written}")
+    out.print(
+        f"tier records: {recorded['created']} new, {recorded['updated']} changed, {recorded['unchanged']} unchanged (see `aidgraph changes`)"
+    )
+
+
+@app.command()
+@friendly
+def warnings(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="A region code and its subtree.")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """The early-warning push list: top 5% hardship index, or income under 2x the standard, not enrolled."""
+    from policy.config import load_policy
+    from queries.early_warning import early_warnings
+    from queries.means_test import evaluate as run
+
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        rows = early_warnings(run(graph_store, rules, as_of=_day(as_of)), rules)
+        inside = region_tree(graph_store).within(region)
+    rows = [r for r in rows if inside(r.region_code)]
+
+    def show() -> None:
+        columns = ("household", "region", "index", "rank", "tier", "income/head", "why")
+        table = _table(f"early warnings ({len(rows)})", *columns, numeric=("index", "rank", "income/head"))
+        for r in rows[:top]:
+            table.add_row(
+                r.household_id,
+                r.region_code or "",
+                f"{r.index:.3f}",
+                str(r.rank),
+                r.tier or "",
+                f"{r.per_capita_income:,.0f}",
+                "; ".join(r.reasons),
+            )
+        out.print(table)
+
+    emit([r.model_dump() for r in rows], as_json=as_json, table=show)
+
+
+@app.command()
+@friendly
+def reviews(
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    due_before: Annotated[str | None, typer.Option("--due-before", help="Only reviews due before this day (YYYY-MM-DD).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enrolled households' next reviews by the cadence rules, and the gradual exits."""
+    from policy.config import load_policy
+    from queries.means_test import evaluate as run
+    from queries.reviews import gradual_exits, reviews_due
+
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        evaluation = run(graph_store, rules, as_of=_day(as_of))
+    due = reviews_due(evaluation, rules, due_before=_day(due_before))
+    exits = gradual_exits(evaluation, rules)
+
+    def show() -> None:
+        columns = ("household", "tier", "enrolled since", "basis", "every (months)", "next review")
+        table = _table(f"reviews due ({len(due)})", *columns, numeric=("every (months)",))
+        for r in due:
+            table.add_row(r.household_id, r.tier or "none", r.enrolled_since, r.basis, str(r.every_months), r.next_review)
+        out.print(table)
+        table = _table(f"exits ({len(exits)})", "household", "tier now", "income/head", "exit on", "why", numeric=("income/head",))
+        for e in exits:
+            table.add_row(e.household_id, e.tier or "none", f"{e.per_capita_income:,.0f}", e.exit_on, e.why)
+        out.print(table)
+
+    emit({"reviews": [r.model_dump() for r in due], "exits": [e.model_dump() for e in exits]}, as_json=as_json, table=show)
+
+
+@app.command()
+@friendly
+def changes(
+    since: Annotated[str, typer.Option("--since", help="A time (YYYY-MM-DD or ISO date-time, UTC unless it says otherwise).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-evaluate, then list every household whose tier, benefit, obligations or warning changed since a time, with the facts that changed."""
+    from policy.config import load_policy
+    from queries.changes import changes_since
+
+    moment = dt.datetime.fromisoformat(since)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    rules = load_policy(policy)
+    with _open(store, neo4j) as graph_store:
+        _evaluate_and_record(graph_store, rules, _day(as_of))
+        found = changes_since(graph_store, moment)
+    data = mask_tree([c.model_dump() for c in found])
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    out.print(f"{len(found)} change(s) since {moment.isoformat()}")
+    for c in data:
+        b, a = c["before"], c["after"]
+        out.print(
+            f"[bold]{c['household_id']}[/bold] at {c['at']}: tier {b['tier']} -> {a['tier']}, income/head {b['per_capita_income']} -> {a['per_capita_income']}, benefit {b['benefit']} -> {a['benefit']}, warned {b['warned']} -> {a['warned']}"
+        )
+        for line in c["facts_removed"]:
+            out.print(f"   - {line}", markup=False)
+        for line in c["facts_added"]:
+            out.print(f"   + {line}", markup=False)
+        for line in c["obligors_removed"]:
+            out.print(f"   - obligor {line}", markup=False)
+        for line in c["obligors_added"]:
+            out.print(f"   + obligor {line}", markup=False)
+
+
+@app.command("check-declaration")
+@friendly
+def check_declaration_cmd(
+    file: Annotated[Path, typer.Argument(help="The applicant's declaration (JSON; see queries/declaration.py).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="The region's policy file: the means test one-step approval relies on.")
+    ] = None,
+) -> None:
+    """Trust-based enrolment (告知承诺): compare a declaration with every department's records and
+    evaluate the household. Exit 0 if one-step approval may proceed, 3 if not."""
+    from policy.config import load_policy
+    from queries.declaration import check_declaration, load_declaration
+
+    declaration = load_declaration(file)
+    with _open(store, neo4j) as graph_store:
+        result = check_declaration(graph_store, declaration, as_of=_day(as_of), policy=load_policy(policy))
+    data = mask_tree(result.model_dump())
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+    else:
+        out.print(f"{result.household_id or 'applicant'}: {result.verdict}", markup=False)
+        if data["differences"]:
+            table = _table("differences", "field", "declared", "held", "department")
+            for d in data["differences"]:
+                table.add_row(str(d["field"]), str(d["declared"]), str(d["held"]), str(d["department"] or ""))
+            out.print(table)
+        out.print(
+            f"agreed: {len(result.checked)} field(s); means test: {result.tier or 'no tier'} ({result.tier_rule or '-'})", markup=False
+        )
+    if not result.approvable:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
