@@ -180,3 +180,15 @@ def test_a_prefecture_made_in_blocks_is_one_prefecture(tmp_path: Path, monkeypat
     for kind, (recall, precision) in scores.items():
         assert recall == 1.0, kind
         assert precision >= 0.98, kind
+
+
+def test_the_generator_is_split_by_what_it_makes() -> None:
+    """Issue 25: geography, people, family, aid, planted cases and truth, each file under 400 lines."""
+    from pathlib import Path
+
+    import ingest.synthetic
+
+    folder = Path(ingest.synthetic.__file__).parent
+    sizes = {p.stem: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
+    assert set(sizes) == {"__init__", "geography", "people", "family", "aid", "planted", "truth"}
+    assert max(sizes.values()) < 400, sizes
