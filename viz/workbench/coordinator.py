@@ -19,7 +19,7 @@ from api.models import AcceptIn, DeclineIn
 from api.routes import households, linkage
 from graph.model import NodeKind
 from viz.workbench.caseworker import api_call, as_of, with_names
-from viz.workbench.web import N_, PREFIX, PageError, User, render, require_role, signed_in
+from viz.workbench.web import N_, PREFIX, PageError, User, is_own_page, render, require_role, signed_in
 
 __all__ = ["router"]
 
@@ -91,6 +91,13 @@ async def family(request: Request, user: UserDep, household_id: Annotated[str, P
     return render(request, "family.html", day=day, org=org, view=view, advice=advice)
 
 
+async def _acting_for(request: Request, user: User, resource_id: str) -> str:
+    """The resource a match decision is for: a coordinator's own organisation, whatever the form
+    says; the one the caseworker chose."""
+    require_role(user, Role.CHARITY, Role.CASEWORKER)
+    return (await _org(request, user))["resource_id"] if user.caller.role is Role.CHARITY else resource_id
+
+
 @router.post("/linkage/accept")
 async def accept(
     request: Request,
@@ -100,9 +107,7 @@ async def accept(
     back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A coordinator's accept is a proposal for its own organisation; a caseworker's accepts the match."""
-    require_role(user, Role.CHARITY, Role.CASEWORKER)
-    if user.caller.role is Role.CHARITY:
-        resource_id = (await _org(request, user))["resource_id"]
+    resource_id = await _acting_for(request, user, resource_id)
     try:
         body = AcceptIn(need_id=need_id, resource_id=resource_id)
     except ValidationError:
@@ -120,9 +125,7 @@ async def decline(
     resource_id: Annotated[str, Form(max_length=64)] = "",
     back: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    require_role(user, Role.CHARITY, Role.CASEWORKER)
-    if user.caller.role is Role.CHARITY:
-        resource_id = (await _org(request, user))["resource_id"]
+    resource_id = await _acting_for(request, user, resource_id)
     try:
         body = DeclineIn(need_id=need_id, resource_id=resource_id, reason=reason)
     except ValidationError:
@@ -133,6 +136,6 @@ async def decline(
 
 def _back(back: str, user: User) -> str:
     """Where a form returns: a workbench page it names, else the user's start page."""
-    if back.startswith(PREFIX + "/") and "//" not in back and "\\" not in back and "?" not in back:
+    if is_own_page(back) and "?" not in back:
         return back
     return PREFIX + ("/families" if user.caller.role is Role.CHARITY else "/queues")

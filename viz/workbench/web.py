@@ -22,7 +22,7 @@ from api.core.security import Caller, Role
 from viz.workbench.i18n import LANGUAGES, Language, local_name
 from viz.workbench.session import COOKIE, LANG_COOKIE, LOGIN_CSRF_COOKIE, Session, Sessions
 
-__all__ = ["N_", "PREFIX", "PageError", "User", "error_page", "render", "router", "signed_in", "status_text"]
+__all__ = ["N_", "PREFIX", "PageError", "User", "error_page", "is_own_page", "render", "router", "signed_in", "status_text"]
 
 PREFIX = "/workbench"
 
@@ -139,6 +139,11 @@ async def signed_in(request: Request) -> User:
     return user
 
 
+def is_own_page(path: str) -> bool:
+    """A workbench path a form or a switch may return to (never another site: no ``//``, no ``\\``)."""
+    return path.startswith(PREFIX + "/") and "//" not in path and "\\" not in path
+
+
 def require_role(user: User, *roles: Role) -> None:
     if user.caller.role not in roles:
         raise PageError(403, status_text(403))
@@ -204,7 +209,7 @@ async def switch_language(request: Request, code: str) -> Response:
     """Switch the pages' language (zh or en) and come back to the page the user was on."""
     code = code if code in LANGUAGES else "zh"
     back = request.query_params.get("back", "")
-    target = back if back.startswith(PREFIX + "/") and "//" not in back and "\\" not in back else PREFIX + "/"
+    target = back if is_own_page(back) else PREFIX + "/"
     response = RedirectResponse(target, status_code=303)
     _cookie(response, request, LANG_COOKIE, code, max_age=365 * 24 * 3600)
     session = sessions_of(request).find(request.cookies.get(COOKIE))
