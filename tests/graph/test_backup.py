@@ -17,6 +17,7 @@ from graph.model import NodeKind, RelKind
 from graph.store import EdgeWrite, NodeWrite, WriteBatch
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
+from queries.household import household_view
 
 runner = CliRunner()
 
@@ -51,6 +52,9 @@ def test_backups_taken_while_a_writer_runs_are_each_consistent(tmp_path: Path) -
     thread = threading.Thread(target=writer)
     thread.start()
     try:
+        deadline = time.monotonic() + 30
+        while not written and time.monotonic() < deadline:  # the writer's store may take a while to open
+            time.sleep(0.01)
         seen = []
         for n in range(6):
             time.sleep(0.15)
@@ -187,7 +191,7 @@ def test_a_neo4j_graph_backed_up_restores_and_goes_back_into_neo4j(
     (update / "households.csv").write_text("household_id,region_code,address\nH-420106-0001,420106005001,新地址\n", encoding="utf-8")
     ingest_folder(neo4j_store, update)
     counts, history = neo4j_store.counts(), neo4j_store.history(NodeKind.HOUSEHOLD, "H-420106-0001")
-    view = neo4j_store.run("household_view", household_id="H-420106-0001")
+    view = household_view(neo4j_store, household_id="H-420106-0001")
     made = runner.invoke(app, ["backup", str(tmp_path / "b"), "--neo4j", neo4j_uri])
     assert made.exit_code == 0, made.output
     assert runner.invoke(app, ["restore", str(tmp_path / "b"), "--store", str(tmp_path / "r")]).exit_code == 0
@@ -196,7 +200,7 @@ def test_a_neo4j_graph_backed_up_restores_and_goes_back_into_neo4j(
     assert back.exit_code == 0, back.output
     assert neo4j_store.counts() == counts
     assert neo4j_store.history(NodeKind.HOUSEHOLD, "H-420106-0001") == history
-    assert neo4j_store.run("household_view", household_id="H-420106-0001") == view
+    assert household_view(neo4j_store, household_id="H-420106-0001") == view
 
 
 def test_the_manifest_counts_what_the_store_holds_not_the_rows_of_its_log(tmp_path: Path) -> None:
