@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.store import GraphStore
+from queries.registry import get_question
 
 AS_OF = dt.date(2026, 6, 30)  # the generator's "today": findings and tiers stand on this day
 AUDIT_QUESTIONS = (
@@ -76,7 +77,7 @@ def ingest(folder: str, engine: dict[str, str], batch_size: int) -> dict[str, An
     from ingest.loader import ingest_folder
 
     if engine.get("initial"):
-        from graph.stores.neo4j_import import import_initial
+        from ingest.neo4j_import import import_initial
 
         t = time.perf_counter()
         loaded = import_initial(Path(folder), engine["neo4j"], batch_size=batch_size)
@@ -120,7 +121,7 @@ def queries(engine: dict[str, str], sample: int, evaluation: bool) -> dict[str, 
         findings = 0
         for name in AUDIT_QUESTIONS:
             t = time.perf_counter()
-            found = store.run(name, **params.get(name, {}))
+            found = get_question(name)(store, **params.get(name, {}))
             out["audit"][name] = time.perf_counter() - t
             findings += len(found)
         out["audit_total_s"] = sum(out["audit"].values())

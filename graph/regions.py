@@ -22,9 +22,8 @@ the province when the region file says so, whatever its digits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-__all__ = ["STRUCTURAL", "RegionTree", "full_code", "region_tree", "short_code"]
+__all__ = ["STRUCTURAL", "RegionTree", "full_code", "short_code"]
 
 LEVEL_ENDS = (2, 4, 6, 9, 12)
 
@@ -113,9 +112,3 @@ class RegionTree:
 
 #: Containment by the codes' own structure alone: for callers with no store at hand.
 STRUCTURAL = RegionTree({})
-
-
-def region_tree(store: Any) -> RegionTree:
-    """The tree of the regions in ``store``, from its ``PART_OF`` links (the ``region_parents``
-    question: the regions and their links only, never a scan of the graph)."""
-    return RegionTree({row["code"]: row["parent"] for row in store.run("region_parents")})

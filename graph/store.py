@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import gc
 import json
-import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -307,15 +306,6 @@ class PrefetchedState:
         return self.others.get((edge, end), [])
 
 
-def _named_in(cypher: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters ``cypher`` names (an engine may refuse one it does not use).
-
-    >>> _named_in("MATCH (h {id: $id}) RETURN h", {"id": 1, "other": 2})
-    {'id': 1}
-    """
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", cypher)}
-
-
 def missing_end_of_rows(
     rel: RelKind, sk: NodeKind, dk: NodeKind, pairs: list[tuple[str, str]], existing_keys: Callable[[NodeKind, list[str]], set[str]]
 ) -> str:
@@ -533,26 +523,20 @@ class GraphStore(abc.ABC):
     def close(self) -> None:
         """Release the engine."""
 
+    #: Whether each read costs a round trip to a server (Neo4j over Bolt): questions in parts may
+    #: then read their one text instead (``queries.registry``).
+    round_trips_cost: bool = False
+
     @abc.abstractmethod
-    def _reading(self, work: Callable[[Callable[[str, dict[str, Any]], list[dict[str, Any]]]], Any]) -> Any:
-        """Engine hook: call ``work(read)`` inside one read transaction, where ``read(cypher, params)``
-        returns the records as dicts, nodes and relationships as dicts of their properties."""
+    def reading(self, work: Callable[[Callable[[str, dict[str, Any]], list[dict[str, Any]]]], Any]) -> Any:
+        """Call ``work(read)`` inside one read transaction, where ``read(cypher, params)`` returns the
+        records as dicts, nodes and relationships as dicts of their properties. The one way questions
+        (``queries/``) reach the engine.
 
-    def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        cypher_params = question.cypher_params(params)
-
-        def work(read: Callable[[str, dict[str, Any]], list[dict[str, Any]]]) -> Any:
-            if isinstance(question.cypher, str):
-                return read(question.cypher, cypher_params)
-            # A question in parts: each part a small Cypher text, all read in one transaction
-            # (a part gets only the parameters its text names), then the follow-up's parts.
-            records = {name: read(text, _named_in(text, cypher_params)) for name, text in question.cypher.items()}
-            if question.follow_up is not None:
-                parts, more = question.follow_up(records, cypher_params)
-                records |= {name: read(text, _named_in(text, more)) for name, text in parts.items()}
-            return records
-
-        return question.from_records(self._reading(work), **params)
+        >>> from graph.stores.ladybug import LadybugStore
+        >>> LadybugStore.in_memory().reading(lambda read: read("RETURN 1 + $x AS y", {"x": 1}))
+        [{'y': 2}]
+        """
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -587,26 +571,6 @@ class GraphStore(abc.ABC):
     def existing_keys(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` that name a node of ``kind``."""
         return set(self.get_nodes(kind, keys))
-
-    def run(self, name: str, **params: Any) -> Any:
-        """Answer the registered question ``name`` (see ``queries.registry``)."""
-        from queries.registry import get_question
-
-        question = get_question(name)
-        # Both engines get every parameter, defaults included (Cypher has no defaults), and an
-        # unknown parameter fails the same way on both.
-        try:
-            bound = question.signature.bind(**params)
-        except TypeError as exc:
-            raise StoreError(f"{name}: {exc}", question=name, params=params) from None
-        bound.apply_defaults()
-        params = dict(bound.arguments)
-        try:
-            return self._run_question(question, params)
-        except StoreError:
-            raise
-        except Exception as exc:  # engine errors become one project error
-            raise StoreError(f"{name} failed on {self.engine}: {exc}", question=name, params=params) from exc
 
     def __enter__(self) -> GraphStore:
         return self

@@ -27,6 +27,7 @@ from typing import Any
 from graph.model import IdentityReview, NodeKind, RelKind
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
 from ingest.resolve import resolve
+from queries.unlinked import unlinked_references
 
 __all__ = ["StoreResolution", "decide", "pending_reviews", "resolve_store", "review_id"]
 
@@ -64,7 +65,7 @@ def _records(store: GraphStore) -> list[dict[str, Any]]:
                     "phone": p.props.get("phone"),
                 }
             )
-    unlinked = store.run("unlinked_references")
+    unlinked = unlinked_references(store)
     for key, a in sorted(store.get_nodes(NodeKind.AID_RECORD, unlinked.aid_records).items()):
         if a.get("beneficiary_type") == "person":
             rows.append(

@@ -39,7 +39,7 @@ from graph.stores.staged import RepeatedNode, StagedLoad
 
 __all__ = ["ImportFiles", "InitialLoad", "import_initial", "launcher_port"]
 
-OPS = Path(__file__).resolve().parents[2] / "ops" / "neo4j"
+OPS = Path(__file__).resolve().parents[1] / "ops" / "neo4j"
 #: Lists travel in one field, their items split by this character (never in AidGraph's values).
 ARRAY_DELIMITER = "\x1f"
 _TYPES = {"STRING": "string", "DOUBLE": "double", "INT64": "long", "BOOLEAN": "boolean", "STRING[]": "string[]"}

@@ -15,12 +15,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.model import FindingMark, NodeKind
-from graph.regions import STRUCTURAL, RegionTree, region_tree
+from graph.regions import STRUCTURAL, RegionTree
 from graph.store import GraphStore, NodeWrite, WriteBatch
 from policy.config import PolicyConfig, load_policy
 from queries.duplicate_aid import DEFAULT_GENERIC_THRESHOLD, duplicate_aid, generic_identifiers
 from queries.findings import Finding
 from queries.missed_aid import missed_aid
+from queries.regions import region_tree
 
 __all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "finding_in_region", "mark_finding", "summarize"]
 

@@ -31,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ingest.resolve import simplified
 from policy.config import PolicyConfig, load_policy
 from queries.findings import covers
+from queries.means_test import means_facts
+from queries.search import person_view
 
 __all__ = ["Declaration", "DeclarationCheck", "check_declaration", "load_declaration"]
 
@@ -97,7 +99,7 @@ def check_declaration(
 
     day = as_of or dt.date.today()
     declared_ids = [m.id_number.upper() for m in declaration.members]
-    views = {pid: store.run("person_view", id_number=pid) for pid in declared_ids}
+    views = {pid: person_view(store, id_number=pid) for pid in declared_ids}
     households = {v.household["household_id"] for v in views.values() if v is not None and v.household}
     household_id = declaration.household_id or (sorted(households)[0] if len(households) == 1 else None)
     differences: list[dict[str, Any]] = []
@@ -129,7 +131,7 @@ def check_declaration(
             )
         checked.append(f"member {pid}")
     if household_id:
-        facts = store.run("means_facts", household_ids=[household_id])
+        facts = means_facts(store, household_ids=[household_id])
         held_members = {x["id"] for x in facts[0]["members"]} if facts else set()
         for pid in sorted(held_members - set(declared_ids)):
             differences.append(

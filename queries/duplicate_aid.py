@@ -26,7 +26,7 @@ rings of rule 5 among the rows: connected components). :func:`duplicate_aid` run
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import networkx as nx
 
@@ -131,7 +131,39 @@ def _exclusive_findings(parts: dict[str, list[dict[str, Any]]], **_: Any) -> lis
     return sort_findings(findings)
 
 
-@question("dup_exclusive_overlap", cypher=EXCLUSIVE_OVERLAP_CYPHER, from_records=_exclusive_findings, follow_up=_holding_two)
+class DupExclusiveOverlapHeldDirectlyRow(TypedDict):
+    person: str
+    grp: str
+    program: str
+
+
+class DupExclusiveOverlapHeldByHouseholdRow(TypedDict):
+    person: str
+    grp: str
+    program: str
+
+
+class DupExclusiveOverlapRecordsRow(TypedDict):
+    person: str
+    household: str
+    region: str
+    records: list[dict[str, Any]]
+
+
+DUP_EXCLUSIVE_OVERLAP_ROWS: dict[str, type] = {
+    "held_directly": DupExclusiveOverlapHeldDirectlyRow,
+    "held_by_household": DupExclusiveOverlapHeldByHouseholdRow,
+    "records": DupExclusiveOverlapRecordsRow,
+}
+
+
+@question(
+    "dup_exclusive_overlap",
+    cypher=EXCLUSIVE_OVERLAP_CYPHER,
+    row=DUP_EXCLUSIVE_OVERLAP_ROWS,
+    from_records=_exclusive_findings,
+    follow_up=_holding_two,
+)
 def exclusive_overlap(store: Any) -> list[Finding]:
     """Rule 1 (see the module docstring)."""
 
@@ -196,7 +228,19 @@ def _two_household_findings(rows: list[dict[str, Any]], **_: Any) -> list[Findin
     return sort_findings(findings)
 
 
-@question("dup_person_in_two_households", cypher=PERSON_IN_TWO_HOUSEHOLDS_CYPHER, from_records=_two_household_findings)
+class DupPersonInTwoHouseholdsRow(TypedDict):
+    name: str
+    birth: str
+    sex: str
+    registrations: list[dict[str, Any]]
+
+
+@question(
+    "dup_person_in_two_households",
+    cypher=PERSON_IN_TWO_HOUSEHOLDS_CYPHER,
+    row=DupPersonInTwoHouseholdsRow,
+    from_records=_two_household_findings,
+)
 def person_in_two_households(store: Any) -> list[Finding]:
     """Rule 2 (see the module docstring)."""
 
@@ -250,7 +294,16 @@ def _need_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
     return sort_findings(findings)
 
 
-@question("dup_need_paid_twice", cypher=NEED_PAID_TWICE_CYPHER, from_records=_need_findings)
+class DupNeedPaidTwiceRow(TypedDict):
+    need: str
+    person: str | None
+    household: str
+    region: str
+    by_records: list[dict[str, Any]]
+    by_services: list[dict[str, Any]]
+
+
+@question("dup_need_paid_twice", cypher=NEED_PAID_TWICE_CYPHER, row=DupNeedPaidTwiceRow, from_records=_need_findings)
 def need_paid_twice(store: Any) -> list[Finding]:
     """Rule 3 (see the module docstring)."""
 
@@ -303,7 +356,17 @@ def _delivered_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
     return sort_findings(findings)
 
 
-@question("dup_delivered_twice", cypher=DELIVERED_TWICE_CYPHER, from_records=_delivered_findings)
+class DupDeliveredTwiceRow(TypedDict):
+    type: str
+    ref: str
+    program: str
+    amount: float
+    start: str
+    until: str
+    records: list[dict[str, Any]]
+
+
+@question("dup_delivered_twice", cypher=DELIVERED_TWICE_CYPHER, row=DupDeliveredTwiceRow, from_records=_delivered_findings)
 def delivered_twice(store: Any) -> list[Finding]:
     """Rule 4 (see the module docstring)."""
 
@@ -394,7 +457,21 @@ def _once_only_params(params: dict[str, Any]) -> dict[str, Any]:
 ONCE_ONLY_KINDS = ("basic_living", "special")
 
 
-@question("dup_enrolled_twice", cypher=ENROLLED_TWICE_CYPHER, from_records=_enrolled_twice_findings, cypher_params=_once_only_params)
+class DupEnrolledTwiceRow(TypedDict):
+    person: str
+    program: str
+    household: str
+    region: str
+    records: list[dict[str, Any]]
+
+
+@question(
+    "dup_enrolled_twice",
+    cypher=ENROLLED_TWICE_CYPHER,
+    row=DupEnrolledTwiceRow,
+    from_records=_enrolled_twice_findings,
+    cypher_params=_once_only_params,
+)
 def enrolled_twice(store: Any, kinds: list[str] | None = None, repeatable: list[str] | None = None) -> list[Finding]:
     """Rule 6 (see the module docstring)."""
 
@@ -472,14 +549,21 @@ def _ring_findings(rows: list[dict[str, Any]], generic_threshold: int = DEFAULT_
     return sort_findings(findings)
 
 
-@question("dup_shared_identifiers", cypher=SHARED_IDENTIFIERS_CYPHER, from_records=_ring_findings)
+class DupSharedIdentifiersRow(TypedDict):
+    kind: str
+    value: str
+    persons: list[str]
+    households: list[dict[str, Any]]
+
+
+@question("dup_shared_identifiers", cypher=SHARED_IDENTIFIERS_CYPHER, row=DupSharedIdentifiersRow, from_records=_ring_findings)
 def shared_identifier_rings(store: Any, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[Finding]:
     """Rule 5 (see the module docstring)."""
 
 
 def generic_identifiers(store: Any, threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[dict[str, Any]]:
     """Identifiers shared by more than ``threshold`` households: listed so an auditor sees them."""
-    rows = store.run("dup_identifier_counts")
+    rows = identifier_counts(store)
     return [r for r in rows if r["households"] > threshold]
 
 
@@ -498,7 +582,13 @@ def _by_households(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]
     return sorted(rows, key=lambda r: (-r["households"], r["kind"], r["value"]))
 
 
-@question("dup_identifier_counts", cypher=IDENTIFIER_COUNTS_CYPHER, from_records=_by_households)
+class DupIdentifierCountsRow(TypedDict):
+    kind: str
+    value: str
+    households: int
+
+
+@question("dup_identifier_counts", cypher=IDENTIFIER_COUNTS_CYPHER, row=DupIdentifierCountsRow, from_records=_by_households)
 def identifier_counts(store: Any) -> list[dict[str, Any]]:
     """Identifiers shared by two households or more, most shared first."""
 
@@ -514,8 +604,8 @@ def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESH
     []
     """
     findings: list[Finding] = []
-    for name in ("dup_exclusive_overlap", "dup_person_in_two_households", "dup_need_paid_twice", "dup_delivered_twice"):
-        findings += store.run(name)
-    findings += store.run("dup_enrolled_twice", kinds=list(ONCE_ONLY_KINDS), repeatable=sorted(repeatable or ()))
-    findings += store.run("dup_shared_identifiers", generic_threshold=generic_threshold)
+    for ask in (exclusive_overlap, person_in_two_households, need_paid_twice, delivered_twice):
+        findings += ask(store)
+    findings += enrolled_twice(store, kinds=list(ONCE_ONLY_KINDS), repeatable=sorted(repeatable or ()))
+    findings += shared_identifier_rings(store, generic_threshold=generic_threshold)
     return sort_findings(findings)

@@ -7,7 +7,7 @@ One question in parts (a small Cypher text per piece, read by both engines in on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
@@ -285,9 +285,107 @@ def _from_records(parts: dict[str, list[dict[str, Any]]], household_id: str) -> 
     return _assemble(_gathered(parts))
 
 
+class HouseholdViewHouseholdRow(TypedDict):
+    household: dict[str, Any]
+
+
+class HouseholdViewRegionsRow(TypedDict):
+    region: dict[str, Any]
+
+
+class HouseholdViewMembersRow(TypedDict):
+    person: dict[str, Any]
+    member: dict[str, Any]
+
+
+class HouseholdViewIncomesRow(TypedDict):
+    holder: str
+    income: dict[str, Any]
+
+
+class HouseholdViewKinFromRow(TypedDict):
+    member: str
+    other: dict[str, Any]
+    relation: str
+
+
+class HouseholdViewKinToRow(TypedDict):
+    member: str
+    other: dict[str, Any]
+    relation: str
+
+
+class HouseholdViewAssetsRow(TypedDict):
+    asset: dict[str, Any]
+
+
+class HouseholdViewAidHouseholdRow(TypedDict):
+    record: dict[str, Any]
+    link: dict[str, Any]
+
+
+class HouseholdViewAidMembersRow(TypedDict):
+    beneficiary: str
+    record: dict[str, Any]
+    link: dict[str, Any]
+
+
+class HouseholdViewPaidHouseholdRow(TypedDict):
+    record_id: str
+    program: dict[str, Any]
+
+
+class HouseholdViewPaidMembersRow(TypedDict):
+    record_id: str
+    program: dict[str, Any]
+
+
+class HouseholdViewNeedsRow(TypedDict):
+    need: dict[str, Any]
+
+
+class HouseholdViewServicesRow(TypedDict):
+    service: dict[str, Any]
+
+
+class HouseholdViewProvidersRow(TypedDict):
+    service_id: str
+    resource: dict[str, Any]
+
+
+class HouseholdViewAdministersRow(TypedDict):
+    program_code: str
+    department: dict[str, Any]
+
+
+class HouseholdViewSendersRow(TypedDict):
+    department: dict[str, Any]
+
+
+HOUSEHOLD_VIEW_ROWS: dict[str, type] = {
+    "household": HouseholdViewHouseholdRow,
+    "regions": HouseholdViewRegionsRow,
+    "members": HouseholdViewMembersRow,
+    "incomes": HouseholdViewIncomesRow,
+    "kin_from": HouseholdViewKinFromRow,
+    "kin_to": HouseholdViewKinToRow,
+    "assets": HouseholdViewAssetsRow,
+    "aid_household": HouseholdViewAidHouseholdRow,
+    "aid_members": HouseholdViewAidMembersRow,
+    "paid_household": HouseholdViewPaidHouseholdRow,
+    "paid_members": HouseholdViewPaidMembersRow,
+    "needs": HouseholdViewNeedsRow,
+    "services": HouseholdViewServicesRow,
+    "providers": HouseholdViewProvidersRow,
+    "administers": HouseholdViewAdministersRow,
+    "senders": HouseholdViewSendersRow,
+}
+
+
 @question(
     "household_view",
     cypher=HOUSEHOLD_VIEW_CYPHER,
+    row=HOUSEHOLD_VIEW_ROWS,
     from_records=_from_records,
     follow_up=_departments,
     one_text=(HOUSEHOLD_VIEW_ONE_TEXT, _one_text_parts),
@@ -304,7 +402,7 @@ def household_view(store: Any, household_id: str) -> HouseholdView | None:
     ...     nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420106"}),
     ...            NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周建军"})],
     ...     edges=[EdgeWrite(RelKind.MEMBER_OF, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H-1", {"relation_to_head": "head"})]))
-    >>> [m.person["name"] for m in s.run("household_view", household_id="H-1").members]
+    >>> [m.person["name"] for m in household_view(s, household_id="H-1").members]
     ['周建军']
 
     Notes

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from queries.findings import FAR_FUTURE, age_on, covers, need_is_unserved, overlaps
-from queries.household import HouseholdView
+from queries.household import HouseholdView, household_view
 
 __all__ = ["REFERRAL_LEVELS", "ChainResult", "Obligor", "household_chain"]
 
@@ -164,7 +164,7 @@ def household_chain(
     >>> household_chain(LadybugStore.in_memory(), "H-none") is None
     True
     """
-    view = store.run("household_view", household_id=household_id)
+    view = household_view(store, household_id=household_id)
     if view is None:
         return None
     on = as_of or dt.date.today()

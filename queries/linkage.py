@@ -25,17 +25,19 @@ skill or language fit.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 import networkx as nx
 from pydantic import BaseModel
 
 from graph.model import LinkDecision, NodeKind, RelKind
-from graph.regions import STRUCTURAL, RegionTree, region_tree, short_code
+from graph.regions import STRUCTURAL, RegionTree, short_code
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
 from queries import reasons as words
 from queries.findings import finding_id
 from queries.household_chain import unserved_in_view
+from queries.missed_aid import unserved_needs
+from queries.regions import region_tree
 from queries.registry import question
 
 __all__ = [
@@ -135,7 +137,14 @@ def _resource_rows(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[dic
     return sorted(out, key=lambda r: r["resource"]["resource_id"])
 
 
-@question("linkage_resources", cypher=LINKAGE_RESOURCES_CYPHER, from_records=_resource_rows, cypher_params=_region_params)
+class LinkageResourcesRow(TypedDict):
+    resource: dict[str, Any]
+    services: list[dict[str, Any]]
+
+
+@question(
+    "linkage_resources", cypher=LINKAGE_RESOURCES_CYPHER, row=LinkageResourcesRow, from_records=_resource_rows, cypher_params=_region_params
+)
 def linkage_resources(store: Any, as_of: str, region_codes: list[str] | None = None) -> list[dict[str, Any]]:
     """Every resource (or those whose region is one of ``region_codes``: ``RegionTree.ancestor_codes``
     gives the regions containing a place) with its capacity in use on ``as_of``, the households it
@@ -209,7 +218,7 @@ def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = N
     needs = [n.need for n in view.needs if n.need["need_id"] in unserved]
     # Most households have no unserved need: then there is nothing to rank.
     tree = region_tree(store)
-    resources = store.run("linkage_resources", as_of=day.isoformat(), region_codes=tree.ancestor_codes(region)) if needs else []
+    resources = linkage_resources(store, as_of=day.isoformat(), region_codes=tree.ancestor_codes(region)) if needs else []
     declined = _declined(store, needs, resources)
     out_needs = []
     for need in needs:
@@ -252,7 +261,7 @@ def _declined(store: GraphStore, needs: list[dict[str, Any]], resources: list[di
 
 
 def _unmatched_needs(store: GraphStore, day: dt.date) -> list[dict[str, Any]]:
-    findings = store.run("missed_unserved_needs", as_of=day.isoformat())
+    findings = unserved_needs(store, as_of=day.isoformat())
     return [
         {
             "need_id": f.needs[0],
@@ -305,7 +314,7 @@ def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | N
     tree = region_tree(store)
     needs = [n for n in _unmatched_needs(store, day) if tree.contains(region, n["region_code"])]
     needs.sort(key=lambda n: (n["raised_on"], n["need_id"]))
-    resources = store.run("linkage_resources", as_of=day.isoformat(), region_codes=None)
+    resources = linkage_resources(store, as_of=day.isoformat(), region_codes=None)
     declined = _declined(store, needs, resources)
     left = {r["resource"]["resource_id"]: r["resource"]["capacity"] - r["used"] for r in resources}
     options: dict[str, list[tuple[float, str]]] = {}
@@ -447,7 +456,7 @@ def _acceptable(store: GraphStore, need_id: str, resource_id: str, day: dt.date)
         raise KeyError(f"no need {need_id}")
     household = store.get_node(NodeKind.HOUSEHOLD, need["household_id"]) or {}
     tree = region_tree(store)
-    rows = store.run("linkage_resources", as_of=day.isoformat(), region_codes=tree.ancestor_codes(household.get("region_code") or ""))
+    rows = linkage_resources(store, as_of=day.isoformat(), region_codes=tree.ancestor_codes(household.get("region_code") or ""))
     [row] = [r for r in rows if r["resource"]["resource_id"] == resource_id] or [None]
     if row is None:
         raise KeyError(f"no resource {resource_id}")

@@ -27,14 +27,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
 from graph.model import NodeKind, RelKind
-from graph.regions import region_tree
 from policy.config import PolicyConfig
 from queries.findings import FAR_FUTURE, age_on, covers
+from queries.regions import region_tree
 from queries.registry import question
 
 __all__ = [
@@ -214,9 +214,94 @@ def _household_params(params: dict[str, Any]) -> dict[str, Any]:
     return {"every_household": params["household_ids"] is None, "household_ids": list(params["household_ids"] or [])}
 
 
+class MeansFactsHouseholdsRow(TypedDict):
+    household: str
+    region: str
+    urban_rural: str
+
+
+class MeansFactsMembersRow(TypedDict):
+    household: str
+    id: str
+    name: str
+    birth: str
+    sex: str
+    labour: str
+    employment: str
+    disability: int | None
+    major: bool
+    chronic: bool
+    deceased: str | None
+    relation: str
+    self_care: str | None
+
+
+class MeansFactsIncomesRow(TypedDict):
+    household: str
+    id: str
+    person: str
+    kind: str
+    amount: float
+    start: str
+    until: str | None
+    department: str
+    payer: str | None
+
+
+class MeansFactsAssetsRow(TypedDict):
+    household: str
+    id: str
+    kind: str
+    quantity: float
+    value: float | None
+
+
+class MeansFactsHouseholdRecordsRow(TypedDict):
+    household: str
+    id: str
+    program: str
+    kind: str
+    amount: float
+    start: str
+    until: str | None
+    status: str
+
+
+class MeansFactsMemberRecordsRow(TypedDict):
+    household: str
+    id: str
+    program: str
+    kind: str
+    amount: float
+    start: str
+    until: str | None
+    status: str
+    person: str
+
+
+class MeansFactsNeedsRow(TypedDict):
+    household: str
+    id: str
+    category: str
+    status: str
+    raised_on: str
+
+
+MEANS_FACTS_ROWS: dict[str, type] = {
+    "households": MeansFactsHouseholdsRow,
+    "members": MeansFactsMembersRow,
+    "incomes": MeansFactsIncomesRow,
+    "assets": MeansFactsAssetsRow,
+    "household_records": MeansFactsHouseholdRecordsRow,
+    "member_records": MeansFactsMemberRecordsRow,
+    "needs": MeansFactsNeedsRow,
+}
+
+
 @question(
     "means_facts",
     cypher=MEANS_FACTS_CYPHER,
+    row=MEANS_FACTS_ROWS,
     from_records=_facts_from_records,
     cypher_params=_household_params,
     one_text=(MEANS_FACTS_ONE_TEXT, _facts_one_text_parts),
@@ -271,9 +356,44 @@ def _person_params(params: dict[str, Any]) -> dict[str, Any]:
     return {"everyone": params["person_ids"] is None, "person_ids": list(params["person_ids"] or [])}
 
 
+class KinLinksLinksRow(TypedDict):
+    relation: str
+    src: str
+    dst: str
+
+
+class KinLinksPeopleRow(TypedDict):
+    id: str
+    birth: str
+    deceased: str | None
+    labour: str
+
+
+class KinLinksHouseholdsRow(TypedDict):
+    person: str
+    household: str
+
+
+class KinLinksIncomesRow(TypedDict):
+    person: str
+    amount: float
+    kind: str
+    start: str
+    until: str | None
+
+
+KIN_LINKS_ROWS: dict[str, type] = {
+    "links": KinLinksLinksRow,
+    "people": KinLinksPeopleRow,
+    "households": KinLinksHouseholdsRow,
+    "incomes": KinLinksIncomesRow,
+}
+
+
 @question(
     "kin_links",
     cypher=KIN_LINKS_CYPHER,
+    row=KIN_LINKS_ROWS,
     from_records=_kin_from_records,
     cypher_params=_person_params,
 )
@@ -987,14 +1107,14 @@ def evaluate(
     """
     day = as_of or dt.date.today()
     if household_ids is None:
-        facts = store.run("means_facts", household_ids=None)
-        kin = store.run("kin_links", person_ids=None)
+        facts = means_facts(store, household_ids=None)
+        kin = kin_links(store, person_ids=None)
         inside = region_tree(store).within(region)
         targets = [f for f in facts if inside(f.get("region"))]
     else:
-        targets = store.run("means_facts", household_ids=sorted(set(household_ids)))
+        targets = means_facts(store, household_ids=sorted(set(household_ids)))
         members = sorted({m["id"] for f in targets for m in f["members"]})
-        kin = store.run("kin_links", person_ids=members) if members else []
+        kin = kin_links(store, person_ids=members) if members else []
         # Two steps out: grandchildren of a grandparent, grandparents and siblings of a minor.
         second = sorted({e["id"] for row in kin for e in (row["src"], row["dst"])} - set(members))
         if second:
@@ -1002,13 +1122,13 @@ def evaluate(
             kin = _sorted_kin(
                 [
                     *kin,
-                    *(r for r in store.run("kin_links", person_ids=second) if (r["src"]["id"], r["dst"]["id"], r["relation"]) not in known),
+                    *(r for r in kin_links(store, person_ids=second) if (r["src"]["id"], r["dst"]["id"], r["relation"]) not in known),
                 ]
             )
         others = sorted(
             {e["household"] for row in kin for e in (row["src"], row["dst"]) if e["household"]} - {f["household"] for f in targets}
         )
-        facts = targets + (store.run("means_facts", household_ids=others) if others else [])
+        facts = targets + (means_facts(store, household_ids=others) if others else [])
     obligations = derive_obligations(facts, kin, policy, day)
     by_fact(obligations, facts, day)
     owed_to: dict[str, list[Obligation]] = defaultdict(list)

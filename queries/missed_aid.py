@@ -24,7 +24,7 @@ carries the explanation lines that decided it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 from policy.config import PolicyConfig, load_policy
 from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
@@ -229,7 +229,19 @@ def _need_findings(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[Fin
     return sort_findings(findings)
 
 
-@question("missed_unserved_needs", cypher=UNSERVED_NEEDS_CYPHER, from_records=_need_findings)
+class MissedUnservedNeedsRow(TypedDict):
+    need: str
+    status: str
+    category: str
+    urgency: str
+    raised_on: str
+    person: str | None
+    household: str
+    region: str
+    links: list[dict[str, Any]]
+
+
+@question("missed_unserved_needs", cypher=UNSERVED_NEEDS_CYPHER, row=MissedUnservedNeedsRow, from_records=_need_findings)
 def unserved_needs(store: Any, as_of: str) -> list[Finding]:
     """Rule 4: needs not closed that no service or aid record serves on ``as_of``."""
 
@@ -249,4 +261,4 @@ def missed_aid(store: Any, *, as_of: dt.date | None = None, policy: PolicyConfig
     day = as_of or dt.date.today()
     rules = policy or load_policy()
     evaluation = evaluation or evaluate(store, rules, as_of=day)
-    return sort_findings([*household_findings(evaluation, rules), *store.run("missed_unserved_needs", as_of=day.isoformat())])
+    return sort_findings([*household_findings(evaluation, rules), *unserved_needs(store, as_of=day.isoformat())])

@@ -6,13 +6,13 @@ households hold, that lie in the scope: exact by the tree, and the same on both 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from graph.model import NodeKind  # noqa: F401  (the doctest's)
-from graph.regions import RegionTree, region_tree
+from graph.regions import RegionTree
 from queries.registry import question
 
-__all__ = ["HOUSEHOLD_REGION_CODES_CYPHER", "REGION_PARENTS_CYPHER", "codes_within"]
+__all__ = ["HOUSEHOLD_REGION_CODES_CYPHER", "REGION_PARENTS_CYPHER", "codes_within", "region_tree"]
 
 REGION_PARENTS_CYPHER = """
 MATCH (r:Region)
@@ -25,7 +25,12 @@ def _parent_rows(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
     return sorted(({"code": r["code"], "parent": r["parent"]} for r in rows), key=lambda r: r["code"])
 
 
-@question("region_parents", cypher=REGION_PARENTS_CYPHER, from_records=_parent_rows)
+class RegionParentsRow(TypedDict):
+    code: str
+    parent: str | None
+
+
+@question("region_parents", cypher=REGION_PARENTS_CYPHER, row=RegionParentsRow, from_records=_parent_rows)
 def region_parents(store: Any) -> list[dict[str, Any]]:
     """Every region's code and the code of the region it is ``PART_OF`` (None at the top)."""
 
@@ -33,9 +38,31 @@ def region_parents(store: Any) -> list[dict[str, Any]]:
 HOUSEHOLD_REGION_CODES_CYPHER = "MATCH (h:Household) WHERE h.region_code IS NOT NULL RETURN DISTINCT h.region_code AS code"
 
 
-@question("household_region_codes", cypher=HOUSEHOLD_REGION_CODES_CYPHER, from_records=lambda rows, **_: sorted(r["code"] for r in rows))
+class HouseholdRegionCodesRow(TypedDict):
+    code: str
+
+
+@question(
+    "household_region_codes",
+    cypher=HOUSEHOLD_REGION_CODES_CYPHER,
+    row=HouseholdRegionCodesRow,
+    from_records=lambda rows, **_: sorted(r["code"] for r in rows),
+)
 def household_region_codes(store: Any) -> list[str]:
     """The distinct region codes households hold."""
+
+
+def region_tree(store: Any) -> RegionTree:
+    """The tree of the regions in ``store``, from its ``PART_OF`` links (the ``region_parents``
+    question: the regions and their links only, never a scan of the graph).
+
+    Examples
+    --------
+    >>> from graph.stores.ladybug import LadybugStore
+    >>> region_tree(LadybugStore.in_memory()).contains("420100", "420106005001")
+    True
+    """
+    return RegionTree({row["code"]: row["parent"] for row in region_parents(store)})
 
 
 def codes_within(store: Any, scope: str | None, tree: RegionTree | None = None) -> list[str] | None:
@@ -54,4 +81,4 @@ def codes_within(store: Any, scope: str | None, tree: RegionTree | None = None) 
     if scope is None:
         return None
     tree = tree if tree is not None else region_tree(store)
-    return [c for c in store.run("household_region_codes") if tree.contains(scope, c)]
+    return [c for c in household_region_codes(store) if tree.contains(scope, c)]

@@ -7,7 +7,7 @@ shipping the graph.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
@@ -121,7 +121,19 @@ def _search_from_records(records: list[dict[str, Any]], offset: int, limit: int,
     return HouseholdSearch(total=total, hits=hits)
 
 
-@question("household_search", cypher=HOUSEHOLD_SEARCH_CYPHER, from_records=_search_from_records, cypher_params=_search_params)
+class HouseholdSearchRow(TypedDict):
+    total: int
+    household: dict[str, Any]
+    members: list[dict[str, Any]]
+
+
+@question(
+    "household_search",
+    cypher=HOUSEHOLD_SEARCH_CYPHER,
+    row=HouseholdSearchRow,
+    from_records=_search_from_records,
+    cypher_params=_search_params,
+)
 def household_search(
     store: Any,
     region_codes: list[str] | None = None,
@@ -147,7 +159,7 @@ def household_search(
     ...     nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420106005001"}),
     ...            NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周建军"})],
     ...     edges=[EdgeWrite(RelKind.MEMBER_OF, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H-1", {"relation_to_head": "head"})]))
-    >>> found = s.run("household_search", region_codes=["420106005001"], member_name="建军")
+    >>> found = household_search(s, region_codes=["420106005001"], member_name="建军")
     >>> found.total, found.hits[0].members
     (1, [{'id_number': 'P1', 'name': '周建军', 'relation_to_head': 'head'}])
 
@@ -202,7 +214,16 @@ def _person_from_records(records: list[dict[str, Any]], **_: Any) -> PersonView 
 _KIN_FIELDS = ("id_number", "name", "household_id", "in_register", "birth_date", "sex")
 
 
-@question("person_view", cypher=PERSON_VIEW_CYPHER, from_records=_person_from_records)
+class PersonViewRow(TypedDict):
+    person: dict[str, Any]
+    households: list[dict[str, Any]]
+    kin_from: list[dict[str, Any]]
+    kin_to: list[dict[str, Any]]
+    aid: list[dict[str, Any]]
+    incomes: list[dict[str, Any]]
+
+
+@question("person_view", cypher=PERSON_VIEW_CYPHER, row=PersonViewRow, from_records=_person_from_records)
 def person_view(store: Any, id_number: str) -> PersonView | None:
     """One person: their household, kin (what each relative is to them), aid received, incomes.
 
@@ -215,6 +236,6 @@ def person_view(store: Any, id_number: str) -> PersonView | None:
     ...     nodes=[NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周德明"}),
     ...            NodeWrite(NodeKind.PERSON, "P2", {"id_number": "P2", "name": "周建军"})],
     ...     edges=[EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.PERSON, "P2", {"relation": "parent_of"})]))
-    >>> s.run("person_view", id_number="P2").kin
+    >>> person_view(s, id_number="P2").kin
     [{'person': {'id_number': 'P1', 'name': '周德明'}, 'relative_is': 'parent'}]
     """

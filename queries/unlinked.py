@@ -6,7 +6,7 @@ matched nobody, is kept as the department sent it (EXCHANGE-FORMAT.md) and liste
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
@@ -35,7 +35,12 @@ def _from_records(records: list[dict[str, Any]]) -> UnlinkedReferences:
     )
 
 
-@question("unlinked_references", cypher=UNLINKED_REFERENCES_CYPHER, from_records=_from_records)
+class UnlinkedReferencesRow(TypedDict):
+    kind: str
+    key: str
+
+
+@question("unlinked_references", cypher=UNLINKED_REFERENCES_CYPHER, row=UnlinkedReferencesRow, from_records=_from_records)
 def unlinked_references(store: Any) -> UnlinkedReferences:
     """Keys of aid records with no RECEIVES and incomes with no HAS_INCOME, sorted.
 

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from graph.regions import region_tree
 from graph.store import GraphStore
 from policy.config import PolicyConfig
+from queries.regions import region_tree
 
 __all__ = ["FINDING_COLUMNS", "audit_report_html", "audit_xlsx", "findings_csv", "write_findings_csv"]
 

@@ -21,8 +21,9 @@ import anyio.to_thread
 
 from api.core.errors import ApiError
 from api.core.limits import LruCache, rows_of
-from graph.regions import RegionTree, region_tree
+from graph.regions import RegionTree
 from graph.store import GraphStore
+from queries.regions import region_tree
 
 __all__ = ["StoreRuntime"]
 

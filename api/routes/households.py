@@ -22,11 +22,11 @@ from api.deps import (
     respond,
 )
 from api.models import HouseholdsPublic
-from queries.household import HouseholdView
+from queries.household import HouseholdView, household_view
 from queries.household_chain import ChainResult, as_of_day, household_chain
 from queries.linkage import Recommendation, recommend, unmatched_families
 from queries.regions import codes_within
-from queries.search import id_parts
+from queries.search import household_search, id_parts
 
 router = APIRouter(prefix="/households", tags=["households"], responses=ERROR_RESPONSES)
 
@@ -54,8 +54,8 @@ async def search_households(
     scope = narrow_region(caller, region)
     full, prefix, suffix = id_parts(id_number) if id_number else (None, None, None)
     found = await ctx.runtime.read(
-        lambda s: s.run(
-            "household_search",
+        lambda s: household_search(
+            s,
             region_codes=codes_within(s, scope, caller.tree),
             member_name=name,
             id_number=full,
@@ -74,7 +74,7 @@ async def search_households(
 
 
 def _view_on(store: Any, household_id: str, day: dt.date) -> HouseholdView | None:
-    view = store.run("household_view", household_id=household_id)
+    view = household_view(store, household_id=household_id)
     return None if view is None else as_of_day(view, day)
 
 

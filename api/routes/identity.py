@@ -11,6 +11,7 @@ from api.deps import ContextDep, Limit, Offset, not_found, require, respond
 from api.models import UnresolvedPublic
 from graph.model import IdentityReview, NodeKind
 from ingest.identity import decide, pending_reviews
+from queries.unlinked import unlinked_references
 
 router = APIRouter(prefix="/identity", tags=["identity"], responses=ERROR_RESPONSES)
 
@@ -30,7 +31,7 @@ async def list_unresolved(
     """
 
     def page(store: Any) -> tuple[int, list[dict[str, Any]]]:
-        unlinked = store.run("unlinked_references")
+        unlinked = unlinked_references(store)
         refs = [(NodeKind.AID_RECORD, k) for k in unlinked.aid_records] + [(NodeKind.INCOME, k) for k in unlinked.incomes]
         chosen = refs[offset : offset + limit]
         records = store.get_nodes(NodeKind.AID_RECORD, [k for kind, k in chosen if kind is NodeKind.AID_RECORD])

@@ -8,7 +8,7 @@ from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
 from api.deps import ContextDep, check_region, not_found, require, respond
 from graph.privacy import mask_value
-from queries.search import PersonView
+from queries.search import PersonView, person_view
 
 router = APIRouter(prefix="/persons", tags=["persons"], responses=ERROR_RESPONSES)
 
@@ -22,7 +22,7 @@ async def get_person(
 ) -> Any:
     """A person by ID number, within your region (their household's, else where they live)."""
     shown_id = mask_value("id_number", id_number)
-    view = await ctx.runtime.read(lambda s: s.run("person_view", id_number=id_number.upper()))
+    view = await ctx.runtime.read(lambda s: person_view(s, id_number=id_number.upper()))
     if view is None:
         raise not_found(f"person {shown_id}")
     p = view.person

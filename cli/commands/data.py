@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.app import EXIT_FILE_REJECTED, EXIT_ROWS_REJECTED, JsonOpt, Neo4jOpt, StoreOpt, _open, _table, app, emit, err, friendly, out
 from graph.open import store_path_from_env
+from queries.unlinked import unlinked_references
 
 
 @app.command()
@@ -126,7 +127,7 @@ def _ingest_with_progress(
                 progress.update(tasks[file], completed=done)
 
             if graph_store is None:
-                from graph.stores.neo4j_import import import_initial
+                from ingest.neo4j_import import import_initial
 
                 uri = neo4j or os.environ["AIDGRAPH_NEO4J_URI"]
                 return import_initial(folder, uri, batch_size=batch_size, encoding=encoding, progress=on_batch).report, "neo4j"
@@ -185,7 +186,7 @@ def stats(store: StoreOpt = None, neo4j: Neo4jOpt = None, as_json: JsonOpt = Fal
     """Counts by node kind and relationship type."""
     with _open(store, neo4j) as graph_store:
         counts = graph_store.counts()
-        unlinked = graph_store.run("unlinked_references")
+        unlinked = unlinked_references(graph_store)
 
     def show() -> None:
         for title, data in (("nodes", counts.nodes), ("relationships", counts.edges)):

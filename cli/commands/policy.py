@@ -11,8 +11,8 @@ import typer
 
 from cli.app import EXIT_ROWS_REJECTED, AsOfOpt, JsonOpt, Neo4jOpt, PolicyOpt, StoreOpt, _day, _open, _table, app, emit, friendly, out
 from graph.privacy import mask_tree
-from graph.regions import region_tree
 from graph.store import GraphStore
+from queries.regions import region_tree
 
 
 def _evaluate_and_record(graph_store: GraphStore, rules: Any, day: dt.date | None) -> tuple[Any, dict[str, int], dict[str, int]]:

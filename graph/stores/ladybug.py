@@ -711,7 +711,7 @@ class LadybugStore(GraphStore):
                 with self._transaction():
                     self._append_history_rows(rows)
 
-    def _reading(self, work: Any) -> Any:
+    def reading(self, work: Any) -> Any:
         conn = self._reader()
 
         def read(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

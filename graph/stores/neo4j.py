@@ -236,6 +236,7 @@ class Neo4jStore(GraphStore):
     """The store interface on Neo4j 5 over Bolt (``bolt://`` for one server, ``neo4j://`` for a cluster)."""
 
     engine = "neo4j"
+    round_trips_cost = True  # each read is a Bolt round trip
 
     def __init__(
         self,
@@ -549,15 +550,7 @@ class Neo4jStore(GraphStore):
 
         self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "append_history")
 
-    def _run_question(self, question: Any, params: dict[str, Any]) -> Any:
-        one_text = question.one_text_for(params)
-        if one_text is None:
-            return super()._run_question(question, params)
-        text, to_parts = one_text  # parts cost a round trip each over Bolt
-        cypher_params = question.cypher_params(params)
-        return question.from_records(to_parts(self._reading(lambda read: read(text, cypher_params))), **params)
-
-    def _reading(self, work: Any) -> Any:
+    def reading(self, work: Any) -> Any:
         def in_transaction(tx: Any) -> Any:
             return work(lambda query, params: [{k: _plain(v) for k, v in r.items()} for r in tx.run(query, params)])
 

@@ -3,7 +3,7 @@
 The loader validates a folder exactly as for a transactional ingest (same rows rejected, same
 report); a :class:`StagedLoad` stands in for the empty store meanwhile and hands each node and
 relationship of its batches to the engine's files: LadybugDB's ``COPY`` (Parquet, see
-``graph.stores.ladybug``) or Neo4j's import tool (CSV, see ``graph.stores.neo4j_import``).
+``graph.stores.ladybug``) or Neo4j's import tool (CSV, see ``ingest.neo4j_import``).
 
 A first load takes each node once. The loader already rejects a key repeated in a file; a person
 named by a later feed before its own row is a stub that the row completes (``create_only``); a

@@ -19,8 +19,9 @@ from graph.model import NodeKind, RelKind
 from graph.store import EdgeWrite, NodeWrite, StoreError, WriteBatch
 from graph.stores.ladybug import LadybugStore
 from graph.stores.neo4j import Neo4jStore
-from graph.stores.neo4j_import import ImportFiles, import_initial, launcher_port
 from ingest.loader import ingest_folder
+from ingest.neo4j_import import ImportFiles, import_initial, launcher_port
+from queries.duplicate_aid import delivered_twice
 from tests.conftest import IN_CI, ROOT, TWO_CASES
 from tests.ingest.test_hostile import snapshot
 
@@ -66,7 +67,7 @@ def test_initial_load_is_the_transactional_graph(empty_neo4j: str, generated_200
         again = ingest_folder(neo4j, generated_2000)
         assert sum(sum(f.written.created.values()) + sum(f.written.updated.values()) for f in again.files) == 0
         # And the questions answer alike (the duplicate-aid audit as one of them).
-        assert neo4j.run("dup_delivered_twice") == embedded.run("dup_delivered_twice")
+        assert delivered_twice(neo4j) == delivered_twice(embedded)
     with pytest.raises(StoreError, match=r"holds .* nodes: load without --initial"):
         import_initial(generated_2000, empty_neo4j)
 

@@ -19,6 +19,8 @@ from graph.stores.ladybug import LadybugStore
 from graph.stores.neo4j import Neo4jStore
 from ingest.loader import count_changes, ingest_folder
 from ingest.synthetic import generate_prefecture
+from queries.household import household_view
+from queries.unlinked import unlinked_references
 from tests.conftest import IN_CI, ROOT
 
 pytestmark = pytest.mark.neo4j
@@ -39,7 +41,7 @@ def test_reopening_is_idempotent_and_routing_uri_works(neo4j_store: Neo4jStore, 
     routed = Neo4jStore(neo4j_uri.replace("bolt://", "neo4j://"))
     try:
         assert routed.counts() == neo4j_store.counts()
-        assert routed.run("household_view", household_id="H-420203-0001") == neo4j_store.run("household_view", household_id="H-420203-0001")
+        assert household_view(routed, household_id="H-420203-0001") == household_view(neo4j_store, household_id="H-420203-0001")
     finally:
         routed.close()
 
@@ -86,15 +88,15 @@ def test_hostile_values_are_stored_as_plain_text(store: GraphStore, tmp_path: Pa
         assert store.get_node(NodeKind.DEPARTMENT, f"D{i}") == {"department_code": f"D{i}", "name": h}
         household = store.get_node(NodeKind.HOUSEHOLD, f"H-{i}")
         assert household is not None and household["address"] == h
-        view = store.run("household_view", household_id=f"H-{i}")
+        view = household_view(store, household_id=f"H-{i}")
         assert view is not None and view.household["address"] == h
         # As a key, the same text is refused (keys are codes) and looking it up finds nothing.
         assert store.get_node(NodeKind.HOUSEHOLD, f"H-{i}{h}") is None
-        assert store.run("household_view", household_id=f"H-{i}{h}") is None
+        assert household_view(store, household_id=f"H-{i}{h}") is None
     counts = store.counts()
     assert counts.nodes["Department"] == len(HOSTILE) and counts.nodes["Household"] == len(HOSTILE) and counts.nodes["Region"] == 1
     assert store.get_node(NodeKind.REGION, "420106")["name"] == "武昌区 x'}) DETACH DELETE n //"
-    assert store.run("household_view", household_id="x'}) MATCH (n) DETACH DELETE n //") is None
+    assert household_view(store, household_id="x'}) MATCH (n) DETACH DELETE n //") is None
     assert store.counts() == counts  # nothing deleted, nothing added by any of it
     if store.engine == "neo4j":
         assert store._read("MATCH (n) WHERE n.pwned IS NOT NULL RETURN count(n) AS n")[0]["n"] == 0  # type: ignore[attr-defined]
@@ -159,7 +161,7 @@ def test_export_moves_an_embedded_store_and_twice_changes_nothing(
         (update / "households.csv").write_text("household_id,region_code,address\nH-420106-0001,420106005001,新地址\n", encoding="utf-8")
         ingest_folder(pilot, update)
         counts, history = pilot.counts(), pilot.history(NodeKind.HOUSEHOLD, "H-420106-0001")
-        views = {h: pilot.run("household_view", household_id=h) for h in ("H-420106-0001", "H-420203-0001")}
+        views = {h: household_view(pilot, household_id=h) for h in ("H-420106-0001", "H-420203-0001")}
     for _ in range(2):
         result = runner.invoke(app, ["export", "--store", str(path), "--neo4j", neo4j_uri])
         assert result.exit_code == 0, result.output
@@ -167,7 +169,7 @@ def test_export_moves_an_embedded_store_and_twice_changes_nothing(
     assert neo4j_store.counts() == counts
     assert neo4j_store.history(NodeKind.HOUSEHOLD, "H-420106-0001") == history
     for h, view in views.items():
-        assert neo4j_store.run("household_view", household_id=h) == view
+        assert household_view(neo4j_store, household_id=h) == view
 
 
 @pytest.fixture(scope="module")
@@ -187,10 +189,10 @@ def test_10k_households_give_the_same_graph_and_answers_on_both_engines(
         assert neo4j_store.counts() == embedded.counts()
         households = [n.key for n in embedded.iter_nodes(NodeKind.HOUSEHOLD)]
         for household_id in random.Random(10).sample(households, 100):
-            assert neo4j_store.run("household_view", household_id=household_id) == embedded.run(
-                "household_view", household_id=household_id
-            ), household_id
-        assert neo4j_store.run("unlinked_references") == embedded.run("unlinked_references")
+            assert household_view(neo4j_store, household_id=household_id) == household_view(embedded, household_id=household_id), (
+                household_id
+            )
+        assert unlinked_references(neo4j_store) == unlinked_references(embedded)
 
 
 def test_a_constraint_violation_is_one_line_naming_the_uri(neo4j_store: Neo4jStore) -> None:

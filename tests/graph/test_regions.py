@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 from api.core.security import Caller, Role
-from graph.regions import STRUCTURAL, RegionTree, region_tree
+from graph.regions import STRUCTURAL, RegionTree
 from graph.store import GraphStore
 from ingest.loader import ingest_folder
-from queries.regions import codes_within
+from queries.regions import codes_within, region_tree
 
 # 12-digit villages under 9-digit townships under 6-digit counties under a city and a province, and
 # a county-level city (仙桃市 429004) directly under the province, whose digits say "city 90".

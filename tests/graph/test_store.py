@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -11,6 +12,8 @@ from graph.model import NodeKind, RelKind
 from graph.store import EdgeWrite, GraphStore, NodeWrite, StoreError, WriteBatch
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
+from queries.household import household_view
+from queries.registry import _REGISTRY, get_question, question
 
 
 def hh(key: str, **props: object) -> NodeWrite:
@@ -99,7 +102,26 @@ def test_iteration_is_in_key_order_and_clear_empties(store: GraphStore) -> None:
 
 def test_unknown_question_is_a_clear_error(store: GraphStore) -> None:
     with pytest.raises(KeyError, match="no question named 'nope'"):
-        store.run("nope")
+        get_question("nope")
+    with pytest.raises(StoreError, match="household_view: got an unexpected keyword argument 'household'"):
+        household_view(store, household_id="H-1", household="H-1")
+
+
+def test_a_text_and_its_declared_row_must_agree(store: GraphStore) -> None:
+    class Row(TypedDict):
+        code: str
+
+    @question("test_row_drift", cypher="MATCH (h:Household) RETURN h.household_id AS household", row=Row, from_records=lambda rows: rows)
+    def drifted(store: GraphStore) -> list[dict[str, str]]:
+        """A text whose column is not its row's."""
+
+    try:
+        assert drifted(store) == []  # no record, nothing to compare
+        store.write_batch(WriteBatch(nodes=[hh("H1")]))
+        with pytest.raises(StoreError, match=r"returned columns \['household'\], its row Row declares \['code'\]"):
+            drifted(store)
+    finally:
+        _REGISTRY.pop("test_row_drift")
 
 
 def test_a_read_that_fails_in_a_snapshot_says_why(tmp_path: Path) -> None:
@@ -116,10 +138,10 @@ def test_embedded_store_persists_across_reopen(tmp_path: Path, two_cases_dir: Pa
     with LadybugStore(tmp_path / "s") as first:
         ingest_folder(first, two_cases_dir)
         counts = first.counts()
-        view = first.run("household_view", household_id="H-420106-0001")
+        view = household_view(first, household_id="H-420106-0001")
     with LadybugStore(tmp_path / "s") as second:
         assert second.counts() == counts
-        assert second.run("household_view", household_id="H-420106-0001") == view
+        assert household_view(second, household_id="H-420106-0001") == view
         second.write_batch(WriteBatch(edges=[member("420106198305141516", "H-420106-0001", "spouse")]))
         [e] = [e for e in second.iter_edges(RelKind.MEMBER_OF) if e.src_key == "420106198305141516"]
         assert e.props == {"relation_to_head": "spouse"}

@@ -10,6 +10,8 @@ from graph.model import NodeKind, RelKind
 from graph.store import GraphStore
 from ingest.identity import decide, pending_reviews, resolve_store, review_id
 from ingest.loader import ingest_folder
+from queries.household import household_view
+from queries.unlinked import unlinked_references
 
 DAUGHTER = "420203201307092421"
 MISTYPED_RECORD = "YB-2023-007731"  # subsidised enrolment, one digit of her ID mistyped
@@ -17,15 +19,15 @@ MISTYPED_RECORD = "YB-2023-007731"  # subsidised enrolment, one digit of her ID 
 
 def test_the_mistyped_record_resolves_to_the_daughter(store: GraphStore, two_cases_dir: Path) -> None:
     ingest_folder(store, two_cases_dir)
-    assert store.run("unlinked_references").aid_records == [MISTYPED_RECORD]
+    assert unlinked_references(store).aid_records == [MISTYPED_RECORD]
     outcome = resolve_store(store)
     [link] = outcome.linked
     assert (link["record"], link["person"]) == (f"A:{MISTYPED_RECORD}", DAUGHTER) and link["score"] >= 0.9
     assert "ID number one digit apart" in link["evidence"]
     [edge] = [e for e in store.iter_edges(RelKind.RESOLVED_TO) if e.src_key == MISTYPED_RECORD]
     assert edge.dst_key == DAUGHTER and edge.props["score"] == link["score"]
-    assert store.run("unlinked_references").aid_records == []
-    view = store.run("household_view", household_id="H-420203-0001")
+    assert unlinked_references(store).aid_records == []
+    view = household_view(store, household_id="H-420203-0001")
     resolved = next(a for a in view.aid_records if a.record["record_id"] == MISTYPED_RECORD)
     assert (resolved.beneficiary, resolved.link["match"]) == (DAUGHTER, "resolved")
     assert resolve_store(store).linked == []  # nothing left to link: a second run changes nothing
@@ -44,7 +46,7 @@ def test_unsure_pairs_wait_for_a_caseworker_and_decisions_are_remembered(store: 
     assert pending_reviews(store) == []
     again = resolve_store(store)  # even at the normal threshold, a rejected pair is never linked
     assert again.linked == [] and again.queued == []
-    assert store.run("unlinked_references").aid_records == [MISTYPED_RECORD]
+    assert unlinked_references(store).aid_records == [MISTYPED_RECORD]
     history = store.history(NodeKind.IDENTITY_REVIEW, review)
     assert history and history[-1]["after"]["status"] == "rejected"
 
@@ -55,7 +57,7 @@ def test_a_confirmed_pair_is_linked(store: GraphStore, two_cases_dir: Path) -> N
     decide(store, review_id(NodeKind.AID_RECORD, MISTYPED_RECORD, DAUGHTER), status="confirmed", by="caseworker 7")
     [edge] = [e for e in store.iter_edges(RelKind.RESOLVED_TO) if e.src_key == MISTYPED_RECORD]
     assert edge.dst_key == DAUGHTER and edge.props["by"] == "caseworker 7"
-    assert store.run("unlinked_references").aid_records == []
+    assert unlinked_references(store).aid_records == []
     # Confirming again changes nothing; rejecting a pair already confirmed and linked is refused.
     review = review_id(NodeKind.AID_RECORD, MISTYPED_RECORD, DAUGHTER)
     assert decide(store, review, status="confirmed", by="auditor 2")["decided_by"] == "caseworker 7"

@@ -10,6 +10,8 @@ from graph.model import NodeKind, RelKind
 from graph.national_id import is_valid_id_number
 from graph.store import GraphStore
 from ingest.loader import count_changes, ingest_folder
+from queries.household import household_view
+from queries.unlinked import unlinked_references
 
 
 def rows_in(folder: Path) -> dict[str, int]:
@@ -53,7 +55,7 @@ def test_mistyped_beneficiary_id_is_kept_as_a_department_reference(embedded_stor
     record = embedded_store.get_node(NodeKind.AID_RECORD, "YB-2023-007731")
     assert record is not None
     assert record["beneficiary_ref"] == "420203201307090421"  # as the department sent it
-    assert embedded_store.run("unlinked_references").aid_records == ["YB-2023-007731"]
+    assert unlinked_references(embedded_store).aid_records == ["YB-2023-007731"]
     # No stand-in person was invented for the mistyped number.
     assert embedded_store.get_node(NodeKind.PERSON, "420203201307090421") is None
 
@@ -159,7 +161,7 @@ def test_kin_known_only_to_a_department_becomes_a_person_outside_the_register(
     assert report.ok
     son = embedded_store.get_node(NodeKind.PERSON, "440305198001011219")
     assert son == {"id_number": "440305198001011219", "in_register": False, "sex": "M", "birth_date": "1980-01-01"}
-    view = embedded_store.run("household_view", household_id="H-420106-0001")
+    view = household_view(embedded_store, household_id="H-420106-0001")
     assert [(r.person["id_number"], r.relative_is) for r in view.relatives] == [("440305198001011219", "child")]
 
 

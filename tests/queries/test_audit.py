@@ -22,6 +22,7 @@ from queries.audit_report import audit
 from queries.duplicate_aid import duplicate_aid
 from queries.household_chain import household_chain
 from queries.missed_aid import missed_aid
+from queries.registry import get_question
 
 runner = CliRunner()
 SUB_QUESTIONS = [
@@ -105,7 +106,7 @@ def test_audit_questions_agree_on_both_engines(
 ) -> None:
     assert ingest_folder(neo4j_store, prefecture_5k[0]).ok
     for name, params in SUB_QUESTIONS:
-        assert embedded_5k.run(name, **params) == neo4j_store.run(name, **params), name
+        assert get_question(name)(embedded_5k, **params) == get_question(name)(neo4j_store, **params), name
     assert score(neo4j_store, prefecture_5k[1]) == score(embedded_5k, prefecture_5k[1])
     day = dt.date(2026, 6, 30)
     assert audit(neo4j_store, as_of=day) == audit(embedded_5k, as_of=day)
@@ -280,7 +281,7 @@ def test_audit_questions_agree_on_both_engines_with_payment_ledgers(tmp_path: Pa
         assert ingest_folder(embedded, tmp_path / "ledgers").ok
         assert ingest_folder(neo4j_store, tmp_path / "ledgers").ok
         for name, params in SUB_QUESTIONS:
-            assert embedded.run(name, **params) == neo4j_store.run(name, **params), name
+            assert get_question(name)(embedded, **params) == get_question(name)(neo4j_store, **params), name
         missed = missed_aid(embedded, as_of=dt.date(2026, 6, 30))
         assert missed, "the ledger prefecture has missed households"
         assert missed == missed_aid(neo4j_store, as_of=dt.date(2026, 6, 30))

@@ -19,7 +19,7 @@ from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
 from queries.household_chain import household_chain
-from queries.linkage import accept, allocate, decline, recommend, unmatched_families
+from queries.linkage import accept, allocate, decline, linkage_resources, recommend, unmatched_families
 
 DAY = dt.date(2026, 6, 30)
 runner = CliRunner()
@@ -116,7 +116,7 @@ def scarce_5k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_scarce(store: GraphStore, every: int = 2) -> dict[str, int]:
     """Every ``every``-th resource keeps one free place, the rest none."""
-    rows = store.run("linkage_resources", as_of=DAY.isoformat(), region_codes=None)
+    rows = linkage_resources(store, as_of=DAY.isoformat(), region_codes=None)
     left = {r["resource"]["resource_id"]: (1 if i % every == 0 else 0) for i, r in enumerate(rows)}
     store.write_batch(
         WriteBatch(
@@ -160,11 +160,11 @@ def test_linkage_parity(neo4j_store: GraphStore, scarce_5k: Path, tmp_path: Path
     assert families == unmatched_families(neo4j_store, as_of=DAY)
     for f in families:
         assert recommend(embedded, f.household_id, as_of=DAY) == recommend(neo4j_store, f.household_id, as_of=DAY)
-    assert embedded.run("linkage_resources", as_of="2026-06-30", region_codes=None) == neo4j_store.run(
-        "linkage_resources", as_of="2026-06-30", region_codes=None
+    assert linkage_resources(embedded, as_of="2026-06-30", region_codes=None) == linkage_resources(
+        neo4j_store, as_of="2026-06-30", region_codes=None
     )
-    assert embedded.run("linkage_resources", as_of="2026-06-30", region_codes=STRUCTURAL.ancestor_codes("420502001001")) == neo4j_store.run(
-        "linkage_resources", as_of="2026-06-30", region_codes=STRUCTURAL.ancestor_codes("420502001001")
+    assert linkage_resources(embedded, as_of="2026-06-30", region_codes=STRUCTURAL.ancestor_codes("420502001001")) == linkage_resources(
+        neo4j_store, as_of="2026-06-30", region_codes=STRUCTURAL.ancestor_codes("420502001001")
     )
 
 

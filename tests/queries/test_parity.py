@@ -15,8 +15,12 @@ from graph.model import NodeKind, RelKind
 from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
+from queries.household import household_view
+from queries.means_test import kin_links, means_facts
 from queries.regions import codes_within
 from queries.registry import questions
+from queries.search import household_search, person_view
+from queries.unlinked import unlinked_references
 
 pytestmark = pytest.mark.neo4j
 HOUSEHOLDS = ["H-420106-0001", "H-420203-0001"]
@@ -48,8 +52,8 @@ def test_every_question_has_a_parity_test() -> None:
 def test_household_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
     embedded, neo4j = both
     for h in [*HOUSEHOLDS, "H-missing"]:
-        assert embedded.run("household_view", household_id=h) == neo4j.run("household_view", household_id=h), h
-    driver = embedded.run("household_view", household_id="H-420106-0001")
+        assert household_view(embedded, household_id=h) == household_view(neo4j, household_id=h), h
+    driver = household_view(embedded, household_id="H-420106-0001")
     assert {a.program["program_code"] for a in driver.aid_records} == {"DIBAO", "YILIAO_BUCHONG"}
 
 
@@ -75,30 +79,30 @@ SEARCHES = [
 @pytest.mark.parametrize("params", SEARCHES, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "all")
 def test_household_search_parity(both: tuple[GraphStore, GraphStore], params: dict) -> None:
     embedded, neo4j = both
-    assert embedded.run("household_search", **params) == neo4j.run("household_search", **params)
+    assert household_search(embedded, **params) == household_search(neo4j, **params)
 
 
 def test_household_search_finds_what_it_should(both: tuple[GraphStore, GraphStore]) -> None:
     embedded, _ = both
-    assert [h.household["household_id"] for h in embedded.run("household_search").hits] == HOUSEHOLDS
-    by_id = embedded.run("household_search", id_number="420203201307092421")
+    assert [h.household["household_id"] for h in household_search(embedded).hits] == HOUSEHOLDS
+    by_id = household_search(embedded, id_number="420203201307092421")
     assert (by_id.total, by_id.hits[0].household["household_id"]) == (1, "H-420203-0001")
-    page = embedded.run("household_search", offset=1, limit=1)
+    page = household_search(embedded, offset=1, limit=1)
     assert (page.total, [h.household["household_id"] for h in page.hits]) == (2, ["H-420203-0001"])
-    assert embedded.run("household_search", member_name="雨欣").hits[0].household["household_id"] == "H-420106-0001"
+    assert household_search(embedded, member_name="雨欣").hits[0].household["household_id"] == "H-420106-0001"
     # As AidGraph shows an ID number (first 6, last 4), and its last digits alone.
-    masked = embedded.run("household_search", id_prefix="420203", id_suffix="2421")
+    masked = household_search(embedded, id_prefix="420203", id_suffix="2421")
     assert [h.household["household_id"] for h in masked.hits] == ["H-420203-0001"]
-    assert [h.household["household_id"] for h in embedded.run("household_search", id_suffix="141516").hits] == ["H-420106-0001"]
-    assert embedded.run("household_search", id_prefix="420106", id_suffix="2421").total == 0
+    assert [h.household["household_id"] for h in household_search(embedded, id_suffix="141516").hits] == ["H-420106-0001"]
+    assert household_search(embedded, id_prefix="420106", id_suffix="2421").total == 0
 
 
 def test_person_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
     embedded, neo4j = both
     people = [n.key for n in embedded.iter_nodes(NodeKind.PERSON)] + ["000000000000000000"]
     for person in people:
-        assert embedded.run("person_view", id_number=person) == neo4j.run("person_view", id_number=person), person
-    driver = embedded.run("person_view", id_number="420106198305141516")
+        assert person_view(embedded, id_number=person) == person_view(neo4j, id_number=person), person
+    driver = person_view(embedded, id_number="420106198305141516")
     assert driver.household["household_id"] == "H-420106-0001"
     assert {k["relative_is"] for k in driver.kin} >= {"parent", "child"}
 
@@ -110,28 +114,28 @@ def test_search_parity_on_generated_data(neo4j_store: GraphStore, generated_2000
     codes = codes_within(embedded, "4205")
     assert codes and codes == codes_within(neo4j_store, "4205")
     for params in ({"region_codes": codes, "offset": 40, "limit": 25}, {"member_name": "王"}, {"member_name": "Li"}):
-        assert embedded.run("household_search", **params) == neo4j_store.run("household_search", **params), params
+        assert household_search(embedded, **params) == household_search(neo4j_store, **params), params
     some = [n.key for n in embedded.iter_nodes(NodeKind.PERSON)][::97]
     for person in some:
-        assert embedded.run("person_view", id_number=person) == neo4j_store.run("person_view", id_number=person), person
+        assert person_view(embedded, id_number=person) == person_view(neo4j_store, id_number=person), person
 
 
 def test_means_facts_and_kin_links_parity(both: tuple[GraphStore, GraphStore]) -> None:
     embedded, neo4j = both
-    assert embedded.run("means_facts") == neo4j.run("means_facts")
-    assert embedded.run("means_facts", household_ids=[HOUSEHOLDS[1], "H-missing"]) == neo4j.run(
-        "means_facts", household_ids=[HOUSEHOLDS[1], "H-missing"]
+    assert means_facts(embedded) == means_facts(neo4j)
+    assert means_facts(embedded, household_ids=[HOUSEHOLDS[1], "H-missing"]) == means_facts(
+        neo4j, household_ids=[HOUSEHOLDS[1], "H-missing"]
     )
-    assert embedded.run("kin_links") == neo4j.run("kin_links")
+    assert kin_links(embedded) == kin_links(neo4j)
     people = ["420106198305141516", "000000000000000000"]
-    assert embedded.run("kin_links", person_ids=people) == neo4j.run("kin_links", person_ids=people)
-    assert {r["relation"] for r in embedded.run("kin_links", person_ids=people)} == {"parent_of"}
+    assert kin_links(embedded, person_ids=people) == kin_links(neo4j, person_ids=people)
+    assert {r["relation"] for r in kin_links(embedded, person_ids=people)} == {"parent_of"}
 
 
 def test_unlinked_references_parity(both: tuple[GraphStore, GraphStore]) -> None:
     embedded, neo4j = both
-    assert embedded.run("unlinked_references") == neo4j.run("unlinked_references")
-    assert embedded.run("unlinked_references").aid_records == ["YB-2023-007731"]
+    assert unlinked_references(embedded) == unlinked_references(neo4j)
+    assert unlinked_references(embedded).aid_records == ["YB-2023-007731"]
 
 
 def test_store_reads_parity(both: tuple[GraphStore, GraphStore]) -> None:
