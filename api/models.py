@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.core.security import ROUTE_ROLES, Role
 from graph.model import LinkDecision
-from queries.audit_report import AuditFinding, SummaryRow
+from policy.audit import AuditFinding, SummaryRow
 from queries.linkage import Allocation, UnmatchedFamily
 
 __all__ = [

@@ -20,7 +20,7 @@ from pathlib import Path
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
-from queries.audit_report import audit
+from policy.audit import audit
 from tests.queries.test_audit import found_key, planted_key
 
 

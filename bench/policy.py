@@ -19,8 +19,8 @@ from pathlib import Path
 
 from graph.open import open_store
 from policy.config import load_policy
-from queries.early_warning import early_warnings
-from queries.means_test import evaluate
+from policy.means_test import evaluate
+from policy.warnings import early_warnings
 
 
 def main(argv: list[str] | None = None) -> int:

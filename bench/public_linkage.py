@@ -91,7 +91,8 @@ def benchmarks() -> dict[str, tuple[list[dict], dict[str, str]]]:
 def compare(records: list[dict], truth: dict[str, str], work: Path) -> dict[str, dict]:
     """AidGraph's resolution and Splink's defaults on ``records``: seconds and pairwise scores of each."""
     from bench.splink_baseline import cluster
-    from ingest.resolve import RAW_COLUMNS, resolve
+    from ingest.normalise import RAW_COLUMNS
+    from ingest.resolve import resolve
 
     truth_table = pa.table({"record_id": list(truth), "person": list(truth.values())})
     out = {}

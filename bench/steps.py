@@ -133,7 +133,7 @@ def queries(engine: dict[str, str], sample: int, evaluation: bool) -> dict[str, 
         out["recommend"] = _median_ms(lambda h: recommend(store, h, as_of=AS_OF), picked)
         if evaluation:
             from policy.config import load_policy
-            from queries.means_test import evaluate
+            from policy.means_test import evaluate
 
             t = time.perf_counter()
             result = evaluate(store, load_policy(), as_of=AS_OF)

@@ -14,11 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graph.model import NodeKind, TierRecord
-from graph.store import NodeWrite, WriteBatch
-from queries.means_test import Evaluation
+from graph.model import NodeKind
 
-__all__ = ["Change", "changes_since", "record_evaluation", "warnings_over_time"]
+__all__ = ["SUMMARY", "Change", "changes_since", "warnings_over_time"]
+
+
+#: What a TierRecord's history entry is compared on.
+SUMMARY = ("tier", "per_capita_income", "benefit", "maintenance_due", "warned")
 
 
 class Change(BaseModel):
@@ -32,36 +34,28 @@ class Change(BaseModel):
     obligors_removed: list[str]
 
 
-_SUMMARY = ("tier", "per_capita_income", "benefit", "maintenance_due", "warned")
-
-
-def record_evaluation(store: Any, evaluation: Evaluation, warned: set[str], *, by: str = "evaluate") -> dict[str, int]:
-    """Write a TierRecord per household evaluated (only changed ones are rewritten); return the counts."""
-    owed: dict[str, list[str]] = {}
-    for o in evaluation.obligations:
-        owed.setdefault(o.dependant_household, []).append(f"{o.obligor}: {o.monthly_amount:g}")
-    nodes = []
-    for d in evaluation.households:
-        record = TierRecord(
-            household_id=d.household_id,
-            tier=d.tier or "none",
-            per_capita_income=d.per_capita_income,
-            benefit=d.benefit if d.benefit is not None else 0.0,
-            maintenance_due=d.maintenance_due,
-            warned=d.household_id in warned,
-            hardship_index=d.hardship["index"],
-            obligors=sorted(owed.get(d.household_id, [])),
-            facts=d.facts,
-            policy=evaluation.policy,
-        )
-        nodes.append(NodeWrite(NodeKind.TIER_RECORD, d.household_id, record.props()))
-    result = store.write_batch(WriteBatch(nodes=nodes, source=f"{by} as of {evaluation.as_of} ({evaluation.policy})"))
-    kind = NodeKind.TIER_RECORD.value
-    return {"created": result.created[kind], "updated": result.updated[kind], "unchanged": result.unchanged[kind]}
-
-
 def changes_since(store: Any, since: dt.datetime) -> list[Change]:
-    """Every change of a household's TierRecord at or after ``since`` (UTC), oldest first."""
+    """Every change of a household's TierRecord at or after ``since`` (UTC), oldest first.
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> import datetime as dt
+    >>> from actions.evaluations import record_evaluation
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate
+    >>> from queries.examples import load_two_cases
+    >>> from graph.model import NodeKind
+    >>> from graph.store import NodeWrite, WriteBatch
+    >>> store = load_two_cases()
+    >>> _ = record_evaluation(store, evaluate(store, load_policy(), as_of=DAY), set())
+    >>> start = dt.datetime.now(dt.UTC)
+    >>> # The mother's job ends: (1,800 + 0) / 3 = 600 a head, below the rural standard of 666.
+    >>> _ = store.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.INCOME, "INC-5", {"income_id": "INC-5", "period_end": "2026-05-31"})]))
+    >>> _ = record_evaluation(store, evaluate(store, load_policy(), as_of=DAY), set())
+    >>> [(c.household_id, c.before["tier"], c.after["tier"], c.facts_removed) for c in changes_since(store, start)]
+    [('H-420203-0001', '防止返贫监测', '低保', ['income INC-5 420203197802041825 flexible_work 1200'])]
+    """
     cutoff = since.astimezone(dt.UTC).isoformat()
     changes = []
     for entry in store.iter_history():
@@ -72,8 +66,8 @@ def changes_since(store: Any, since: dt.datetime) -> list[Change]:
             Change(
                 household_id=entry["key"],
                 at=entry["at"],
-                before={k: before.get(k) for k in _SUMMARY},
-                after={k: after.get(k) for k in _SUMMARY},
+                before={k: before.get(k) for k in SUMMARY},
+                after={k: after.get(k) for k in SUMMARY},
                 facts_added=sorted(set(after.get("facts", [])) - set(before.get("facts", []))),
                 facts_removed=sorted(set(before.get("facts", [])) - set(after.get("facts", []))),
                 obligors_added=sorted(set(after.get("obligors", [])) - set(before.get("obligors", []))),
@@ -88,6 +82,17 @@ def warnings_over_time(store: Any) -> list[tuple[str, int]]:
 
     Replayed backwards from the current tier records through their history: ``(time, count)``,
     oldest first; the first point is the first evaluation recorded.
+
+    Examples
+    --------
+    >>> from actions.evaluations import record_evaluation
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate
+    >>> from queries.examples import DAY, load_two_cases
+    >>> store = load_two_cases()
+    >>> _ = record_evaluation(store, evaluate(store, load_policy(), as_of=DAY), {"H-420203-0001"})
+    >>> [count for _, count in warnings_over_time(store)]
+    [1]
     """
     state = {r.key: bool(r.props.get("warned")) for r in store.iter_nodes(NodeKind.TIER_RECORD)}
     if not state:

@@ -28,37 +28,18 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-import networkx as nx
-
+from queries.enrolled_twice import ONCE_ONLY_KINDS, enrolled_twice
 from queries.findings import Finding, entries, finding_id, overlaps, sort_findings
 from queries.registry import question
+from queries.shared_identifiers import DEFAULT_GENERIC_THRESHOLD, shared_identifier_rings
 
 __all__ = [
-    "DEFAULT_GENERIC_THRESHOLD",
     "DELIVERED_TWICE_CYPHER",
-    "ENROLLED_TWICE_CYPHER",
     "EXCLUSIVE_OVERLAP_CYPHER",
     "NEED_PAID_TWICE_CYPHER",
     "PERSON_IN_TWO_HOUSEHOLDS_CYPHER",
-    "SHARED_IDENTIFIERS_CYPHER",
     "duplicate_aid",
 ]
-
-#: An identifier shared by more households than this is generic: discounted, not evidence.
-DEFAULT_GENERIC_THRESHOLD = 8
-
-
-def _record_row(r: dict[str, Any], program: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "id": r["record_id"],
-        "program": r["program_code"],
-        "group": (program or {}).get("exclusive_group"),
-        "department": r["source_department"],
-        "amount": r["amount"],
-        "start": r["period_start"],
-        "end": r.get("period_end"),
-    }
-
 
 # -- 1. exclusive programmes overlapping --------------------------------------------------------
 
@@ -165,7 +146,14 @@ DUP_EXCLUSIVE_OVERLAP_ROWS: dict[str, type] = {
     follow_up=_holding_two,
 )
 def exclusive_overlap(store: Any) -> list[Finding]:
-    """Rule 1 (see the module docstring)."""
+    """Rule 1 (see the module docstring).
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> exclusive_overlap(two_cases())  # each family holds one programme of the basic-living group
+    []
+    """
 
 
 # -- 2. one person registered in two households --------------------------------------------------
@@ -242,7 +230,14 @@ class DupPersonInTwoHouseholdsRow(TypedDict):
     from_records=_two_household_findings,
 )
 def person_in_two_households(store: Any) -> list[Finding]:
-    """Rule 2 (see the module docstring)."""
+    """Rule 2 (see the module docstring).
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> person_in_two_households(two_cases())  # nobody is registered twice
+    []
+    """
 
 
 # -- 3. one need paid twice ------------------------------------------------------------------
@@ -305,7 +300,14 @@ class DupNeedPaidTwiceRow(TypedDict):
 
 @question("dup_need_paid_twice", cypher=NEED_PAID_TWICE_CYPHER, row=DupNeedPaidTwiceRow, from_records=_need_findings)
 def need_paid_twice(store: Any) -> list[Finding]:
-    """Rule 3 (see the module docstring)."""
+    """Rule 3 (see the module docstring).
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> need_paid_twice(two_cases())  # N-1 and N-3 are each paid by one record; N-2 is served, not paid
+    []
+    """
 
 
 # -- 4. one payment delivered twice ----------------------------------------------------------------
@@ -368,229 +370,14 @@ class DupDeliveredTwiceRow(TypedDict):
 
 @question("dup_delivered_twice", cypher=DELIVERED_TWICE_CYPHER, row=DupDeliveredTwiceRow, from_records=_delivered_findings)
 def delivered_twice(store: Any) -> list[Finding]:
-    """Rule 4 (see the module docstring)."""
+    """Rule 4 (see the module docstring).
 
-
-# -- 6. one person enrolled twice in one programme ---------------------------------------------------
-
-# A record reaches a person directly (their ID, or resolved to them from a mistyped one) or through
-# their household. A finding needs two records of one person and programme that differ in department
-# or beneficiary, so the first pass keeps the people with two departments or two beneficiaries for
-# a programme (grouped by beneficiary first: a household paid monthly has a record a month), and
-# only their records are read. Gathering every ledger's records first took seven times as long.
-ENROLLED_TWICE_CYPHER = """
-MATCH (g:Program)
-WHERE g.kind IN $kinds AND NOT g.program_code IN $repeatable
-MATCH (g)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)
-WITH g, b, count(DISTINCT r.source_department) AS departments
-MATCH (b)<-[:MEMBER_OF*0..1]-(p:Person)
-WITH p, g, count(DISTINCT b) AS beneficiaries, max(departments) AS departments
-WHERE beneficiaries > 1 OR departments > 1
-WITH p, g
-MATCH (g)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(b)<-[:MEMBER_OF*0..1]-(p)
-WITH p, g, collect({id: r.record_id, department: r.source_department, ref: r.beneficiary_ref, type: r.beneficiary_type,
-                    beneficiary: CASE WHEN b.id_number IS NULL THEN 'household:' + b.household_id ELSE 'person:' + b.id_number END,
-                    amount: r.amount, start: r.period_start, until: r.period_end, status: r.status}) AS records
-WHERE size(records) > 1
-OPTIONAL MATCH (p)-[:MEMBER_OF]->(h:Household)
-RETURN p.id_number AS person, g.program_code AS program, h.household_id AS household, h.region_code AS region, records
-"""
-
-
-def _same_payment(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Two records ``delivered_twice`` reports: one beneficiary, amount and period."""
-    return (a["type"], a["ref"], a["amount"], a["start"], a["end"] or "") == (b["type"], b["ref"], b["amount"], b["start"], b["end"] or "")
-
-
-def _enrolled_twice_findings(rows: list[dict[str, Any]], **_: Any) -> list[Finding]:
-    by_pair: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        records = sorted(entries(row["records"]), key=lambda r: r["id"])
-        for i, a in enumerate(records):
-            for b in records[i + 1 :]:
-                if a["status"] == "suspended" or b["status"] == "suspended":
-                    continue
-                if (a["department"], a["beneficiary"]) == (b["department"], b["beneficiary"]) or _same_payment(a, b):
-                    continue
-                if not overlaps(a["start"], a["end"], b["start"], b["end"]):
-                    continue
-                entry = by_pair.setdefault(
-                    (a["id"], b["id"]), {"a": a, "b": b, "program": row["program"], "persons": set(), "households": {}}
-                )
-                entry["persons"].add(row["person"])
-                if row["household"]:
-                    entry["households"][row["household"]] = row["region"]
-                for x in (a, b):
-                    if x["beneficiary"].startswith("household:"):
-                        entry["households"].setdefault(x["beneficiary"][10:], None)
-    findings = []
-    for (a_id, b_id), e in sorted(by_pair.items()):
-        a, b, households = e["a"], e["b"], sorted(e["households"])
-        two = [
-            w
-            for w, differ in (("departments", a["department"] != b["department"]), ("beneficiaries", a["beneficiary"] != b["beneficiary"]))
-            if differ
-        ]
-        findings.append(
-            Finding(
-                id=finding_id("enrolled_twice", [a_id, b_id]),
-                kind="enrolled_twice",
-                rule=f"one person enrolled twice in {e['program']}, which may be held once, in overlapping periods (two {' and two '.join(two)})",
-                persons=sorted(e["persons"]),
-                households=households,
-                records=[a_id, b_id],
-                programs=[e["program"]],
-                region_code=next((r for r in (e["households"].get(h) for h in households) if r), None),
-                amount_at_stake=min(a["amount"], b["amount"]),
-                evidence={"records": [a, b], "cross_department": a["department"] != b["department"]},
-            )
-        )
-    return sort_findings(findings)
-
-
-def _once_only_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The Cypher's parameters, the defaults (None) filled in: the once-only kinds, no repeatable programme."""
-    return {**params, "kinds": list(params.get("kinds") or ONCE_ONLY_KINDS), "repeatable": list(params.get("repeatable") or ())}
-
-
-#: Programme kinds held once only unless the policy file lists a programme as repeatable.
-ONCE_ONLY_KINDS = ("basic_living", "special")
-
-
-class DupEnrolledTwiceRow(TypedDict):
-    person: str
-    program: str
-    household: str
-    region: str
-    records: list[dict[str, Any]]
-
-
-@question(
-    "dup_enrolled_twice",
-    cypher=ENROLLED_TWICE_CYPHER,
-    row=DupEnrolledTwiceRow,
-    from_records=_enrolled_twice_findings,
-    cypher_params=_once_only_params,
-)
-def enrolled_twice(store: Any, kinds: list[str] | None = None, repeatable: list[str] | None = None) -> list[Finding]:
-    """Rule 6 (see the module docstring)."""
-
-
-# -- 5. households joined by shared identifiers ------------------------------------------------
-
-
-# As in rule 2: the register is grouped by identifier first, households are looked up only for the
-# identifiers two people share.
-# One branch per identifier (a list indexed in Cypher counts from 0 on Neo4j and from 1 on
-# LadybugDB). Each branch names its variables apart: LadybugDB 0.22 answered the second branch of
-# a UNION ALL wrongly when both used the same names (400 households for one bank account shared by
-# 3), and matched a household's members' records from every household when they were gathered in a
-# second OPTIONAL MATCH after the household's own: one pattern gathers both.
-def _shared_by_two(identifier: str) -> str:
-    v = identifier[0]  # p_p, h_p for phones; p_b, h_b for bank accounts
-    return f"""
-MATCH (p_{v}:Person) WHERE p_{v}.{identifier} IS NOT NULL
-WITH p_{v}.{identifier} AS value, collect(p_{v}) AS people_{v}
-WHERE size(people_{v}) > 1
-UNWIND people_{v} AS q_{v}
-MATCH (q_{v})-[:MEMBER_OF]->(h_{v}:Household)
-"""
-
-
-_SHARED_IDENTIFIERS_BRANCH = """
-WITH value, collect(DISTINCT h_{v}) AS households_{v}, collect(DISTINCT q_{v}.id_number) AS persons
-WHERE size(households_{v}) > 1
-UNWIND households_{v} AS g_{v}
-OPTIONAL MATCH (g_{v})<-[:MEMBER_OF*0..1]-(b_{v})-[:RECEIVES]->(r_{v}:AidRecord)
-WITH value, persons, g_{v}, collect(r_{v}.amount) AS aid_{v}
-RETURN '{identifier}' AS kind, value, persons, collect({{household: g_{v}.household_id, region: g_{v}.region_code, aid: aid_{v}}}) AS households
-"""
-
-SHARED_IDENTIFIERS_CYPHER = "UNION ALL".join(
-    _shared_by_two(i) + _SHARED_IDENTIFIERS_BRANCH.format(identifier=i, v=i[0]) for i in ("phone", "bank_account")
-)
-
-
-def _ring_findings(rows: list[dict[str, Any]], generic_threshold: int = DEFAULT_GENERIC_THRESHOLD, **_: Any) -> list[Finding]:
-    graph = nx.Graph()
-    info: dict[str, dict[str, Any]] = {}
-    for row in sorted(rows, key=lambda r: (r["kind"], r["value"])):
-        row = {**row, "persons": sorted(row["persons"])}
-        if len(row["households"]) > generic_threshold:
-            continue  # generic: shared by too many households to say anything about them
-        aided = [h for h in row["households"] if h["aid"]]
-        for h in aided:
-            info[h["household"]] = h
-        ident = f"{row['kind']}:{row['value']}"
-        for h in aided:
-            graph.add_edge(("household", h["household"]), ("identifier", ident), persons=row["persons"])
-    findings = []
-    for component in nx.connected_components(graph):
-        households = sorted(k for t, k in component if t == "household")
-        if len(households) < 2:
-            continue
-        identifiers = sorted(k for t, k in component if t == "identifier")
-        # Weight: an identifier shared by fewer households says more.
-        weight = sum(1 / (graph.degree(("identifier", i)) - 1) for i in identifiers if graph.degree(("identifier", i)) > 1)
-        persons = sorted({p for i in identifiers for _, _, d in graph.edges(("identifier", i), data=True) for p in d["persons"]})
-        findings.append(
-            Finding(
-                id=finding_id("shared_identifier_ring", households),
-                kind="shared_identifier_ring",
-                rule=f"households that each receive aid share identifiers (generic ones, shared by more than {generic_threshold} households, discounted)",
-                persons=persons,
-                households=households,
-                records=[],
-                region_code=info[households[0]]["region"],
-                amount_at_stake=round(sum(sum(info[h]["aid"]) for h in households), 2),
-                evidence={"identifiers": identifiers, "weight": round(weight, 3)},
-            )
-        )
-    return sort_findings(findings)
-
-
-class DupSharedIdentifiersRow(TypedDict):
-    kind: str
-    value: str
-    persons: list[str]
-    households: list[dict[str, Any]]
-
-
-@question("dup_shared_identifiers", cypher=SHARED_IDENTIFIERS_CYPHER, row=DupSharedIdentifiersRow, from_records=_ring_findings)
-def shared_identifier_rings(store: Any, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[Finding]:
-    """Rule 5 (see the module docstring)."""
-
-
-def generic_identifiers(store: Any, threshold: int = DEFAULT_GENERIC_THRESHOLD) -> list[dict[str, Any]]:
-    """Identifiers shared by more than ``threshold`` households: listed so an auditor sees them."""
-    rows = identifier_counts(store)
-    return [r for r in rows if r["households"] > threshold]
-
-
-IDENTIFIER_COUNTS_CYPHER = "UNION ALL".join(
-    _shared_by_two(i)
-    + f"""
-WITH value, count(DISTINCT h_{i[0]}) AS households
-WHERE households > 1
-RETURN '{i}' AS kind, value, households
-"""
-    for i in ("phone", "bank_account")
-)
-
-
-def _by_households(rows: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
-    return sorted(rows, key=lambda r: (-r["households"], r["kind"], r["value"]))
-
-
-class DupIdentifierCountsRow(TypedDict):
-    kind: str
-    value: str
-    households: int
-
-
-@question("dup_identifier_counts", cypher=IDENTIFIER_COUNTS_CYPHER, row=DupIdentifierCountsRow, from_records=_by_households)
-def identifier_counts(store: Any) -> list[dict[str, Any]]:
-    """Identifiers shared by two households or more, most shared first."""
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> delivered_twice(two_cases())
+    []
+    """
 
 
 def duplicate_aid(store: Any, *, generic_threshold: int = DEFAULT_GENERIC_THRESHOLD, repeatable: list[str] | None = None) -> list[Finding]:

@@ -32,7 +32,14 @@ class RegionParentsRow(TypedDict):
 
 @question("region_parents", cypher=REGION_PARENTS_CYPHER, row=RegionParentsRow, from_records=_parent_rows)
 def region_parents(store: Any) -> list[dict[str, Any]]:
-    """Every region's code and the code of the region it is ``PART_OF`` (None at the top)."""
+    """Every region's code and the code of the region it is ``PART_OF`` (None at the top).
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> region_parents(two_cases())[:3]
+    [{'code': '420000', 'parent': None}, {'code': '420100', 'parent': '420000'}, {'code': '420106', 'parent': '420100'}]
+    """
 
 
 HOUSEHOLD_REGION_CODES_CYPHER = "MATCH (h:Household) WHERE h.region_code IS NOT NULL RETURN DISTINCT h.region_code AS code"
@@ -49,7 +56,14 @@ class HouseholdRegionCodesRow(TypedDict):
     from_records=lambda rows, **_: sorted(r["code"] for r in rows),
 )
 def household_region_codes(store: Any) -> list[str]:
-    """The distinct region codes households hold."""
+    """The distinct region codes households hold.
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> household_region_codes(two_cases())
+    ['420106005001', '420203100201']
+    """
 
 
 def region_tree(store: Any) -> RegionTree:

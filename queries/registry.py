@@ -175,7 +175,17 @@ def question(
 
     Examples
     --------
-    See the module's docstring.
+    >>> from typing import TypedDict
+    >>> class Row(TypedDict):
+    ...     household_id: str
+    >>> @question("example_households", cypher="MATCH (h:Household) RETURN h.household_id AS household_id ORDER BY household_id",
+    ...           row=Row, from_records=lambda rows: [r["household_id"] for r in rows])
+    ... def example_households(store):
+    ...     "Every household's id."
+    >>> from queries.examples import two_cases
+    >>> example_households(two_cases())
+    ['H-420106-0001', 'H-420203-0001']
+    >>> _ = _REGISTRY.pop("example_households")  # keep the example's question out of the real registry
     """
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -90,9 +90,9 @@ def audit_xlsx(data: dict[str, Any], headers: dict[str, str] | None = None) -> b
 
 def audit_report_html(graph_store: GraphStore, data: dict[str, Any], day: dt.date | None, region: str | None, policy: PolicyConfig) -> str:
     """The HTML audit report (charts and the findings table) of the masked report ``data``."""
+    from policy.means_test import evaluate as run_evaluation
     from queries.changes import warnings_over_time
     from queries.linkage import unmatched_families
-    from queries.means_test import evaluate as run_evaluation
     from viz.report import render_report, report_data
 
     evaluation = run_evaluation(graph_store, policy, as_of=day)

@@ -5,12 +5,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from actions.marks import mark_finding
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
 from api.deps import AsOf, Context, ContextDep, Limit, Offset, RegionQuery, narrow_region, not_found, require, respond
 from api.models import FindingsPublic, MarkIn
 from graph.model import FindingMark
-from queries.audit_report import AuditFinding, AuditReport, audit, finding_in_region, mark_finding, summarize
+from policy.audit import AuditFinding, AuditReport, audit, finding_in_region, summarize
 
 router = APIRouter(prefix="/findings", tags=["findings"], responses=ERROR_RESPONSES)
 

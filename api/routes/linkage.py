@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from actions.linkage import accept, decline, propose
 from api.core.errors import ERROR_RESPONSES, ApiError
 from api.core.security import Caller, Role
 from api.deps import (
@@ -23,7 +24,7 @@ from api.deps import (
 )
 from api.models import AcceptIn, AllocationPublic, DeclineIn, ProposalsPublic, UnmatchedPublic
 from graph.model import LinkDecision, NodeKind
-from queries.linkage import accept, allocate, decline, proposals, propose, unmatched_families
+from queries.linkage import allocate, proposals, unmatched_families
 
 router = APIRouter(tags=["linkage"], responses=ERROR_RESPONSES)
 

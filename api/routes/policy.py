@@ -21,9 +21,9 @@ from api.deps import (
     require,
     respond,
 )
-from queries.early_warning import WarningRow, early_warnings
-from queries.means_test import Evaluation, TierDecision, evaluate
-from queries.reviews import ExitRow, ReviewRow, gradual_exits, reviews_due
+from policy.means_test import Evaluation, TierDecision, evaluate
+from policy.reviews import ExitRow, ReviewRow, gradual_exits, reviews_due
+from policy.warnings import WarningRow, early_warnings
 
 router = APIRouter(tags=["policy"], responses=ERROR_RESPONSES)
 

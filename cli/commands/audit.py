@@ -44,8 +44,8 @@ def audit(
     --format html writes a page with charts (findings by kind and county, amount at stake, tiers by
     county, warnings over time, unmatched needs by category); xlsx a workbook for auditors.
     """
+    from policy.audit import audit as run_audit
     from policy.config import load_policy
-    from queries.audit_report import audit as run_audit
     from viz.export import audit_report_html, audit_xlsx, write_findings_csv
 
     if fmt in (AuditFormat.xlsx, AuditFormat.html) and out_file is None:
@@ -118,7 +118,7 @@ def mark(
     neo4j: Neo4jOpt = None,
 ) -> None:
     """Mark an audit finding confirmed or dismissed; the mark survives re-ingest and re-audit."""
-    from queries.audit_report import mark_finding
+    from actions.marks import mark_finding
 
     if status not in ("confirmed", "dismissed"):
         raise ValueError("--status must be confirmed or dismissed")

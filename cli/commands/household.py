@@ -22,7 +22,7 @@ def draw(
     as_of: AsOfOpt = None,
 ) -> None:
     """Draw a household's chain into one HTML file for a case file (ID numbers masked; findings in red)."""
-    from queries.audit_report import audit as run_audit
+    from policy.audit import audit as run_audit
     from queries.household_chain import household_chain
     from viz.draw import draw_chain
 
@@ -187,7 +187,7 @@ def explain(
 ) -> None:
     """Why a household is in its tier: who, which numbers, which rule (ID numbers masked)."""
     from policy.config import load_policy
-    from queries.means_test import evaluate as run
+    from policy.means_test import evaluate as run
 
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:

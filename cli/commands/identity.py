@@ -27,7 +27,7 @@ def resolve(
     """Which records are the same person (Splink on DuckDB, with AidGraph's comparisons; see docs/identity.md)."""
     import csv
 
-    from ingest.resolve import check_csv
+    from ingest.normalise import check_csv
     from ingest.resolve import resolve as run
 
     check_csv(records)

@@ -114,7 +114,7 @@ def accept_cmd(
     as_of: AsOfOpt = None,
 ) -> None:
     """Accept a recommendation: the resource serves the need from today."""
-    from queries.linkage import accept
+    from actions.linkage import accept
 
     with _open(store, neo4j) as graph_store:
         decision = accept(graph_store, need_id, resource_id, by=by, as_of=_day(as_of))
@@ -132,7 +132,7 @@ def decline_cmd(
     neo4j: Neo4jOpt = None,
 ) -> None:
     """Decline a recommendation: that resource is not recommended again for that need."""
-    from queries.linkage import decline
+    from actions.linkage import decline
 
     with _open(store, neo4j) as graph_store:
         decline(graph_store, need_id, resource_id, by=by, reason=reason)

@@ -17,9 +17,10 @@ from queries.regions import region_tree
 
 def _evaluate_and_record(graph_store: GraphStore, rules: Any, day: dt.date | None) -> tuple[Any, dict[str, int], dict[str, int]]:
     """Evaluate every household; write the obligations and the tier records (what changed is kept in history)."""
-    from queries.changes import record_evaluation
-    from queries.early_warning import early_warnings
-    from queries.means_test import evaluate, write_obligations
+    from actions.evaluations import record_evaluation
+    from actions.obligations import write_obligations
+    from policy.means_test import evaluate
+    from policy.warnings import early_warnings
 
     evaluation = evaluate(graph_store, rules, as_of=day)
     written = write_obligations(graph_store, evaluation.obligations)
@@ -99,8 +100,8 @@ def warnings(
 ) -> None:
     """The early-warning push list: top 5% hardship index, or income under 2x the standard, not enrolled."""
     from policy.config import load_policy
-    from queries.early_warning import early_warnings
-    from queries.means_test import evaluate as run
+    from policy.means_test import evaluate as run
+    from policy.warnings import early_warnings
 
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
@@ -138,8 +139,8 @@ def reviews(
 ) -> None:
     """Enrolled households' next reviews by the cadence rules, and the gradual exits."""
     from policy.config import load_policy
-    from queries.means_test import evaluate as run
-    from queries.reviews import gradual_exits, reviews_due
+    from policy.means_test import evaluate as run
+    from policy.reviews import gradual_exits, reviews_due
 
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
@@ -205,7 +206,7 @@ def changes(
 @app.command("check-declaration")
 @friendly
 def check_declaration_cmd(
-    file: Annotated[Path, typer.Argument(help="The applicant's declaration (JSON; see queries/declaration.py).")],
+    file: Annotated[Path, typer.Argument(help="The applicant's declaration (JSON; see policy/declaration.py).")],
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
     as_of: AsOfOpt = None,
@@ -217,7 +218,7 @@ def check_declaration_cmd(
     """Trust-based enrolment (告知承诺): compare a declaration with every department's records and
     evaluate the household. Exit 0 if one-step approval may proceed, 3 if not."""
     from policy.config import load_policy
-    from queries.declaration import check_declaration, load_declaration
+    from policy.declaration import check_declaration, load_declaration
 
     declaration = load_declaration(file)
     with _open(store, neo4j) as graph_store:

@@ -53,7 +53,7 @@ class _Person:
 
 
 def _without_labour_capacity(p: _Person) -> bool:
-    """特困's class of people without labour capacity (queries.means_test._no_labour_capacity)."""
+    """特困's class of people without labour capacity (policy.tiers._no_labour_capacity)."""
     age = _age_on(p.birth, AS_OF)
     return p.labour != "full" and (age >= 60 or age < 16 or p.disability in (1, 2) or (age < 18 and p.employment == "student"))
 

@@ -30,9 +30,9 @@ import pytest
 from graph.store import GraphStore
 from ingest.identity import resolve_store
 from ingest.loader import ingest_folder
+from policy.audit import audit
 from policy.config import DEFAULT, DISTRICT, load_policy
-from queries.audit_report import audit
-from queries.means_test import evaluate
+from policy.means_test import evaluate
 
 HERE = Path(__file__).parent
 CASES = sorted(p for p in HERE.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))

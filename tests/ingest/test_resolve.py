@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from ingest.resolve import compare, prepared_rows, resolve
+from ingest.normalise import prepared_rows
+from ingest.resolve import compare, resolve
 from ingest.synthetic import generate_prefecture
 
 DRIVER = "420106198305141516"

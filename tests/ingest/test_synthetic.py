@@ -15,7 +15,7 @@ from graph.stores.ladybug import LadybugStore
 from ingest import synthetic
 from ingest.loader import ingest_folder
 from ingest.synthetic import AS_OF, generate_prefecture
-from queries.audit_report import DUPLICATE_KINDS
+from policy.audit import DUPLICATE_KINDS
 from tests.queries.test_audit import score
 
 

@@ -18,10 +18,10 @@ from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
-from queries.audit_report import audit
+from policy.audit import audit
+from policy.missed_aid import missed_aid
 from queries.duplicate_aid import duplicate_aid
 from queries.household_chain import household_chain
-from queries.missed_aid import missed_aid
 from queries.registry import get_question
 
 runner = CliRunner()
@@ -243,7 +243,7 @@ def _without_ledger_lines(src: Path, dst: Path) -> int:
 def test_payment_ledgers_change_no_finding_tier_or_warning(tmp_path: Path) -> None:
     """A department's monthly payment lines are history: the audit and the evaluation read the same."""
     from policy.config import load_policy
-    from queries.means_test import evaluate
+    from policy.means_test import evaluate
 
     truth = generate_prefecture(households=1500, seed=11, out=tmp_path / "ledgers", ledgers=True)
     dropped = _without_ledger_lines(tmp_path / "ledgers", tmp_path / "bare")

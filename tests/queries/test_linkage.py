@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from actions.linkage import accept, decline
 from cli.main import app
 from graph.model import NodeKind
 from graph.regions import STRUCTURAL
@@ -19,7 +20,7 @@ from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
 from queries.household_chain import household_chain
-from queries.linkage import accept, allocate, decline, linkage_resources, recommend, unmatched_families
+from queries.linkage import allocate, linkage_resources, recommend, unmatched_families
 
 DAY = dt.date(2026, 6, 30)
 runner = CliRunner()

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from actions.obligations import write_obligations
 from graph.model import RelKind
 from graph.national_id import check_character
 from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from policy.config import load_policy
-from queries.means_test import evaluate, write_obligations
+from policy.means_test import evaluate
 
 AS_OF = dt.date(2026, 6, 30)
 REGIONS = """region_code,name,level,parent_code,urban_rural

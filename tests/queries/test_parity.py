@@ -16,7 +16,7 @@ from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from queries.household import household_view
-from queries.means_test import kin_links, means_facts
+from queries.means_facts import kin_links, means_facts
 from queries.regions import codes_within
 from queries.registry import questions
 from queries.search import household_search, person_view

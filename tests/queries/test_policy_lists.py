@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from actions.evaluations import record_evaluation
 from graph.store import GraphStore
 from policy.config import load_policy
-from queries.changes import changes_since, record_evaluation
-from queries.declaration import Declaration, check_declaration, load_declaration
-from queries.early_warning import early_warnings
-from queries.means_test import evaluate
-from queries.reviews import add_months, gradual_exits, reviews_due
+from policy.declaration import Declaration, check_declaration, load_declaration
+from policy.means_test import evaluate
+from policy.reviews import add_months, gradual_exits, reviews_due
+from policy.warnings import early_warnings
+from queries.changes import changes_since
 from tests.queries.test_means_test import RURAL, URBAN, load, person, write_folder
 
 AS_OF = dt.date(2026, 6, 30)

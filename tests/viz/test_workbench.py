@@ -14,8 +14,8 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from graph.model import NeedCategory, Urgency
+from policy.audit import DUPLICATE_KINDS, MISSED_KINDS
 from queries import reasons
-from queries.audit_report import DUPLICATE_KINDS, MISSED_KINDS
 from queries.household_chain import REFERRAL_LEVELS
 from tests.api.conftest import HEAD, HOUSEHOLD, OPEN_NEED, Api, unmasked_contacts, unmasked_ids
 from viz.workbench.i18n import LOCALE_DIR, Language

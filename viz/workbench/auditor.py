@@ -15,7 +15,7 @@ from api.deps import narrow_region, respond
 from api.models import MarkIn
 from api.routes import findings as finding_routes
 from graph.model import NodeKind
-from queries.audit_report import AuditFinding, finding_in_region, summarize
+from policy.audit import AuditFinding, finding_in_region, summarize
 from viz.export import FINDING_COLUMNS, SUMMARY_COLUMNS, audit_report_html, audit_xlsx, findings_csv
 from viz.workbench.caseworker import api_call, as_of
 from viz.workbench.graphs import finding_graph, legend

@@ -19,8 +19,8 @@ from api.deps import AS_OF_FIRST, as_of_last, household_in_scope, respond
 from api.routes import findings, households, linkage, policy
 from graph.model import NodeKind
 from graph.privacy import mask_text
-from queries.early_warning import early_warnings
-from queries.reviews import gradual_exits, reviews_due
+from policy.reviews import gradual_exits, reviews_due
+from policy.warnings import early_warnings
 from queries.search import id_parts
 from viz.style import FINDING_COLOUR
 from viz.workbench.graphs import chain_graph, legend

@@ -1,6 +1,6 @@
 """Missed aid (应救尽救) and wrong aid (错保), read from the policy engine's evaluation.
 
-The household rules read ``queries.means_test.evaluate`` for the region's policy file, so the audit
+The household rules read ``policy.means_test.evaluate`` for the region's policy file, so the audit
 and ``explain`` can never disagree: maintenance by law and by fact, job-cost deductions, imputed
 farm income, assets, rigid expenditure, 特困 person by person and 单人保 all count. Each finding
 carries the explanation lines that decided it.
@@ -24,13 +24,13 @@ carries the explanation lines that decided it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypedDict
+from typing import Any
 
 from policy.config import PolicyConfig, load_policy
-from queries.findings import Finding, covers, finding_id, need_is_unserved, sort_findings
-from queries.registry import question
+from queries.findings import Finding, covers, finding_id, sort_findings
+from queries.unserved_needs import unserved_needs
 
-__all__ = ["UNSERVED_NEEDS_CYPHER", "household_findings", "missed_aid"]
+__all__ = ["household_findings", "missed_aid"]
 
 RECENT_DAYS = 365
 BASIC_PROGRAM = {"特困": "TEKUN", "低保": "DIBAO"}
@@ -46,7 +46,16 @@ def _months_between(start: str, day: dt.date) -> int:
 
 
 def explanation_lines(d: Any) -> list[str]:
-    """What the evaluation of a household rests on, a line each (the finding's ``evidence.explanation``)."""
+    """What the evaluation of a household rests on, a line each (the finding's ``evidence.explanation``).
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate
+    >>> from queries.examples import DAY, two_cases
+    >>> explanation_lines(evaluate(two_cases(), load_policy(), as_of=DAY, household_ids=["H-420203-0001"]).households[0])[0]
+    'tier 防止返贫监测: per-capita income 1000 below 2 x the standard = 1332'
+    """
     lines = [f"tier {d.tier or 'none'}: {d.rule}"]
     lines.append(
         f"income: own {d.own_income:g} - job costs {d.deductions:g} + imputed {d.imputed_income:g} + maintenance by law "
@@ -62,7 +71,16 @@ def explanation_lines(d: Any) -> list[str]:
 
 
 def household_findings(evaluation: Any, policy: PolicyConfig) -> list[Finding]:
-    """Rules 1-3, 5 and 6 on an evaluation (see the module docstring)."""
+    """Rules 1-3, 5 and 6 on an evaluation (see the module docstring).
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate
+    >>> from queries.examples import DAY, two_cases
+    >>> [(f.kind, f.programs) for f in household_findings(evaluate(two_cases(), load_policy(), as_of=DAY), load_policy())]
+    [('wrongly_enrolled', ['DIBAO'])]
+    """
     day = dt.date.fromisoformat(evaluation.as_of)
     findings = [f for d in evaluation.households for f in _household(d, policy, day)]
     return sort_findings(findings)
@@ -190,62 +208,6 @@ def _household(d: Any, policy: PolicyConfig, day: dt.date) -> list[Finding]:
     return findings
 
 
-UNSERVED_NEEDS_CYPHER = """
-MATCH (h:Household)-[:HAS_NEED]->(n:Need)
-WHERE coalesce(n.status, 'open') <> 'closed'
-OPTIONAL MATCH (x)-[:FOR_NEED]->(n)
-RETURN n.need_id AS need, n.status AS status, n.category AS category, n.urgency AS urgency, n.raised_on AS raised_on,
-       n.person_ref AS person, h.household_id AS household, h.region_code AS region,
-       collect({by: coalesce(x.service_id, x.record_id), start: coalesce(x.start, x.period_start), until: coalesce(x.`end`, x.period_end)}) AS links
-"""
-
-
-def _need_findings(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[Finding]:
-    day = dt.date.fromisoformat(as_of)
-    findings = []
-    for row in rows:
-        links = [link for link in row["links"] if link["by"] is not None]
-        if not need_is_unserved(row["status"], [(link["start"], link["until"]) for link in links], day):
-            continue
-        findings.append(
-            Finding(
-                id=finding_id("unserved_need", [row["need"]]),
-                kind="unserved_need",
-                rule="a need that is not closed and that no service or aid record serves",
-                persons=[row["person"]] if row["person"] else [],
-                households=[row["household"]],
-                records=[],
-                needs=[row["need"]],
-                region_code=row["region"],
-                evidence={
-                    "category": row["category"],
-                    "urgency": row["urgency"],
-                    "raised_on": row["raised_on"],
-                    "status": row["status"] or "open",
-                    "links": len(links),
-                },
-            )
-        )
-    return sort_findings(findings)
-
-
-class MissedUnservedNeedsRow(TypedDict):
-    need: str
-    status: str
-    category: str
-    urgency: str
-    raised_on: str
-    person: str | None
-    household: str
-    region: str
-    links: list[dict[str, Any]]
-
-
-@question("missed_unserved_needs", cypher=UNSERVED_NEEDS_CYPHER, row=MissedUnservedNeedsRow, from_records=_need_findings)
-def unserved_needs(store: Any, as_of: str) -> list[Finding]:
-    """Rule 4: needs not closed that no service or aid record serves on ``as_of``."""
-
-
 def missed_aid(store: Any, *, as_of: dt.date | None = None, policy: PolicyConfig | None = None, evaluation: Any = None) -> list[Finding]:
     """Every missed-aid and wrong-aid finding on ``store`` as of a day (default today), by ``policy``
     (default: the shipped one), in a stable order; an ``evaluation`` already made is reused.
@@ -256,7 +218,7 @@ def missed_aid(store: Any, *, as_of: dt.date | None = None, policy: PolicyConfig
     >>> missed_aid(LadybugStore.in_memory(), as_of=dt.date(2026, 6, 30))
     []
     """
-    from queries.means_test import evaluate
+    from policy.means_test import evaluate
 
     day = as_of or dt.date.today()
     rules = policy or load_policy()

@@ -14,7 +14,7 @@ recorded each), assets by kind. A name in traditional characters is the same nam
 ones (周建軍 is 周建军). Every difference is listed with the department whose record shows it.
 
 One-step approval needs both: every declared fact agrees, and the means test of the region's
-policy (``queries.means_test.evaluate``) says the household qualifies (特困 or 低保); the check
+policy (``policy.means_test.evaluate``) says the household qualifies (特困 or 低保); the check
 shows the tier it relied on and the rule that decided it.
 """
 
@@ -28,10 +28,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ingest.resolve import simplified
+from ingest.normalise import simplified
 from policy.config import PolicyConfig, load_policy
 from queries.findings import covers
-from queries.means_test import means_facts
+from queries.means_facts import means_facts
 from queries.search import person_view
 
 __all__ = ["Declaration", "DeclarationCheck", "check_declaration", "load_declaration"]
@@ -79,7 +79,20 @@ class DeclarationCheck(BaseModel):
 
 
 def load_declaration(path: str | Path) -> Declaration:
-    """Read a declaration file; a ValueError names the file and the field that is wrong."""
+    """Read a declaration file; a ValueError names the file and the field that is wrong.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "declaration.json"
+    >>> _ = path.write_text(json.dumps({"members": [{"id_number": "420203197506111710"}]}), encoding="utf-8")
+    >>> [m.id_number for m in load_declaration(path).members]
+    ['420203197506111710']
+    >>> _ = path.write_text(json.dumps({"members": []}), encoding="utf-8")
+    >>> load_declaration(path)
+    Traceback (most recent call last):
+    ValueError: declaration.json: members: List should have at least 1 item after validation, not 0
+    """
     path = Path(path)
     try:
         return Declaration(**json.loads(path.read_text(encoding="utf-8")))
@@ -94,8 +107,20 @@ def check_declaration(
     store: Any, declaration: Declaration, *, as_of: dt.date | None = None, policy: PolicyConfig | None = None
 ) -> DeclarationCheck:
     """Compare a declaration with the graph, field by field, and evaluate the household by ``policy``
-    (default: the shipped one)."""
-    from queries.means_test import evaluate
+    (default: the shipped one).
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> honest = Declaration(household_id="H-420203-0001",
+    ...     members=[DeclaredMember(id_number=i) for i in ("420203197506111710", "420203197802041825", "420203201307092421")],
+    ...     incomes=[DeclaredIncome(id_number="420203197506111710", kind="flexible_work", monthly_amount=1800),
+    ...              DeclaredIncome(id_number="420203197802041825", kind="flexible_work", monthly_amount=1200)])
+    >>> check = check_declaration(two_cases(), honest, as_of=DAY)  # the 2.5 mu of farmland is not declared
+    >>> check.agrees, check.differences[0]["field"], check.differences[0]["held"], check.tier
+    (False, 'assets[land_mu]', 2.5, '防止返贫监测')
+    """
+    from policy.means_test import evaluate
 
     day = as_of or dt.date.today()
     declared_ids = [m.id_number.upper() for m in declaration.members]

@@ -17,7 +17,7 @@ import datetime as dt
 from pydantic import BaseModel
 
 from policy.config import PolicyConfig
-from queries.means_test import Evaluation
+from policy.means_test import Evaluation
 
 __all__ = ["ExitRow", "ReviewRow", "add_months", "gradual_exits", "reviews_due"]
 
@@ -46,6 +46,8 @@ class ExitRow(BaseModel):
 def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` plus whole months, the day clipped to the month's end (31 Jan + 1 = 28/29 Feb).
 
+    Examples
+    --------
     >>> add_months(dt.date(2026, 1, 31), 1), add_months(dt.date(2026, 11, 15), 3)
     (datetime.date(2026, 2, 28), datetime.date(2027, 2, 15))
     """
@@ -68,7 +70,16 @@ def _cadence(basis: str, policy: PolicyConfig) -> int:
 
 
 def reviews_due(evaluation: Evaluation, policy: PolicyConfig, *, due_before: dt.date | None = None) -> list[ReviewRow]:
-    """Enrolled households with their next review after the evaluation day (due before ``due_before``, if given), soonest first."""
+    """Enrolled households with their next review after the evaluation day (due before ``due_before``, if given), soonest first.
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate
+    >>> from queries.examples import DAY, two_cases
+    >>> [(r.household_id, r.basis, r.next_review) for r in reviews_due(evaluate(two_cases(), load_policy(), as_of=DAY), load_policy())]
+    [('H-420203-0001', 'unstable_income', '2026-07-01'), ('H-420106-0001', 'stable_income', '2026-09-01')]
+    """
     on = dt.date.fromisoformat(evaluation.as_of)
     rows = []
     for d in evaluation.households:
@@ -96,7 +107,16 @@ def reviews_due(evaluation: Evaluation, policy: PolicyConfig, *, due_before: dt.
 
 
 def gradual_exits(evaluation: Evaluation, policy: PolicyConfig) -> list[ExitRow]:
-    """Enrolled households now above the 低保 line, with the day they leave."""
+    """Enrolled households now above the 低保 line, with the day they leave.
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate
+    >>> from queries.examples import DAY, two_cases
+    >>> [(x.household_id, x.exit_on) for x in gradual_exits(evaluate(two_cases(), load_policy(), as_of=DAY), load_policy())]
+    [('H-420203-0001', '2024-09-01')]
+    """
     on = dt.date.fromisoformat(evaluation.as_of)
     reviews = {r.household_id: r for r in reviews_due(evaluation, policy)}
     rows = []

@@ -3,7 +3,7 @@
 The push list DOMAIN.md's prefecture uses: households not already enrolled in basic-living aid
 whose hardship index is in the top ``policy.warning.top_share`` (5%) of all households evaluated,
 or whose computed per-capita income is below ``policy.warning.income_multiple`` (2x) the 低保
-standard. The index and its dimensions come from the means test (``queries.means_test``), so the
+standard. The index and its dimensions come from the means test (``policy.means_test``), so the
 list is the same on both engines.
 """
 
@@ -14,8 +14,8 @@ import math
 from pydantic import BaseModel
 
 from policy.config import PolicyConfig
+from policy.means_test import Evaluation
 from queries import reasons as words
-from queries.means_test import Evaluation
 
 __all__ = ["WarningRow", "early_warnings"]
 

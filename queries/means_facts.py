@@ -1,0 +1,316 @@
+"""The facts the rules read, gathered by two questions on either engine: ``means_facts`` (per
+household: members, incomes, assets, aid records, needs) and ``kin_links`` (KIN relationships with
+both ends' household, birth and incomes). The rules themselves are in ``policy/``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, TypedDict
+
+from queries.registry import question
+
+__all__ = ["KIN_LINKS_CYPHER", "MEANS_FACTS_CYPHER", "kin_links", "means_facts"]
+
+
+# In parts, one flat row per piece (members, incomes...), grouped by household in Python: collecting
+# each piece per household in one text of OPTIONAL MATCHes took three times as long on LadybugDB.
+_CHOSEN = "WHERE $every_household OR h.household_id IN $household_ids"
+MEANS_FACTS_CYPHER = {
+    "households": f"MATCH (h:Household) {_CHOSEN} RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural",
+    "members": f"""MATCH (p:Person)-[m:MEMBER_OF]->(h:Household) {_CHOSEN}
+RETURN h.household_id AS household, p.id_number AS id, p.name AS name, p.birth_date AS birth, p.sex AS sex,
+       p.labour_capacity AS labour, p.employment AS employment, p.disability_grade AS disability, p.major_illness AS major,
+       p.chronic_illness AS chronic, p.deceased_on AS deceased, m.relation_to_head AS relation, p.self_care AS self_care""",
+    "incomes": f"""MATCH (i:Income)<-[:HAS_INCOME]-(p:Person)-[:MEMBER_OF]->(h:Household) {_CHOSEN}
+RETURN h.household_id AS household, i.income_id AS id, p.id_number AS person, i.kind AS kind, i.monthly_amount AS amount,
+       i.period_start AS start, i.period_end AS until, i.source_department AS department, i.payer_id_number AS payer""",
+    "assets": f"""MATCH (h:Household)-[:OWNS]->(a:Asset) {_CHOSEN}
+RETURN h.household_id AS household, a.asset_id AS id, a.kind AS kind, a.quantity AS quantity, a.value AS value""",
+    "household_records": f"""MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h:Household) {_CHOSEN}
+RETURN h.household_id AS household, r.record_id AS id, g.program_code AS program, g.kind AS kind, r.amount AS amount,
+       r.period_start AS start, r.period_end AS until, r.status AS status""",
+    "member_records": f"""MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h:Household) {_CHOSEN}
+RETURN h.household_id AS household, r.record_id AS id, g.program_code AS program, g.kind AS kind, r.amount AS amount,
+       r.period_start AS start, r.period_end AS until, r.status AS status, p.id_number AS person""",
+    "needs": f"""MATCH (h:Household)-[:HAS_NEED]->(n:Need) {_CHOSEN}
+RETURN h.household_id AS household, n.need_id AS id, n.category AS category, n.status AS status, n.raised_on AS raised_on""",
+}
+
+
+# Neo4j's one text for named households (``queries.registry``: 520,000 flat rows through Bolt took
+# 13.3 s on the 100k-people store, these 35,000 rows of collected pieces 9.7 s; the whole store at
+# 1M people reads the parts, see ``one_text_when`` below); entries of nulls are dropped.
+MEANS_FACTS_ONE_TEXT = """
+MATCH (h:Household)
+WHERE $every_household OR h.household_id IN $household_ids
+OPTIONAL MATCH (p:Person)-[m:MEMBER_OF]->(h)
+WITH h, collect({id: p.id_number, name: p.name, birth: p.birth_date, sex: p.sex, labour: p.labour_capacity,
+     employment: p.employment, disability: p.disability_grade, major: p.major_illness, chronic: p.chronic_illness,
+     deceased: p.deceased_on, relation: m.relation_to_head, self_care: p.self_care}) AS members
+OPTIONAL MATCH (i:Income)<-[:HAS_INCOME]-(p:Person)-[:MEMBER_OF]->(h)
+WITH h, members, collect({id: i.income_id, person: p.id_number, kind: i.kind, amount: i.monthly_amount, start: i.period_start,
+     until: i.period_end, department: i.source_department, payer: i.payer_id_number}) AS incomes
+OPTIONAL MATCH (h)-[:OWNS]->(a:Asset)
+WITH h, members, incomes, collect({id: a.asset_id, kind: a.kind, quantity: a.quantity, value: a.value}) AS assets
+OPTIONAL MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h)
+WITH h, members, incomes, assets, collect({id: r.record_id, program: g.program_code, kind: g.kind, amount: r.amount,
+     start: r.period_start, until: r.period_end, status: r.status}) AS household_records
+OPTIONAL MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h)
+WITH h, members, incomes, assets, household_records, collect({id: r.record_id, program: g.program_code, kind: g.kind,
+     amount: r.amount, start: r.period_start, until: r.period_end, status: r.status, person: p.id_number}) AS member_records
+OPTIONAL MATCH (h)-[:HAS_NEED]->(n:Need)
+RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural, members, incomes, assets,
+       household_records, member_records,
+       collect({id: n.need_id, category: n.category, status: n.status, raised_on: n.raised_on}) AS needs
+"""
+
+
+def _facts_one_text_parts(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    parts: dict[str, list[dict[str, Any]]] = {part: [] for part in MEANS_FACTS_CYPHER}
+    for r in records:
+        parts["households"].append({"household": r["household"], "region": r["region"], "urban_rural": r["urban_rural"]})
+        for part in ("members", "incomes", "assets", "household_records", "member_records", "needs"):
+            parts[part].extend({"household": r["household"], **item} for item in r[part] if item["id"] is not None)
+    return parts
+
+
+def _sorted_facts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    out_rows = []
+    for r in sorted(rows, key=lambda r: r["household"]):
+        out_rows.append(
+            {
+                **r,
+                "members": sorted(r["members"], key=lambda m: m["id"]),
+                "incomes": sorted(r["incomes"], key=lambda i: i["id"]),
+                "assets": sorted(r["assets"], key=lambda a: a["id"]),
+                "records": sorted(r["records"], key=lambda x: (x["id"], x["person"] or "")),
+                "needs": sorted(r["needs"], key=lambda n: n["id"]),
+            }
+        )
+    return out_rows
+
+
+def _facts_from_records(parts: dict[str, list[dict[str, Any]]], **_: Any) -> list[dict[str, Any]]:
+    facts = {h["household"]: {**h, "members": [], "incomes": [], "assets": [], "records": [], "needs": []} for h in parts["households"]}
+    # The parts are plain rows (no entry of nulls to drop); ``until`` is named ``end`` in place.
+    for part in ("incomes", "household_records", "member_records"):
+        for item in parts[part]:
+            item["end"] = item.pop("until")
+    for part in ("members", "incomes", "assets", "needs"):
+        for item in parts[part]:
+            facts[item.pop("household")][part].append(item)
+    for item in parts["household_records"]:
+        item["person"] = None
+        facts[item.pop("household")]["records"].append(item)
+    for item in parts["member_records"]:
+        facts[item.pop("household")]["records"].append(item)
+    return _sorted_facts(facts.values())
+
+
+def _household_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``household_ids`` None (every household) as a flag: a parameter that is sometimes null has no type on LadybugDB."""
+    return {"every_household": params["household_ids"] is None, "household_ids": list(params["household_ids"] or [])}
+
+
+class MeansFactsHouseholdsRow(TypedDict):
+    household: str
+    region: str
+    urban_rural: str
+
+
+class MeansFactsMembersRow(TypedDict):
+    household: str
+    id: str
+    name: str
+    birth: str
+    sex: str
+    labour: str
+    employment: str
+    disability: int | None
+    major: bool
+    chronic: bool
+    deceased: str | None
+    relation: str
+    self_care: str | None
+
+
+class MeansFactsIncomesRow(TypedDict):
+    household: str
+    id: str
+    person: str
+    kind: str
+    amount: float
+    start: str
+    until: str | None
+    department: str
+    payer: str | None
+
+
+class MeansFactsAssetsRow(TypedDict):
+    household: str
+    id: str
+    kind: str
+    quantity: float
+    value: float | None
+
+
+class MeansFactsHouseholdRecordsRow(TypedDict):
+    household: str
+    id: str
+    program: str
+    kind: str
+    amount: float
+    start: str
+    until: str | None
+    status: str
+
+
+class MeansFactsMemberRecordsRow(TypedDict):
+    household: str
+    id: str
+    program: str
+    kind: str
+    amount: float
+    start: str
+    until: str | None
+    status: str
+    person: str
+
+
+class MeansFactsNeedsRow(TypedDict):
+    household: str
+    id: str
+    category: str
+    status: str
+    raised_on: str
+
+
+MEANS_FACTS_ROWS: dict[str, type] = {
+    "households": MeansFactsHouseholdsRow,
+    "members": MeansFactsMembersRow,
+    "incomes": MeansFactsIncomesRow,
+    "assets": MeansFactsAssetsRow,
+    "household_records": MeansFactsHouseholdRecordsRow,
+    "member_records": MeansFactsMemberRecordsRow,
+    "needs": MeansFactsNeedsRow,
+}
+
+
+@question(
+    "means_facts",
+    cypher=MEANS_FACTS_CYPHER,
+    row=MEANS_FACTS_ROWS,
+    from_records=_facts_from_records,
+    cypher_params=_household_params,
+    one_text=(MEANS_FACTS_ONE_TEXT, _facts_one_text_parts),
+    # Not for the whole store: collected per household, 350,000 households' facts passed Neo4j's
+    # transaction memory (2.8 GiB of a 4 GB heap) and the read failed; the flat parts stream.
+    one_text_when=lambda params: params.get("household_ids") is not None,
+)
+def means_facts(store: Any, household_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per household (all, or those of ``household_ids``): members, incomes, assets, aid records, needs.
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> [fact] = means_facts(two_cases(), household_ids=["H-420203-0001"])
+    >>> fact["urban_rural"], [m["name"] for m in fact["members"]], [(i["id"], i["amount"]) for i in fact["incomes"]]
+    ('rural', ['王付红', '陈桂芳', '王小美'], [('INC-4', 1800.0), ('INC-5', 1200.0)])
+    """
+
+
+# In parts, as the facts: the links, then their ends' households and incomes as flat rows (one text
+# of OPTIONAL MATCHes collecting incomes per link took four times as long on LadybugDB).
+_TOUCHING = "WHERE $everyone OR a.id_number IN $person_ids OR b.id_number IN $person_ids"
+KIN_LINKS_CYPHER = {
+    "links": f"""MATCH (a:Person)-[k:KIN]->(b:Person) {_TOUCHING}
+RETURN k.relation AS relation, a.id_number AS src, b.id_number AS dst""",
+    "people": f"""MATCH (a:Person)-[:KIN]-(b:Person) {_TOUCHING}
+WITH DISTINCT a
+RETURN a.id_number AS id, a.birth_date AS birth, a.deceased_on AS deceased, a.labour_capacity AS labour""",
+    "households": f"""MATCH (a:Person)-[:KIN]-(b:Person) {_TOUCHING}
+WITH DISTINCT a
+MATCH (a)-[:MEMBER_OF]->(h:Household)
+RETURN a.id_number AS person, h.household_id AS household""",
+    "incomes": f"""MATCH (a:Person)-[:KIN]-(b:Person) {_TOUCHING}
+WITH DISTINCT a
+MATCH (a)-[:HAS_INCOME]->(i:Income)
+RETURN a.id_number AS person, i.monthly_amount AS amount, i.kind AS kind, i.period_start AS start, i.period_end AS until""",
+}
+
+
+def _sorted_kin(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["src"]["id"], r["dst"]["id"], r["relation"]))
+
+
+def _kin_from_records(parts: dict[str, list[dict[str, Any]]], **_: Any) -> list[dict[str, Any]]:
+    household = {r["person"]: r["household"] for r in parts["households"]}
+    incomes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in parts["incomes"]:
+        incomes[r.pop("person")].append({"amount": r["amount"], "kind": r["kind"], "start": r["start"], "end": r["until"]})
+    people = {
+        p["id"]: {**p, "household": household.get(p["id"]), "incomes": sorted(incomes[p["id"]], key=_income_order)} for p in parts["people"]
+    }
+    return _sorted_kin({"relation": r["relation"], "src": people[r["src"]], "dst": people[r["dst"]]} for r in parts["links"])
+
+
+def _income_order(i: dict[str, Any]) -> tuple[str, str, float]:
+    return (i["start"] or "", i["kind"] or "", i["amount"] or 0)
+
+
+def _person_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {"everyone": params["person_ids"] is None, "person_ids": list(params["person_ids"] or [])}
+
+
+class KinLinksLinksRow(TypedDict):
+    relation: str
+    src: str
+    dst: str
+
+
+class KinLinksPeopleRow(TypedDict):
+    id: str
+    birth: str
+    deceased: str | None
+    labour: str
+
+
+class KinLinksHouseholdsRow(TypedDict):
+    person: str
+    household: str
+
+
+class KinLinksIncomesRow(TypedDict):
+    person: str
+    amount: float
+    kind: str
+    start: str
+    until: str | None
+
+
+KIN_LINKS_ROWS: dict[str, type] = {
+    "links": KinLinksLinksRow,
+    "people": KinLinksPeopleRow,
+    "households": KinLinksHouseholdsRow,
+    "incomes": KinLinksIncomesRow,
+}
+
+
+@question(
+    "kin_links",
+    cypher=KIN_LINKS_CYPHER,
+    row=KIN_LINKS_ROWS,
+    from_records=_kin_from_records,
+    cypher_params=_person_params,
+)
+def kin_links(store: Any, person_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """KIN relationships (all, or those touching ``person_ids``) with both ends' household, birth and incomes.
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> [(k["src"]["id"], k["relation"]) for k in kin_links(two_cases(), person_ids=["420203201307092421"])]
+    [('420203197506111710', 'parent_of'), ('420203197802041825', 'parent_of')]
+    """
