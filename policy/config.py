@@ -211,7 +211,13 @@ class PolicyConfig(_Section):
 
 
 def load_policy(path: str | Path | None = None) -> PolicyConfig:
-    """Read and validate a policy file (the shipped default when ``path`` is None)."""
+    """Read and validate a policy file (the shipped default when ``path`` is None).
+
+    Examples
+    --------
+    >>> load_policy().name
+    'default'
+    """
     path = Path(path) if path is not None else DEFAULT
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

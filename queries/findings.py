@@ -46,6 +46,8 @@ def finding_id(kind: str, keys: Iterable[str]) -> str:
 
     The digest is split in two so that it never reads as an ID or account number to a masker.
 
+    Examples
+    --------
     >>> finding_id("duplicate_aid", ["b", "a"]) == finding_id("duplicate_aid", ["a", "b"])
     True
     >>> import re; bool(re.fullmatch(r"duplicate_aid-[0-9a-f]{6}-[0-9a-f]{6}", finding_id("duplicate_aid", ["a"])))
@@ -58,6 +60,8 @@ def finding_id(kind: str, keys: Iterable[str]) -> str:
 def age_on(birth: str | None, day: dt.date) -> int | None:
     """Age in whole years on ``day`` of someone born on ``birth`` (ISO date), None if unknown.
 
+    Examples
+    --------
     >>> age_on("2013-07-09", dt.date(2031, 7, 8)), age_on(None, dt.date(2031, 7, 8))
     (17, None)
     """
@@ -68,12 +72,24 @@ def age_on(birth: str | None, day: dt.date) -> int | None:
 
 
 def overlaps(a_start: str, a_end: str | None, b_start: str, b_end: str | None) -> bool:
-    """Two periods (ISO dates; an empty end is ongoing) share at least one day."""
+    """Two periods (ISO dates; an empty end is ongoing) share at least one day.
+
+    Examples
+    --------
+    >>> overlaps("2023-06-01", None, "2023-09-01", "2023-12-31"), overlaps("2021-01-01", "2023-03-31", "2023-04-01", None)
+    (True, False)
+    """
     return a_start <= (b_end or FAR_FUTURE) and b_start <= (a_end or FAR_FUTURE)
 
 
 def covers(start: str | None, end: str | None, day: dt.date) -> bool:
-    """A period covers ``day``."""
+    """A period covers ``day``.
+
+    Examples
+    --------
+    >>> covers("2023-09-10", "2023-12-31", dt.date(2023, 12, 31)), covers("2023-09-10", "2023-12-31", dt.date(2024, 1, 1))
+    (True, False)
+    """
     iso = day.isoformat()
     return (start or "0000-01-01") <= iso <= (end or FAR_FUTURE)
 
@@ -83,6 +99,8 @@ def need_is_unserved(status: str | None, links: Iterable[tuple[str | None, str |
     nothing serves. A need marked served counts as served if anything ever served it; an open
     need needs a service or aid record whose period covers ``day``.
 
+    Examples
+    --------
     >>> need_is_unserved("open", [("2023-01-01", "2023-12-31")], dt.date(2024, 6, 1))
     True
     >>> need_is_unserved("served", [("2023-01-01", "2023-12-31")], dt.date(2024, 6, 1))
@@ -98,6 +116,15 @@ def need_is_unserved(status: str | None, links: Iterable[tuple[str | None, str |
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in the order every report lists them: by kind, region, households, id.
+
+    Examples
+    --------
+    >>> found = [Finding(id=i, kind=k, rule="", persons=[], households=[h], records=[])
+    ...          for i, k, h in (("F-2", "need_paid_twice", "H-2"), ("F-1", "delivered_twice", "H-9"), ("F-3", "delivered_twice", "H-1"))]
+    >>> [f.id for f in sort_findings(found)]
+    ['F-3', 'F-1', 'F-2']
+    """
     return sorted(findings, key=lambda f: (f.kind, f.region_code or "", f.households, f.id))
 
 
@@ -111,6 +138,8 @@ def entries(items: Iterable[dict[str, Any]], key: str = "id") -> list[dict[str, 
     leaves (its ``key`` is null), and with ``until`` named ``end`` and ``grp`` ``group`` (``end`` and
     ``group`` are words LadybugDB's Cypher keeps for itself).
 
+    Examples
+    --------
     >>> entries([{"id": "R1", "until": None}, {"id": None, "until": None}])
     [{'id': 'R1', 'end': None}]
     """

@@ -81,7 +81,16 @@ def _window(view: HouseholdView, start: str, end: str) -> HouseholdView:
 
 def as_of_day(view: HouseholdView, day: dt.date) -> HouseholdView:
     """The view as it stood on ``day``: members' ages then and whether they were living, the incomes
-    current then, the aid records begun by then."""
+    current then, the aid records begun by then.
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> from queries.household import household_view
+    >>> then = as_of_day(household_view(two_cases(), household_id="H-420106-0001"), dt.date(2023, 3, 1))
+    >>> [(m.person["name"], m.age, [i["income_id"] for i in m.incomes]) for m in then.members]
+    [('周建军', 39, ['INC-1']), ('周雨欣', 11, []), ('周德明', 70, ['INC-2']), ('李秀兰', 68, ['INC-3'])]
+    """
     on = day.isoformat()
     members = [
         m.model_copy(
@@ -98,7 +107,15 @@ def as_of_day(view: HouseholdView, day: dt.date) -> HouseholdView:
 
 
 def unserved_in_view(view: HouseholdView, on: dt.date) -> list[tuple[str, str]]:
-    """(need id, urgency) of the needs nobody serves (the missed-aid rule, on one household)."""
+    """(need id, urgency) of the needs nobody serves (the missed-aid rule, on one household).
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> from queries.household import household_view
+    >>> unserved_in_view(household_view(two_cases(), household_id="H-420106-0001"), DAY)  # N-1 paid, N-2 tutored
+    []
+    """
     periods = {a.record["record_id"]: (a.record["period_start"], a.record.get("period_end")) for a in view.aid_records}
     out = []
     for n in view.needs:

@@ -58,7 +58,15 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
 
 
 def parse(text: str) -> tuple[str, dict[str, str]] | None:
-    """(the template without format specs, its values as text) of a reason, or None."""
+    """(the template without format specs, its values as text) of a reason, or None.
+
+    Examples
+    --------
+    >>> parse("satisfaction 0.96")
+    ('satisfaction {value}', {'value': '0.96'})
+    >>> parse("not a reason") is None
+    True
+    """
     for template, pattern in _patterns():
         m = pattern.match(text)
         if m is not None:

@@ -53,6 +53,8 @@ _FULL_ID = re.compile(r"^(\d{17}[\dX]|\d{15})$")
 def id_parts(text: str) -> tuple[str | None, str | None, str | None] | None:
     """How a typed ID is searched: (full number, prefix, suffix), or None when it is no ID.
 
+    Examples
+    --------
     >>> id_parts("420504********4853"), id_parts("4853"), id_parts("42050419590402451x")
     ((None, '420504', '4853'), (None, None, '4853'), ('42050419590402451X', None, None))
     >>> id_parts("周建军") is None

@@ -44,6 +44,8 @@ class UnlinkedReferencesRow(TypedDict):
 def unlinked_references(store: Any) -> UnlinkedReferences:
     """Keys of aid records with no RECEIVES and incomes with no HAS_INCOME, sorted.
 
+    Examples
+    --------
     >>> from graph.stores.ladybug import LadybugStore
     >>> from graph.store import NodeWrite, WriteBatch
     >>> store = LadybugStore.in_memory()
