@@ -14,6 +14,7 @@ import functools
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -307,6 +308,37 @@ Money = Annotated[float, BeforeValidator(_parse_money)]
 Quantity = Annotated[float, BeforeValidator(_parse_money)]
 
 
+@dataclass(frozen=True)
+class Ref:
+    """Marks a field that names another node (in ``Annotated``): the exchange format, the loader's
+    reference checks and the ingest order are derived from these (``ingest.exchange``).
+
+    ``rel`` is the relationship a valid row draws, from this node to the one named (``outgoing``)
+    or from it to this node; None draws none. ``required``: an unknown key rejects the row; else
+    the code is kept on the node and the relationship drawn only when the key is known (a
+    department's ID that matches no register entry stays for identity resolution). ``kind_from``
+    names the field whose value (``person``/``household``) says which kind is named.
+    """
+
+    kind: NodeKind
+    rel: RelKind | None = None
+    outgoing: bool = True
+    required: bool = True
+    kind_from: str | None = None
+
+
+class _InFile:
+    """Marks a field the exchange file requires though the node may lack it (a person known only
+    from a department's feed has no name)."""
+
+
+class _Derived:
+    """Marks a field AidGraph sets, never read from an exchange file."""
+
+
+REQUIRED_IN_FILE, DERIVED = _InFile(), _Derived()
+
+
 class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
 
@@ -363,7 +395,7 @@ class Region(_Node):
     region_code: RegionCode
     name: Text
     level: RegionLevel
-    parent_code: RegionCode | None = None
+    parent_code: Annotated[RegionCode | None, Ref(NodeKind.REGION, RelKind.PART_OF)] = None
     urban_rural: UrbanRural | None = None
 
 
@@ -393,7 +425,7 @@ class Program(_Node):
 
     program_code: Key
     name: Text
-    department_code: Key
+    department_code: Annotated[Key, Ref(NodeKind.DEPARTMENT, RelKind.ADMINISTERS, outgoing=False)]
     kind: ProgramKind
     target: Target
     exclusive_group: Key | None = None
@@ -404,7 +436,7 @@ class Household(_Node):
     """A household (户), the unit of means testing."""
 
     household_id: Key
-    region_code: RegionCode
+    region_code: Annotated[RegionCode, Ref(NodeKind.REGION, RelKind.LIVES_IN)]
     address: Text | None = None
     urban_rural: UrbanRural | None = None
     registered_size: Annotated[int | None, Field(ge=1, le=50)] = None
@@ -462,13 +494,13 @@ class Person(_Node):
     """
 
     id_number: Annotated[str, Field(min_length=1, max_length=32)]
-    name: Text | None = None
-    sex: Sex | None = None
-    birth_date: Date | None = None
-    household_id: Key | None = None
-    relation_to_head: RelationToHead | None = None
-    hukou_region_code: RegionCode | None = None
-    residence_region_code: RegionCode | None = None
+    name: Annotated[Text | None, REQUIRED_IN_FILE] = None
+    sex: Annotated[Sex | None, REQUIRED_IN_FILE] = None
+    birth_date: Annotated[Date | None, REQUIRED_IN_FILE] = None
+    household_id: Annotated[Key | None, REQUIRED_IN_FILE, Ref(NodeKind.HOUSEHOLD, RelKind.MEMBER_OF)] = None
+    relation_to_head: Annotated[RelationToHead | None, REQUIRED_IN_FILE] = None
+    hukou_region_code: Annotated[RegionCode | None, Ref(NodeKind.REGION, RelKind.REGISTERED_IN, required=False)] = None
+    residence_region_code: Annotated[RegionCode | None, Ref(NodeKind.REGION, RelKind.LIVES_IN, required=False)] = None
     disability_grade: Annotated[int | None, Field(ge=0, le=4)] = None
     chronic_illness: Bool | None = None
     major_illness: Bool | None = None
@@ -478,7 +510,7 @@ class Person(_Node):
     bank_account: Annotated[str, _CODE, Field(pattern=r"^[\d\- ]{6,34}$")] | None = None
     deceased_on: Date | None = None
     self_care: SelfCare | None = None
-    in_register: bool = True
+    in_register: Annotated[bool, DERIVED] = True
 
     @field_validator("disability_grade", mode="before")
     @classmethod
@@ -501,10 +533,12 @@ class Income(_Node):
     """An income item of a person, as a department recorded it (monthly)."""
 
     income_id: Key
-    id_number: Annotated[str, _CODE, Field(min_length=1, max_length=32)]
+    id_number: Annotated[
+        str, _CODE, Field(min_length=1, max_length=32), Ref(NodeKind.PERSON, RelKind.HAS_INCOME, outgoing=False, required=False)
+    ]
     kind: IncomeKind
     monthly_amount: Money
-    source_department: Key | None = None
+    source_department: Annotated[Key | None, Ref(NodeKind.DEPARTMENT)] = None
     period_start: Date | None = None
     period_end: Date | None = None
     #: For ``maintenance_received``: the obligor who pays it (maintenance "by fact" replaces theirs "by law").
@@ -525,7 +559,7 @@ class Asset(_Node):
     """An asset of a household (house, vehicle, deposit, land in mu, livestock, ...)."""
 
     asset_id: Key
-    household_id: Key
+    household_id: Annotated[Key, Ref(NodeKind.HOUSEHOLD, RelKind.OWNS, outgoing=False)]
     kind: AssetKind
     quantity: Quantity
     value: Money | None = None
@@ -546,17 +580,22 @@ class AidRecord(_Node):
     """
 
     record_id: Key
-    source_department: Key
-    program_code: Key
+    source_department: Annotated[Key, Ref(NodeKind.DEPARTMENT)]
+    program_code: Annotated[Key, Ref(NodeKind.PROGRAM, RelKind.PAID_BY)]
     beneficiary_type: Target
-    beneficiary_ref: Annotated[str, _CODE, Field(min_length=1, max_length=64)]
+    beneficiary_ref: Annotated[
+        str,
+        _CODE,
+        Field(min_length=1, max_length=64),
+        Ref(NodeKind.PERSON, RelKind.RECEIVES, outgoing=False, required=False, kind_from="beneficiary_type"),
+    ]
     beneficiary_name: Text | None = None
     beneficiary_birth_date: Date | None = None
     amount: Money
     period_start: Date
     period_end: Date | None = None
     status: AidStatus | None = None
-    need_id: Key | None = None
+    need_id: Annotated[Key | None, Ref(NodeKind.NEED, RelKind.FOR_NEED)] = None
 
 
 class NeedCategory(StrEnum):
@@ -587,8 +626,8 @@ class Need(_Node):
     """A need (需求) of a household or one of its members."""
 
     need_id: Key
-    household_id: Key
-    person_ref: Annotated[str, _CODE, Field(max_length=64)] | None = None
+    household_id: Annotated[Key, Ref(NodeKind.HOUSEHOLD, RelKind.HAS_NEED, outgoing=False)]
+    person_ref: Annotated[Annotated[str, _CODE, Field(max_length=64)] | None, Ref(NodeKind.PERSON, RelKind.CONCERNS, required=False)] = None
     category: NeedCategory
     urgency: Urgency
     raised_on: Date
@@ -611,7 +650,7 @@ class Resource(_Node):
     provider_name: Text
     provider_type: ProviderType
     categories: Annotated[list[NeedCategory], BeforeValidator(_parse_list), Field(min_length=1)]
-    region_code: RegionCode
+    region_code: Annotated[RegionCode, Ref(NodeKind.REGION, RelKind.BASED_IN)]
     capacity: Annotated[int, Field(ge=0, le=1_000_000)]
     funds_left: Money | None = None
     satisfaction: Annotated[float | None, Field(ge=0, le=1)] = None
@@ -646,9 +685,9 @@ class Service(_Node):
     """A resource serving a household (and optionally one of its needs) from ``start``."""
 
     service_id: Key
-    resource_id: Key
-    household_id: Key
-    need_id: Key | None = None
+    resource_id: Annotated[Key, Ref(NodeKind.RESOURCE, RelKind.PROVIDES, outgoing=False)]
+    household_id: Annotated[Key, Ref(NodeKind.HOUSEHOLD, RelKind.SERVES)]
+    need_id: Annotated[Key | None, Ref(NodeKind.NEED, RelKind.FOR_NEED)] = None
     start: Date
     end: Date | None = None
     amount: Money | None = None
@@ -752,6 +791,35 @@ class KinRelation(StrEnum):
 class Kinship(_Row):
     """A kinship row: ``from`` is the parent (parent_of) or either side (spouse_of, sibling_of)."""
 
-    from_id_number: Annotated[str, _CODE, Field(min_length=1, max_length=32)]
-    to_id_number: Annotated[str, _CODE, Field(min_length=1, max_length=32)]
+    from_id_number: Annotated[str, _CODE, Field(min_length=1, max_length=32), Ref(NodeKind.PERSON, required=False)]
+    to_id_number: Annotated[str, _CODE, Field(min_length=1, max_length=32), Ref(NodeKind.PERSON, required=False)]
     relation: KinRelation
+
+
+def refs_of(model: type[BaseModel]) -> list[tuple[str, Ref]]:
+    """The fields of ``model`` that name another node, in the model's order, with their ``Ref``.
+
+    Examples
+    --------
+    >>> [(name, ref.kind.value, ref.rel) for name, ref in refs_of(Asset)]
+    [('household_id', 'Household', <RelKind.OWNS: 'OWNS'>)]
+    """
+    return [(name, m) for name, f in model.model_fields.items() for m in f.metadata if isinstance(m, Ref)]
+
+
+def file_columns(model: type[BaseModel]) -> tuple[list[str], list[str]]:
+    """The exchange file's required and optional columns for ``model``, in the model's order.
+
+    Examples
+    --------
+    >>> file_columns(Department)
+    (['department_code', 'name'], [])
+    >>> file_columns(Person)[0]
+    ['id_number', 'name', 'sex', 'birth_date', 'household_id', 'relation_to_head']
+    """
+    required, optional = [], []
+    for name, f in model.model_fields.items():
+        if any(m is DERIVED for m in f.metadata):
+            continue
+        (required if f.is_required() or any(m is REQUIRED_IN_FILE for m in f.metadata) else optional).append(name)
+    return required, optional

@@ -21,7 +21,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FILE_SPECS", "INGEST_ORDER", "MAX_LINE_CHARS", "FileRejected", "FileSpec", "check_structure", "find_files", "read_rows"]
+from pydantic import BaseModel
+
+from graph.model import (
+    NODE_MODELS,
+    AidRecord,
+    Asset,
+    Department,
+    Household,
+    Income,
+    Kinship,
+    Need,
+    NodeKind,
+    Person,
+    Program,
+    Region,
+    Resource,
+    Service,
+    file_columns,
+    refs_of,
+)
+
+__all__ = [
+    "FILE_MODELS",
+    "FILE_SPECS",
+    "INGEST_ORDER",
+    "MAX_LINE_CHARS",
+    "FileRejected",
+    "FileSpec",
+    "check_structure",
+    "find_files",
+    "ingest_order",
+    "read_rows",
+    "spec_of",
+]
 
 
 @dataclass(frozen=True)
@@ -37,63 +70,66 @@ class FileSpec:
         return self.order
 
 
-def _spec(name: str, columns: str) -> FileSpec:
-    """Columns in the documented order; a trailing ``*`` marks a required one."""
-    cols = columns.split()
-    return FileSpec(
-        name=name,
-        key=cols[0].rstrip("*"),
-        required=tuple(c.rstrip("*") for c in cols if c.endswith("*")),
-        optional=tuple(c for c in cols if not c.endswith("*")),
-        order=tuple(c.rstrip("*") for c in cols),
-    )
-
-
-FILE_SPECS: dict[str, FileSpec] = {
-    s.name: s
-    for s in [
-        _spec("regions", "region_code* name* level* parent_code urban_rural"),
-        _spec("departments", "department_code* name*"),
-        _spec("programs", "program_code* name* department_code* kind* target* exclusive_group description"),
-        _spec("households", "household_id* region_code* address urban_rural registered_size"),
-        _spec(
-            "persons",
-            "id_number* name* sex* birth_date* household_id* relation_to_head* hukou_region_code "
-            "residence_region_code disability_grade chronic_illness major_illness labour_capacity employment "
-            "phone bank_account deceased_on self_care",
-        ),
-        _spec("kinship", "from_id_number* to_id_number* relation*"),
-        _spec("incomes", "income_id* id_number* kind* monthly_amount* source_department period_start period_end payer_id_number"),
-        _spec("assets", "asset_id* household_id* kind* quantity* value note"),
-        _spec(
-            "aid_records",
-            "record_id* source_department* program_code* beneficiary_type* beneficiary_ref* beneficiary_name "
-            "beneficiary_birth_date amount* period_start* period_end status need_id",
-        ),
-        _spec("needs", "need_id* household_id* person_ref category* urgency* raised_on* status description"),
-        _spec(
-            "resources",
-            "resource_id* provider_name* provider_type* categories* region_code* capacity* funds_left satisfaction skills languages",
-        ),
-        _spec("services", "service_id* resource_id* household_id* need_id start* end amount"),
-    ]
+#: The exchange files and the model of a row of each, in the order the format documents them.
+FILE_MODELS: dict[str, type[BaseModel]] = {
+    "regions": Region,
+    "departments": Department,
+    "programs": Program,
+    "households": Household,
+    "persons": Person,
+    "kinship": Kinship,
+    "incomes": Income,
+    "assets": Asset,
+    "aid_records": AidRecord,
+    "needs": Need,
+    "resources": Resource,
+    "services": Service,
 }
 
+
+def spec_of(name: str, model: type[BaseModel]) -> FileSpec:
+    """A file's columns from its row model: every field the file carries, required first as the
+    model requires them (or marks them required in the file), in the model's order.
+
+    Examples
+    --------
+    >>> spec_of("assets", Asset).required
+    ('asset_id', 'household_id', 'kind', 'quantity')
+    """
+    required, optional = file_columns(model)
+    order = tuple(n for n in model.model_fields if n in required or n in optional)
+    return FileSpec(name=name, key=order[0], required=tuple(required), optional=tuple(optional), order=order)
+
+
+FILE_SPECS: dict[str, FileSpec] = {name: spec_of(name, model) for name, model in FILE_MODELS.items()}
+
+#: The node kind each file's rows are (kinship rows are relationships).
+FILE_KINDS: dict[str, NodeKind] = {name: kind for kind, model in NODE_MODELS.items() for name, m in FILE_MODELS.items() if m is model}
+
+
+def ingest_order(models: dict[str, type[BaseModel]]) -> list[str]:
+    """The files in an order where every file comes after the files of the kinds its rows name
+    (``Ref`` fields): a topological sort, files free to go at once kept in the order given. Only
+    references among the files given count.
+
+    Examples
+    --------
+    >>> ingest_order({"services": Service, "resources": Resource, "regions": Region})
+    ['regions', 'resources', 'services']
+    """
+    made_by = {FILE_KINDS[n]: n for n in models if n in FILE_KINDS}
+    needs = {n: {made_by[r.kind] for _, r in refs_of(m) if r.kind in made_by} - {n} for n, m in models.items()}
+    order: list[str] = []
+    while len(order) < len(models):
+        ready = [n for n in models if n not in order and needs[n] <= set(order)]
+        if not ready:
+            raise ValueError(f"the files' references form a cycle: {sorted(set(models) - set(order))}")
+        order.append(ready[0])
+    return order
+
+
 #: Files are read in this order, so that every reference points to something already stored.
-INGEST_ORDER = [
-    "regions",
-    "departments",
-    "programs",
-    "households",
-    "persons",
-    "kinship",
-    "incomes",
-    "assets",
-    "needs",
-    "aid_records",
-    "resources",
-    "services",
-]
+INGEST_ORDER = ingest_order(FILE_MODELS)
 
 
 class FileRejected(Exception):

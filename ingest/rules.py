@@ -12,24 +12,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from graph.model import (
-    AidRecord,
-    Asset,
-    Department,
     Household,
-    Income,
     Kinship,
     Need,
     NodeKind,
     Person,
-    Program,
+    Ref,
     Region,
     RelKind,
-    Resource,
-    Service,
+    refs_of,
 )
 from graph.national_id import IdNumberError, validate_id_number
 from graph.store import EdgeWrite, GraphStore, NodeWrite
-from ingest.exchange import FILE_SPECS, FileSpec
+from ingest.exchange import FILE_KINDS, FILE_MODELS, FILE_SPECS, FileSpec
 
 __all__ = ["FILE_SPECS_BY_KIND"]
 
@@ -104,7 +99,8 @@ def _edge(rel: RelKind, sk: NodeKind, skey: str, dk: NodeKind, dkey: str, **prop
 
 
 class _FileHandler:
-    """Validates one file's rows and turns each into writes. One subclass-free table of them below."""
+    """Validates one file's rows and turns each into writes: its model, the references its rows'
+    checks need (``refs``), a row's own checks, and what a valid row becomes (``convert``)."""
 
     def __init__(
         self,
@@ -121,7 +117,72 @@ class _FileHandler:
         self.extra_check = extra_check
 
 
-# -- per-file rules ------------------------------------------------------------------------------
+# -- derived from the models' references (``Ref`` in graph.model) ------------------------------
+
+
+def _target(row: BaseModel, ref: Ref) -> NodeKind:
+    """The kind a reference names in this row (``kind_from``: the row says, person or household)."""
+    if ref.kind_from is None:
+        return ref.kind
+    return NodeKind.HOUSEHOLD if getattr(row, ref.kind_from).value == "household" else NodeKind.PERSON
+
+
+def _refs_for(model: type[BaseModel]) -> Callable[[list[Any], _Context], dict[str, set[str]]]:
+    """The keys the rows name that exist (stored, or accepted by this ingest), per field and kind."""
+    fields = refs_of(model)
+
+    def refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
+        wanted: dict[tuple[str, NodeKind], set[str]] = {}
+        for r in rows:
+            for name, ref in fields:
+                value = getattr(r, name)
+                if value is not None:
+                    wanted.setdefault((name, _target(r, ref)), set()).add(value)
+        return {f"{name}:{kind.value}": ctx.known(kind, keys) for (name, kind), keys in wanted.items()}
+
+    return refs
+
+
+def _converter(
+    kind: NodeKind,
+    model: type[BaseModel],
+    *,
+    key: Callable[[Any], str] | None = None,
+    props: Callable[[Any, _Context], dict[str, Any]] | None = None,
+    edge_props: Callable[[Any, str], dict[str, Any]] | None = None,
+) -> Callable[[Any, dict[str, set[str]], _Context], _Writes]:
+    """A row's node and the relationships its references draw; an unknown required reference
+    rejects the row, naming the field (``unknown household H-1``)."""
+    fields, key_field = refs_of(model), next(iter(model.model_fields))
+
+    def convert(row: Any, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
+        own = key(row) if key else getattr(row, key_field)
+        edges = []
+        for name, ref in fields:
+            value = getattr(row, name)
+            if value is None:
+                continue
+            target = _target(row, ref)
+            if value not in refs.get(f"{name}:{target.value}", ()):
+                if ref.required:
+                    raise _RowError(name, f"unknown {target.value.lower()} {value}", value)
+                continue  # kept as a code on the node, for identity resolution or another region
+            if ref.rel is not None:
+                ends = (kind, own, target, value) if ref.outgoing else (target, value, kind, own)
+                edges.append(_edge(ref.rel, *ends, **(edge_props(row, name) if edge_props else {})))
+        return [NodeWrite(kind, own, props(row, ctx) if props else row.props())], edges
+
+    return convert
+
+
+def _period(start: str, end: str) -> Callable[[Any, _Context], None]:
+    def check(row: Any, ctx: _Context) -> None:
+        _check_period(getattr(row, start), getattr(row, end), end)
+
+    return check
+
+
+# -- what is particular to a file ------------------------------------------------------------------
 
 
 def _regions_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
@@ -137,7 +198,7 @@ def _regions_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
             if code not in known and (parent is None or parent in known):
                 known.add(code)
                 changed = True
-    return {"region": known}
+    return {"parent_code:Region": known}
 
 
 def _regions_check(r: Region, ctx: _Context) -> None:
@@ -145,30 +206,10 @@ def _regions_check(r: Region, ctx: _Context) -> None:
         raise _RowError("parent_code", "a region cannot be its own parent", r.parent_code)
 
 
-def _regions_convert(r: Region, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.REGION, r.parent_code, "parent_code", refs["region"])
-    edges = []
-    if r.parent_code:
-        edges.append(_edge(RelKind.PART_OF, NodeKind.REGION, r.region_code, NodeKind.REGION, r.parent_code))
-    return [NodeWrite(NodeKind.REGION, r.region_code, r.props())], edges
-
-
-def _programs_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {"department": ctx.known(NodeKind.DEPARTMENT, {r.department_code for r in rows})}
-
-
-def _programs_convert(p: Program, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.DEPARTMENT, p.department_code, "department_code", refs["department"])
-    return [NodeWrite(NodeKind.PROGRAM, p.program_code, p.props())], [
-        _edge(RelKind.ADMINISTERS, NodeKind.DEPARTMENT, p.department_code, NodeKind.PROGRAM, p.program_code)
-    ]
-
-
 def _households_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    codes = {r.region_code for r in rows}
-    known = ctx.known(NodeKind.REGION, codes)
-    _load_urban_rural(ctx, known)
-    return {"region": known}
+    refs = _refs_for(Household)(rows, ctx)
+    _load_urban_rural(ctx, refs.get("region_code:Region", set()))
+    return refs
 
 
 def _load_urban_rural(ctx: _Context, codes: set[str]) -> None:
@@ -193,22 +234,11 @@ def _load_urban_rural(ctx: _Context, codes: set[str]) -> None:
             ctx.region_urban_rural.setdefault(code, None)
 
 
-def _households_convert(h: Household, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.REGION, h.region_code, "region_code", refs["region"])
+def _household_props(h: Household, ctx: _Context) -> dict[str, Any]:
     props = h.props()
     if h.urban_rural is None and ctx.region_urban_rural.get(h.region_code):
         props["urban_rural"] = ctx.region_urban_rural[h.region_code]
-    return [NodeWrite(NodeKind.HOUSEHOLD, h.household_id, props)], [
-        _edge(RelKind.LIVES_IN, NodeKind.HOUSEHOLD, h.household_id, NodeKind.REGION, h.region_code)
-    ]
-
-
-def _persons_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    regions = {c for r in rows for c in (r.hukou_region_code, r.residence_region_code) if c}
-    return {
-        "household": ctx.known(NodeKind.HOUSEHOLD, {r.household_id for r in rows if r.household_id}),
-        "region": ctx.known(NodeKind.REGION, regions),
-    }
+    return props
 
 
 def _persons_check(p: Person, ctx: _Context) -> None:
@@ -226,29 +256,6 @@ def _persons_check(p: Person, ctx: _Context) -> None:
         raise _RowError("deceased_on", "is before the birth date", p.deceased_on.isoformat())
 
 
-def _persons_convert(p: Person, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.HOUSEHOLD, p.household_id, "household_id", refs["household"])
-    key = p.id_number.upper()
-    props = {**p.props(), "id_number": key, "in_register": True}
-    edges = [
-        _edge(
-            RelKind.MEMBER_OF,
-            NodeKind.PERSON,
-            key,
-            NodeKind.HOUSEHOLD,
-            p.household_id,  # type: ignore[arg-type]
-            relation_to_head=p.relation_to_head.value if p.relation_to_head else None,
-        )
-    ]
-    # A hukou or residence region outside the delivered tree (people registered elsewhere) is kept
-    # as a code; the relationship is drawn only where the region is known.
-    if p.hukou_region_code in refs["region"]:
-        edges.append(_edge(RelKind.REGISTERED_IN, NodeKind.PERSON, key, NodeKind.REGION, p.hukou_region_code))  # type: ignore[arg-type]
-    if p.residence_region_code in refs["region"]:
-        edges.append(_edge(RelKind.LIVES_IN, NodeKind.PERSON, key, NodeKind.REGION, p.residence_region_code))  # type: ignore[arg-type]
-    return [NodeWrite(NodeKind.PERSON, key, props)], edges
-
-
 def _kinship_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
     return {"person": ctx.known(NodeKind.PERSON, {i for r in rows for i in (r.from_id_number, r.to_id_number)})}
 
@@ -259,6 +266,7 @@ def _kinship_check(k: Kinship, ctx: _Context) -> None:
 
 
 def _kinship_convert(k: Kinship, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
+    # A kinship row is a relationship: a person it names that nobody registered is kept as such.
     nodes = []
     for ident in (k.from_id_number, k.to_id_number):
         if ident not in refs["person"]:
@@ -267,140 +275,48 @@ def _kinship_convert(k: Kinship, refs: dict[str, set[str]], ctx: _Context) -> _W
     return nodes, [_edge(RelKind.KIN, NodeKind.PERSON, k.from_id_number, NodeKind.PERSON, k.to_id_number, relation=k.relation.value)]
 
 
-def _incomes_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {
-        "person": ctx.known(NodeKind.PERSON, {r.id_number for r in rows}),
-        "department": ctx.known(NodeKind.DEPARTMENT, {r.source_department for r in rows if r.source_department}),
-    }
-
-
-def _incomes_convert(i: Income, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _check_period(i.period_start, i.period_end, "period_end")
-    _ref(ctx, NodeKind.DEPARTMENT, i.source_department, "source_department", refs["department"])
-    edges = []
-    # A department's ID that matches no person is kept on the income for identity resolution.
-    if i.id_number in refs["person"]:
-        edges.append(_edge(RelKind.HAS_INCOME, NodeKind.PERSON, i.id_number, NodeKind.INCOME, i.income_id))
-    return [NodeWrite(NodeKind.INCOME, i.income_id, i.props())], edges
-
-
-def _assets_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {"household": ctx.known(NodeKind.HOUSEHOLD, {r.household_id for r in rows})}
-
-
-def _assets_convert(a: Asset, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.HOUSEHOLD, a.household_id, "household_id", refs["household"])
-    return [NodeWrite(NodeKind.ASSET, a.asset_id, a.props())], [
-        _edge(RelKind.OWNS, NodeKind.HOUSEHOLD, a.household_id, NodeKind.ASSET, a.asset_id)
-    ]
-
-
-def _needs_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {
-        "household": ctx.known(NodeKind.HOUSEHOLD, {r.household_id for r in rows}),
-        "person": ctx.known(NodeKind.PERSON, {r.person_ref for r in rows if r.person_ref}),
-    }
-
-
 def _needs_check(n: Need, ctx: _Context) -> None:
     if n.raised_on > ctx.today:
         raise _RowError("raised_on", "is in the future", n.raised_on.isoformat())
 
 
-def _needs_convert(n: Need, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.HOUSEHOLD, n.household_id, "household_id", refs["household"])
-    edges = [_edge(RelKind.HAS_NEED, NodeKind.HOUSEHOLD, n.household_id, NodeKind.NEED, n.need_id)]
-    if n.person_ref and n.person_ref in refs["person"]:
-        edges.append(_edge(RelKind.CONCERNS, NodeKind.NEED, n.need_id, NodeKind.PERSON, n.person_ref))
-    return [NodeWrite(NodeKind.NEED, n.need_id, n.props())], edges
+def _handler(name: str, **particular: Any) -> _FileHandler:
+    """The file's handler: derived from its model, with what is particular to it."""
+    model, kind = FILE_MODELS[name], FILE_KINDS.get(name)
+    convert = particular.pop("convert", None) or _converter(kind, model, **particular.pop("converter", {}))  # type: ignore[arg-type]
+    return _FileHandler(kind, model, particular.pop("refs", None) or _refs_for(model), convert, particular.pop("check", None))
 
-
-def _aid_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {
-        "department": ctx.known(NodeKind.DEPARTMENT, {r.source_department for r in rows}),
-        "program": ctx.known(NodeKind.PROGRAM, {r.program_code for r in rows}),
-        "need": ctx.known(NodeKind.NEED, {r.need_id for r in rows if r.need_id}),
-        "household": ctx.known(NodeKind.HOUSEHOLD, {r.beneficiary_ref for r in rows if r.beneficiary_type.value == "household"}),
-        "person": ctx.known(NodeKind.PERSON, {r.beneficiary_ref for r in rows if r.beneficiary_type.value == "person"}),
-    }
-
-
-def _aid_convert(a: AidRecord, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.DEPARTMENT, a.source_department, "source_department", refs["department"])
-    _ref(ctx, NodeKind.PROGRAM, a.program_code, "program_code", refs["program"])
-    _ref(ctx, NodeKind.NEED, a.need_id, "need_id", refs["need"])
-    _check_period(a.period_start, a.period_end, "period_end")
-    edges = [_edge(RelKind.PAID_BY, NodeKind.AID_RECORD, a.record_id, NodeKind.PROGRAM, a.program_code)]
-    if a.need_id:
-        edges.append(_edge(RelKind.FOR_NEED, NodeKind.AID_RECORD, a.record_id, NodeKind.NEED, a.need_id))
-    # The beneficiary is linked only on an exact match here; anything else stays a department
-    # reference on the record, for identity resolution to link with a score.
-    kind = NodeKind.HOUSEHOLD if a.beneficiary_type.value == "household" else NodeKind.PERSON
-    if a.beneficiary_ref in refs[kind.value.lower()]:
-        edges.append(_edge(RelKind.RECEIVES, kind, a.beneficiary_ref, NodeKind.AID_RECORD, a.record_id, match="exact", score=1.0))
-    return [NodeWrite(NodeKind.AID_RECORD, a.record_id, a.props())], edges
-
-
-def _resources_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {"region": ctx.known(NodeKind.REGION, {r.region_code for r in rows})}
-
-
-def _resources_convert(r: Resource, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.REGION, r.region_code, "region_code", refs["region"])
-    return [NodeWrite(NodeKind.RESOURCE, r.resource_id, r.props())], [
-        _edge(RelKind.BASED_IN, NodeKind.RESOURCE, r.resource_id, NodeKind.REGION, r.region_code)
-    ]
-
-
-def _services_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {
-        "resource": ctx.known(NodeKind.RESOURCE, {r.resource_id for r in rows}),
-        "household": ctx.known(NodeKind.HOUSEHOLD, {r.household_id for r in rows}),
-        "need": ctx.known(NodeKind.NEED, {r.need_id for r in rows if r.need_id}),
-    }
-
-
-def _services_convert(s: Service, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-    _ref(ctx, NodeKind.RESOURCE, s.resource_id, "resource_id", refs["resource"])
-    _ref(ctx, NodeKind.HOUSEHOLD, s.household_id, "household_id", refs["household"])
-    _ref(ctx, NodeKind.NEED, s.need_id, "need_id", refs["need"])
-    _check_period(s.start, s.end, "end")
-    edges = [
-        _edge(RelKind.PROVIDES, NodeKind.RESOURCE, s.resource_id, NodeKind.SERVICE, s.service_id),
-        _edge(RelKind.SERVES, NodeKind.SERVICE, s.service_id, NodeKind.HOUSEHOLD, s.household_id),
-    ]
-    if s.need_id:
-        edges.append(_edge(RelKind.FOR_NEED, NodeKind.SERVICE, s.service_id, NodeKind.NEED, s.need_id))
-    return [NodeWrite(NodeKind.SERVICE, s.service_id, s.props())], edges
-
-
-def _no_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    return {}
-
-
-def _simple(kind: NodeKind) -> Callable[[BaseModel, dict[str, set[str]], _Context], _Writes]:
-    def convert(m: BaseModel, refs: dict[str, set[str]], ctx: _Context) -> _Writes:
-        return [NodeWrite(kind, getattr(m, FILE_SPECS_BY_KIND[kind].key), m.props())], []  # type: ignore[attr-defined]
-
-    return convert
-
-
-FILE_SPECS_BY_KIND: dict[NodeKind, FileSpec] = {}
 
 _HANDLERS: dict[str, _FileHandler] = {
-    "regions": _FileHandler(NodeKind.REGION, Region, _regions_refs, _regions_convert, _regions_check),
-    "departments": _FileHandler(NodeKind.DEPARTMENT, Department, _no_refs, _simple(NodeKind.DEPARTMENT)),
-    "programs": _FileHandler(NodeKind.PROGRAM, Program, _programs_refs, _programs_convert),
-    "households": _FileHandler(NodeKind.HOUSEHOLD, Household, _households_refs, _households_convert),
-    "persons": _FileHandler(NodeKind.PERSON, Person, _persons_refs, _persons_convert, _persons_check),
-    "kinship": _FileHandler(None, Kinship, _kinship_refs, _kinship_convert, _kinship_check),
-    "incomes": _FileHandler(NodeKind.INCOME, Income, _incomes_refs, _incomes_convert),
-    "assets": _FileHandler(NodeKind.ASSET, Asset, _assets_refs, _assets_convert),
-    "needs": _FileHandler(NodeKind.NEED, Need, _needs_refs, _needs_convert, _needs_check),
-    "aid_records": _FileHandler(NodeKind.AID_RECORD, AidRecord, _aid_refs, _aid_convert),
-    "resources": _FileHandler(NodeKind.RESOURCE, Resource, _resources_refs, _resources_convert),
-    "services": _FileHandler(NodeKind.SERVICE, Service, _services_refs, _services_convert),
+    "regions": _handler("regions", refs=_regions_refs, check=_regions_check),
+    "departments": _handler("departments"),
+    "programs": _handler("programs"),
+    "households": _handler("households", refs=_households_refs, converter={"props": _household_props}),
+    "persons": _handler(
+        "persons",
+        check=_persons_check,
+        converter={
+            "key": lambda p: p.id_number.upper(),
+            "props": lambda p, ctx: {**p.props(), "id_number": p.id_number.upper(), "in_register": True},
+            "edge_props": lambda p, name: (
+                {"relation_to_head": p.relation_to_head.value if p.relation_to_head else None} if name == "household_id" else {}
+            ),
+        },
+    ),
+    "kinship": _handler("kinship", refs=_kinship_refs, convert=_kinship_convert, check=_kinship_check),
+    "incomes": _handler("incomes", check=_period("period_start", "period_end")),
+    "assets": _handler("assets"),
+    "needs": _handler("needs", check=_needs_check),
+    # The beneficiary is linked only on an exact match here; anything else stays a department
+    # reference on the record, for identity resolution to link with a score.
+    "aid_records": _handler(
+        "aid_records",
+        check=_period("period_start", "period_end"),
+        converter={"edge_props": lambda a, name: {"match": "exact", "score": 1.0} if name == "beneficiary_ref" else {}},
+    ),
+    "resources": _handler("resources"),
+    "services": _handler("services", check=_period("start", "end")),
 }
-for _name, _handler in _HANDLERS.items():
-    if _handler.kind is not None:
-        FILE_SPECS_BY_KIND[_handler.kind] = FILE_SPECS[_name]
+assert set(_HANDLERS) == set(FILE_MODELS), "every exchange file has a handler"
+
+FILE_SPECS_BY_KIND: dict[NodeKind, FileSpec] = {kind: FILE_SPECS[name] for name, kind in FILE_KINDS.items()}
