@@ -21,7 +21,7 @@ from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import generate_prefecture
 from policy.audit import audit
-from tests.queries.test_audit import found_key, planted_key
+from tests.e2e.queries.test_audit import found_key, planted_key
 
 
 def scores(report: object, truth: dict) -> dict[str, tuple[float, float, int]]:

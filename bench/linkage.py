@@ -24,7 +24,7 @@ from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from ingest.synthetic import AS_OF, generate_prefecture
 from queries.linkage import allocate, linkage_resources, recommend, unmatched_families
-from tests.queries.test_linkage import make_scarce
+from tests.e2e.queries.test_linkage import make_scarce
 
 
 def main(argv: list[str] | None = None) -> int:

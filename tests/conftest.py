@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,12 +31,25 @@ def embedded_store(tmp_path: Path) -> Iterator[LadybugStore]:
 
 
 @pytest.fixture(scope="session")
-def generated_2000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def prefecture(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[Path, dict]]:
+    """``prefecture(households, seed, ledgers=False)``: the generated folder and its truth, made once
+    per session for each size and seed (tests read the folder, never change it)."""
     from ingest.synthetic import generate_prefecture
 
-    out = tmp_path_factory.mktemp("prefecture-2000")
-    generate_prefecture(households=2000, seed=7, out=out)
-    return out
+    made: dict[tuple[int, int, bool], tuple[Path, dict]] = {}
+
+    def get(households: int, seed: int, *, ledgers: bool = False) -> tuple[Path, dict]:
+        if (households, seed, ledgers) not in made:
+            out = tmp_path_factory.mktemp(f"prefecture-{households}-{seed}{'-ledgers' if ledgers else ''}")
+            made[households, seed, ledgers] = (out, generate_prefecture(households=households, seed=seed, out=out, ledgers=ledgers))
+        return made[households, seed, ledgers]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def generated_2000(prefecture: Callable[..., tuple[Path, dict]]) -> Path:
+    return prefecture(2000, 7)[0]
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +100,12 @@ def neo4j_store(neo4j_store_session: GraphStore) -> GraphStore:
     return neo4j_store_session
 
 
-@pytest.fixture(params=["embedded", "neo4j"])
+#: The engines a test taking ``store`` runs on: both, unless ``AIDGRAPH_TEST_ENGINES`` names fewer
+#: (``make test-fast`` runs the embedded engine alone; ``make test`` always both).
+ENGINES = [e for e in os.environ.get("AIDGRAPH_TEST_ENGINES", "embedded,neo4j").split(",") if e in ("embedded", "neo4j")]
+
+
+@pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
     """A store on each engine: every test that takes it runs on both and must pass on both."""
     if request.param == "neo4j":
