@@ -106,7 +106,7 @@ _DEPARTMENTS_CYPHER = {
 
 
 # Neo4j's one text (``queries.registry``: over Bolt the 16 parts and the follow-up are 18 round
-# trips, 9.7 ms a household on the 100k-people store against 1.7 ms for this text). Each OPTIONAL
+# trips, several times this text's time; figures in docs/performance.md). Each OPTIONAL
 # MATCH gathers one piece and collects it before the next, so that pieces never multiply; a piece a
 # household lacks is collected as an entry of nulls, dropped by ``_one_text_parts``.
 HOUSEHOLD_VIEW_ONE_TEXT = """

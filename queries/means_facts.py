@@ -39,9 +39,9 @@ RETURN h.household_id AS household, n.need_id AS id, n.category AS category, n.s
 }
 
 
-# Neo4j's one text for named households (``queries.registry``: 520,000 flat rows through Bolt took
-# 13.3 s on the 100k-people store, these 35,000 rows of collected pieces 9.7 s; the whole store at
-# 1M people reads the parts, see ``one_text_when`` below); entries of nulls are dropped.
+# Neo4j's one text for named households (``queries.registry``: through Bolt, fifteen times fewer
+# rows of collected pieces read faster than the flat parts; figures in docs/performance.md; the
+# whole store reads the parts, see ``one_text_when`` below); entries of nulls are dropped.
 MEANS_FACTS_ONE_TEXT = """
 MATCH (h:Household)
 WHERE $every_household OR h.household_id IN $household_ids
@@ -205,8 +205,8 @@ MEANS_FACTS_ROWS: dict[str, type] = {
     from_records=_facts_from_records,
     cypher_params=_household_params,
     one_text=(MEANS_FACTS_ONE_TEXT, _facts_one_text_parts),
-    # Not for the whole store: collected per household, 350,000 households' facts passed Neo4j's
-    # transaction memory (2.8 GiB of a 4 GB heap) and the read failed; the flat parts stream.
+    # Not for the whole store: collected per household, a million people's facts passed Neo4j's
+    # transaction memory and the read failed (docs/performance.md); the flat parts stream.
     one_text_when=lambda params: params.get("household_ids") is not None,
 )
 def means_facts(store: Any, household_ids: list[str] | None = None) -> list[dict[str, Any]]:
