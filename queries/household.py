@@ -11,7 +11,6 @@ from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
-from graph.model import NodeKind, RelKind  # noqa: F401  (the doctest's)
 from queries.registry import question
 
 __all__ = ["HOUSEHOLD_VIEW_CYPHER", "HOUSEHOLD_VIEW_ONE_TEXT", "HouseholdView", "household_view"]
@@ -395,15 +394,9 @@ def household_view(store: Any, household_id: str) -> HouseholdView | None:
 
     Examples
     --------
-    >>> from graph.stores.ladybug import LadybugStore
-    >>> from graph.store import WriteBatch, NodeWrite, EdgeWrite
-    >>> s = LadybugStore.in_memory()
-    >>> _ = s.write_batch(WriteBatch(
-    ...     nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420106"}),
-    ...            NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周建军"})],
-    ...     edges=[EdgeWrite(RelKind.MEMBER_OF, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H-1", {"relation_to_head": "head"})]))
-    >>> [m.person["name"] for m in household_view(s, household_id="H-1").members]
-    ['周建军']
+    >>> from queries.examples import two_cases
+    >>> [m.person["name"] for m in household_view(two_cases(), household_id="H-420106-0001").members]
+    ['周建军', '周雨欣', '周德明', '李秀兰']
 
     Notes
     -----

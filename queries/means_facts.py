@@ -6,7 +6,7 @@ both ends' household, birth and incomes). The rules themselves are in ``policy/`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
 
 from queries.registry import question
@@ -109,9 +109,17 @@ def _facts_from_records(parts: dict[str, list[dict[str, Any]]], **_: Any) -> lis
     return _sorted_facts(facts.values())
 
 
-def _household_params(params: dict[str, Any]) -> dict[str, Any]:
-    """``household_ids`` None (every household) as a flag: a parameter that is sometimes null has no type on LadybugDB."""
-    return {"every_household": params["household_ids"] is None, "household_ids": list(params["household_ids"] or [])}
+def _all_or_some(name: str, flag: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The Cypher parameters of a list parameter that may be None (all): the list, and ``flag`` true
+    for None (a parameter that is sometimes null has no type on LadybugDB)."""
+
+    def params(given: dict[str, Any]) -> dict[str, Any]:
+        return {flag: given[name] is None, name: list(given[name] or [])}
+
+    return params
+
+
+_household_params = _all_or_some("household_ids", "every_household")
 
 
 class MeansFactsHouseholdsRow(TypedDict):
@@ -260,8 +268,7 @@ def _income_order(i: dict[str, Any]) -> tuple[str, str, float]:
     return (i["start"] or "", i["kind"] or "", i["amount"] or 0)
 
 
-def _person_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {"everyone": params["person_ids"] is None, "person_ids": list(params["person_ids"] or [])}
+_person_params = _all_or_some("person_ids", "everyone")
 
 
 class KinLinksLinksRow(TypedDict):

@@ -154,16 +154,12 @@ def household_search(
 
     Examples
     --------
-    >>> from graph.stores.ladybug import LadybugStore
-    >>> from graph.store import WriteBatch, NodeWrite, EdgeWrite
-    >>> s = LadybugStore.in_memory()
-    >>> _ = s.write_batch(WriteBatch(
-    ...     nodes=[NodeWrite(NodeKind.HOUSEHOLD, "H-1", {"household_id": "H-1", "region_code": "420106005001"}),
-    ...            NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周建军"})],
-    ...     edges=[EdgeWrite(RelKind.MEMBER_OF, NodeKind.PERSON, "P1", NodeKind.HOUSEHOLD, "H-1", {"relation_to_head": "head"})]))
-    >>> found = household_search(s, region_codes=["420106005001"], member_name="建军")
-    >>> found.total, found.hits[0].members
-    (1, [{'id_number': 'P1', 'name': '周建军', 'relation_to_head': 'head'}])
+    >>> from queries.examples import two_cases
+    >>> found = household_search(two_cases(), region_codes=["420106005001"], member_name="建军")
+    >>> found.total, [(m["name"], m["relation_to_head"]) for m in found.hits[0].members]
+    (1, [('周德明', 'parent'), ('李秀兰', 'parent'), ('周建军', 'head'), ('周雨欣', 'child')])
+    >>> [h.household["household_id"] for h in household_search(two_cases(), id_prefix="420203", id_suffix="2421").hits]
+    ['H-420203-0001']
 
     Notes
     -----
@@ -231,13 +227,8 @@ def person_view(store: Any, id_number: str) -> PersonView | None:
 
     Examples
     --------
-    >>> from graph.stores.ladybug import LadybugStore
-    >>> from graph.store import WriteBatch, NodeWrite, EdgeWrite
-    >>> s = LadybugStore.in_memory()
-    >>> _ = s.write_batch(WriteBatch(
-    ...     nodes=[NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1", "name": "周德明"}),
-    ...            NodeWrite(NodeKind.PERSON, "P2", {"id_number": "P2", "name": "周建军"})],
-    ...     edges=[EdgeWrite(RelKind.KIN, NodeKind.PERSON, "P1", NodeKind.PERSON, "P2", {"relation": "parent_of"})]))
-    >>> person_view(s, id_number="P2").kin
-    [{'person': {'id_number': 'P1', 'name': '周德明'}, 'relative_is': 'parent'}]
+    >>> from queries.examples import two_cases
+    >>> driver = person_view(two_cases(), id_number="420106198305141516")
+    >>> sorted((k["person"]["name"], k["relative_is"]) for k in driver.kin)
+    [('周德明', 'parent'), ('周雨欣', 'child'), ('李秀兰', 'parent')]
     """
