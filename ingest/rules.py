@@ -24,9 +24,9 @@ from graph.model import (
 )
 from graph.national_id import IdNumberError, validate_id_number
 from graph.store import EdgeWrite, GraphStore, NodeWrite
-from ingest.exchange import FILE_KINDS, FILE_MODELS, FILE_SPECS, FileSpec
+from ingest.exchange import FILE_KINDS, FILE_MODELS
 
-__all__ = ["FILE_SPECS_BY_KIND"]
+__all__: list[str] = []  # read by ingest.loader only
 
 
 class _RowError(Exception):
@@ -68,11 +68,6 @@ def _first_error(exc: ValidationError) -> list[tuple[str, str, Any]]:
 def _check_period(start: dt.date | None, end: dt.date | None, end_field: str) -> None:
     if start and end and end < start:
         raise _RowError(end_field, f"ends ({end}) before it starts ({start})", end.isoformat())
-
-
-def _ref(ctx: _Context, kind: NodeKind, key: str | None, field_name: str, known: set[str]) -> None:
-    if key is not None and key not in known:
-        raise _RowError(field_name, f"unknown {kind.value.lower()} {key}", key)
 
 
 def _person_stub(id_number: str, ctx: _Context) -> NodeWrite:
@@ -206,8 +201,11 @@ def _regions_check(r: Region, ctx: _Context) -> None:
         raise _RowError("parent_code", "a region cannot be its own parent", r.parent_code)
 
 
+_household_refs = _refs_for(Household)
+
+
 def _households_refs(rows: list[Any], ctx: _Context) -> dict[str, set[str]]:
-    refs = _refs_for(Household)(rows, ctx)
+    refs = _household_refs(rows, ctx)
     _load_urban_rural(ctx, refs.get("region_code:Region", set()))
     return refs
 
@@ -317,6 +315,3 @@ _HANDLERS: dict[str, _FileHandler] = {
     "resources": _handler("resources"),
     "services": _handler("services", check=_period("start", "end")),
 }
-assert set(_HANDLERS) == set(FILE_MODELS), "every exchange file has a handler"
-
-FILE_SPECS_BY_KIND: dict[NodeKind, FileSpec] = {kind: FILE_SPECS[name] for name, kind in FILE_KINDS.items()}

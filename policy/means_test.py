@@ -34,12 +34,26 @@ from policy.config import PolicyConfig
 from policy.hardship import _hardship
 from policy.income import ELDERLY, _alive, _current, _money, _own_income
 from policy.obligations import Obligation, by_fact, derive_obligations
-from policy.tiers import _CLASS_OF_NEED, _CLASS_OF_PROGRAM_KIND, _child_in_difficulty, _kin_map, _tekun_members, member_categories
+from policy.tiers import _child_in_difficulty, _kin_map, _tekun_members, member_categories
 from queries.findings import age_on, covers
 from queries.means_facts import _sorted_kin, kin_links, means_facts
 from queries.regions import region_tree
 
 __all__ = ["Evaluation", "TierDecision", "evaluate", "means_test"]
+
+
+#: The classes of aid a household receives or needs, named as the tier decision lists them.
+_CLASS_OF_PROGRAM_KIND = {"basic_living": "basic living", "emergency": "temporary"}
+_CLASS_OF_NEED = {
+    "medical": "medical",
+    "schooling": "education",
+    "housing": "housing",
+    "employment": "employment",
+    "disaster": "disaster",
+    "care": "services",
+    "psychological": "services",
+    "visits": "services",
+}
 
 
 class TierDecision(BaseModel):

@@ -16,19 +16,6 @@ from queries.findings import age_on
 __all__ = ["member_categories"]
 
 
-_CLASS_OF_PROGRAM_KIND = {"basic_living": "basic living", "emergency": "temporary"}
-_CLASS_OF_NEED = {
-    "medical": "medical",
-    "schooling": "education",
-    "housing": "housing",
-    "employment": "employment",
-    "disaster": "disaster",
-    "care": "services",
-    "psychological": "services",
-    "visits": "services",
-}
-
-
 def member_categories(m: dict[str, Any], on: dt.date, *, traditional: bool = False, in_difficulty: bool = False) -> list[str]:
     """The identity categories (分类施保) a member falls in, by what the graph holds of them.
 

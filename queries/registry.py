@@ -152,7 +152,11 @@ class Question:
 
 
 def _named_in(text: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a Cypher text names (an engine may refuse parameters a text does not use)."""
+    """The parameters a Cypher text names (an engine may refuse parameters a text does not use).
+
+    >>> _named_in("MATCH (h {id: $id}) RETURN h", {"id": 1, "other": 2})
+    {'id': 1}
+    """
     return {k: v for k, v in params.items() if re.search(r"\$" + re.escape(k) + r"\b", text)}
 
 

@@ -72,7 +72,7 @@ def test_the_contract_columns_are_the_models() -> None:
     assert found == len(FILE_SPECS)
 
 
-def test_every_file_has_its_handler_and_every_reference_is_checked() -> None:
+def test_every_file_has_a_handler_for_its_model() -> None:
     assert set(_HANDLERS) == set(FILE_MODELS)
     for name, handler in _HANDLERS.items():
         assert handler.model is FILE_MODELS[name]
