@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -35,10 +35,13 @@ __all__ = [
     "ContextDep",
     "Limit",
     "Offset",
+    "Page",
+    "PageDep",
     "RegionQuery",
     "about_household",
     "day_query",
     "moment_query",
+    "paging",
     "require",
 ]
 
@@ -65,6 +68,35 @@ def get_context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(get_context)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="How many matches to skip.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}.")]
+
+
+@dataclass(frozen=True)
+class Page:
+    """The slice of a list a route returns: ``offset`` matches skipped, at most ``limit`` shown."""
+
+    offset: int = 0
+    limit: int = 50
+
+    def of(self, rows: Sequence[Any]) -> list[Any]:
+        """This page of ``rows``."""
+        return list(rows[self.offset : self.offset + self.limit])
+
+    def answer(self, count: int, data: Any, **more: Any) -> dict[str, Any]:
+        """A list route's body: how many matched, which slice, the rows shown, and what else the route adds."""
+        return {"count": count, "offset": self.offset, "limit": self.limit, "data": data, **more}
+
+
+def paging(default_limit: int = 50) -> Callable[..., Page]:
+    """The dependency reading ``offset`` and ``limit`` from the query, ``limit`` defaulting to ``default_limit``."""
+
+    def page(offset: Offset = 0, limit: Limit = default_limit) -> Page:
+        return Page(offset, limit)
+
+    return page
+
+
+PageDep = Annotated[Page, Depends(paging())]
+
 #: The days a question may be asked about: from the first 低保 programmes to a few years ahead
 #: (reviews due). Outside it the answer is a 422 naming the range; the schema says so as well.
 AS_OF_FIRST = dt.date(1990, 1, 1)

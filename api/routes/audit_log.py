@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
-from api.deps import ContextDep, Limit, Offset, moment_query, require
+from api.deps import ContextDep, PageDep, moment_query, require
 from api.models import AuditLogPublic
 
 router = APIRouter(tags=["audit log"], responses=ERROR_RESPONSES)
@@ -17,6 +17,7 @@ router = APIRouter(tags=["audit log"], responses=ERROR_RESPONSES)
 async def list_audit_log(
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("audit_log.list"))],
+    page: PageDep,
     key_id: Annotated[str | None, Query(max_length=32)] = None,
     action: Annotated[str | None, Query(max_length=64, description="A route name, e.g. households.get.")] = None,
     household: Annotated[str | None, Query(max_length=64)] = None,
@@ -24,8 +25,6 @@ async def list_audit_log(
     subject: Annotated[str | None, Query(max_length=128, description="A finding, need or resource id.")] = None,
     since: moment_query("Entries from this moment (UTC if no offset is given).") = None,
     until: moment_query("Entries before this moment.") = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> Any:
     """Entries, newest first. Identifiers in them are masked; ``person`` finds a person's entries by full ID number.
 
@@ -42,6 +41,6 @@ async def list_audit_log(
         "region": caller.region,
     }
     log = ctx.audit_log
-    rows = await anyio.to_thread.run_sync(lambda: log.query(**filters, tree=caller.tree, offset=offset, limit=limit))
+    rows = await anyio.to_thread.run_sync(lambda: log.query(**filters, tree=caller.tree, offset=page.offset, limit=page.limit))
     count = await anyio.to_thread.run_sync(lambda: log.count(**filters, tree=caller.tree))
-    return {"count": count, "offset": offset, "limit": limit, "data": rows}
+    return page.answer(count, rows)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from actions.marks import mark_finding
 from api.core.errors import ERROR_RESPONSES
 from api.core.security import Caller
-from api.deps import AsOf, Context, ContextDep, Limit, Offset, RegionQuery, narrow_region, not_found, require, respond
+from api.deps import AsOf, Context, ContextDep, PageDep, RegionQuery, narrow_region, not_found, require, respond
 from api.models import FindingsPublic, MarkIn
 from graph.model import FindingMark
 from policy.audit import AuditFinding, AuditReport, audit, finding_in_region, summarize
@@ -27,14 +27,13 @@ async def list_findings(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("findings.list"))],
+    page: PageDep,
     as_of: AsOf = None,
     family: Annotated[Literal["duplicate_aid", "missed_aid"] | None, Query()] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     region: RegionQuery = None,
     status: Annotated[Literal["open", "confirmed", "dismissed"] | None, Query(description="open: not yet marked.")] = None,
     household: Annotated[str | None, Query(max_length=64, description="Only findings about this household.")] = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> Any:
     """Findings within your region, filtered, a page at a time; the summary counts all of them."""
     scope = narrow_region(caller, region)
@@ -52,17 +51,10 @@ async def list_findings(
 
     found = [f for f in report.findings if keep(f)]
     scoped = [f for f in report.findings if finding_in_region(f, scope)]
-    page = [f.model_dump(mode="json") for f in found[offset : offset + limit]]
-    shown = await respond(request, ctx, caller, page, today=as_of)
-    request.state.audit_others = {f["id"] for f in page}
-    return {
-        "as_of": report.as_of,
-        "count": len(found),
-        "offset": offset,
-        "limit": limit,
-        "data": shown,
-        "summary": [r.model_dump() for r in summarize(scoped)],
-    }
+    rows = [f.model_dump(mode="json") for f in page.of(found)]
+    shown = await respond(request, ctx, caller, rows, today=as_of)
+    request.state.audit_others = {f["id"] for f in rows}
+    return page.answer(len(found), shown, as_of=report.as_of, summary=[r.model_dump() for r in summarize(scoped)])
 
 
 async def _finding_in_scope(ctx: Context, caller: Caller, finding_id: str, as_of: dt.date | None) -> AuditFinding:

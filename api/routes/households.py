@@ -10,14 +10,14 @@ from api.core.security import Caller, Role
 from api.deps import (
     AsOf,
     ContextDep,
-    Limit,
-    Offset,
+    Page,
     RegionQuery,
     about_household,
     charity_org,
     household_in_scope,
     narrow_region,
     not_found,
+    paging,
     require,
     respond,
 )
@@ -36,6 +36,7 @@ async def search_households(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("households.search"))],
+    page: Annotated[Page, Depends(paging(20))],
     region: RegionQuery = None,
     name: Annotated[str | None, Query(min_length=1, max_length=50, description="Part of a member's name.")] = None,
     id_number: Annotated[
@@ -47,8 +48,6 @@ async def search_households(
             description="A member's ID number: in full, masked as AidGraph shows it (420504********4853), or its last 4 to 6 digits.",
         ),
     ] = None,
-    offset: Offset = 0,
-    limit: Limit = 20,
 ) -> Any:
     """Households by region, member name or member ID number, a page at a time, within your region."""
     scope = narrow_region(caller, region)
@@ -61,8 +60,8 @@ async def search_households(
             id_number=full,
             id_prefix=prefix,
             id_suffix=suffix,
-            offset=offset,
-            limit=limit,
+            offset=page.offset,
+            limit=page.limit,
         )
     )
     data = [
@@ -70,7 +69,7 @@ async def search_households(
         for hit in found.hits
     ]
     shown = await respond(request, ctx, caller, data)
-    return {"count": found.total, "offset": offset, "limit": limit, "data": shown}
+    return page.answer(found.total, shown)
 
 
 def _view_on(store: Any, household_id: str, day: dt.date) -> HouseholdView | None:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from api.core.errors import ERROR_RESPONSES, ApiError
 from api.core.security import Caller
-from api.deps import ContextDep, Limit, Offset, not_found, require, respond
+from api.deps import ContextDep, PageDep, not_found, require, respond
 from api.models import UnresolvedPublic
 from graph.model import IdentityReview, NodeKind
 from ingest.identity import decide, pending_reviews
@@ -21,8 +21,7 @@ async def list_unresolved(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("identity.unresolved"))],
-    offset: Offset = 0,
-    limit: Limit = 50,
+    page: PageDep,
 ) -> Any:
     """Aid records and incomes whose person or household reference matched nobody, as the department sent them.
 
@@ -30,10 +29,10 @@ async def list_unresolved(
     consumers given this route) see the queue.
     """
 
-    def page(store: Any) -> tuple[int, list[dict[str, Any]]]:
+    def listed(store: Any) -> tuple[int, list[dict[str, Any]]]:
         unlinked = unlinked_references(store)
         refs = [(NodeKind.AID_RECORD, k) for k in unlinked.aid_records] + [(NodeKind.INCOME, k) for k in unlinked.incomes]
-        chosen = refs[offset : offset + limit]
+        chosen = page.of(refs)
         records = store.get_nodes(NodeKind.AID_RECORD, [k for kind, k in chosen if kind is NodeKind.AID_RECORD])
         incomes = store.get_nodes(NodeKind.INCOME, [k for kind, k in chosen if kind is NodeKind.INCOME])
         rows = [
@@ -41,9 +40,9 @@ async def list_unresolved(
         ]
         return len(refs), rows
 
-    total, rows = await ctx.runtime.read(page)
+    total, rows = await ctx.runtime.read(listed)
     shown = await respond(request, ctx, caller, rows)
-    return {"count": total, "offset": offset, "limit": limit, "data": shown}
+    return page.answer(total, shown)
 
 
 class ReviewsPublic(BaseModel):
@@ -62,13 +61,12 @@ async def list_reviews(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("identity.reviews"))],
-    offset: Offset = 0,
-    limit: Limit = 50,
+    page: PageDep,
 ) -> Any:
     """Pairs identity resolution was unsure of, surest first, waiting for a decision."""
     rows = await ctx.runtime.read(pending_reviews)
-    shown = await respond(request, ctx, caller, rows[offset : offset + limit])
-    return {"count": len(rows), "offset": offset, "limit": limit, "data": shown}
+    shown = await respond(request, ctx, caller, page.of(rows))
+    return page.answer(len(rows), shown)
 
 
 async def _decide(request: Request, ctx: Any, caller: Caller, review_id: str, status: str, body: DecisionIn) -> Any:

@@ -12,8 +12,7 @@ from api.deps import (
     AsOf,
     Context,
     ContextDep,
-    Limit,
-    Offset,
+    PageDep,
     RegionQuery,
     charity_org,
     check_region,
@@ -34,10 +33,9 @@ async def list_unmatched_families(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("linkage.unmatched"))],
+    page: PageDep,
     as_of: AsOf = None,
     region: RegionQuery = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> Any:
     """Families with needs nobody serves, most urgent first; a coordinator sees those their organisation can meet."""
     scope = narrow_region(caller, region)
@@ -47,9 +45,9 @@ async def list_unmatched_families(
         org = (await charity_org(ctx, caller))["resource_id"]
     families = await ctx.runtime.cached(("unmatched", day, org), lambda s: unmatched_families(s, as_of=day, org=org))
     found = [f for f in families if caller.tree.contains(scope, f.region_code)] if scope is not None else families
-    page = [f.model_dump(mode="json") for f in found[offset : offset + limit]]
-    shown = await respond(request, ctx, caller, page, today=day, deidentified=caller.role is Role.CHARITY)
-    return {"as_of": day.isoformat(), "count": len(found), "offset": offset, "limit": limit, "data": shown}
+    rows = [f.model_dump(mode="json") for f in page.of(found)]
+    shown = await respond(request, ctx, caller, rows, today=day, deidentified=caller.role is Role.CHARITY)
+    return page.answer(len(found), shown, as_of=day.isoformat())
 
 
 @router.get("/allocation", response_model=AllocationPublic)
@@ -123,9 +121,8 @@ async def list_proposals(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("linkage.proposals"))],
+    page: PageDep,
     region: RegionQuery = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> Any:
     """Matches charities proposed, waiting for a caseworker of the family's region, oldest first.
 
@@ -134,8 +131,8 @@ async def list_proposals(
     scope = narrow_region(caller, region)
     org = (await charity_org(ctx, caller))["resource_id"] if caller.role is Role.CHARITY else None
     waiting = await ctx.runtime.read(lambda s: proposals(s, region=scope, resource_id=org))
-    shown = await respond(request, ctx, caller, waiting[offset : offset + limit], deidentified=caller.role is Role.CHARITY)
-    return {"count": len(waiting), "offset": offset, "limit": limit, "data": shown}
+    shown = await respond(request, ctx, caller, page.of(waiting), deidentified=caller.role is Role.CHARITY)
+    return page.answer(len(waiting), shown)
 
 
 @router.post("/linkage/decline", response_model=LinkDecision)

@@ -12,8 +12,7 @@ from api.deps import (
     AsOf,
     Context,
     ContextDep,
-    Limit,
-    Offset,
+    PageDep,
     RegionQuery,
     about_household,
     day_query,
@@ -79,18 +78,16 @@ async def list_warnings(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("policy.warnings"))],
+    page: PageDep,
     as_of: AsOf = None,
     region: RegionQuery = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> Any:
     """The early-warning push list within your region, hardest first."""
     scope = narrow_region(caller, region)
     evaluation = await _evaluation(ctx, as_of)
     rows = _within(early_warnings(evaluation, ctx.policy), scope, caller)
-    page = [r.model_dump(mode="json") for r in rows[offset : offset + limit]]
-    shown = await respond(request, ctx, caller, page)
-    return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(rows), "offset": offset, "limit": limit, "data": shown}
+    shown = await respond(request, ctx, caller, [r.model_dump(mode="json") for r in page.of(rows)])
+    return page.answer(len(rows), shown, as_of=evaluation.as_of, policy=evaluation.policy)
 
 
 @router.get("/reviews", response_model=ReviewsPublic)
@@ -98,17 +95,16 @@ async def list_reviews(
     request: Request,
     ctx: ContextDep,
     caller: Annotated[Caller, Depends(require("policy.reviews"))],
+    page: PageDep,
     as_of: AsOf = None,
     due_before: day_query("Only reviews due before this day.") = None,
     region: RegionQuery = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> Any:
     """Reviews due by the cadence rules, soonest first, and the households leaving (gradual exit), within your region."""
     scope = narrow_region(caller, region)
     evaluation = await _evaluation(ctx, as_of)
     due = _within(reviews_due(evaluation, ctx.policy, due_before=due_before), scope, caller)
     exits = _within(gradual_exits(evaluation, ctx.policy), scope, caller)
-    page = [r.model_dump(mode="json") for r in due[offset : offset + limit]]
-    shown = await respond(request, ctx, caller, {"data": page, "exits": [e.model_dump(mode="json") for e in exits]})
-    return {"as_of": evaluation.as_of, "policy": evaluation.policy, "count": len(due), "offset": offset, "limit": limit, **shown}
+    rows = [r.model_dump(mode="json") for r in page.of(due)]
+    shown = await respond(request, ctx, caller, {"data": rows, "exits": [e.model_dump(mode="json") for e in exits]})
+    return page.answer(len(due), shown["data"], as_of=evaluation.as_of, policy=evaluation.policy, exits=shown["exits"])

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from api.core.errors import ApiError
 from api.core.security import Role, may_call
-from api.deps import AS_OF_FIRST, as_of_last, household_in_scope, respond
+from api.deps import AS_OF_FIRST, Page, as_of_last, household_in_scope, respond
 from api.routes import findings, households, linkage, policy
 from graph.model import NodeKind
 from graph.privacy import mask_text
@@ -66,15 +66,15 @@ UserDep = Annotated[User, Depends(signed_in)]
 async def queues(request: Request, user: UserDep) -> Response:
     require_role(user, Role.CASEWORKER, Role.AUDITOR)
     day = as_of(request, user)
-    warnings = await api_call(request, user, "policy.warnings", policy.list_warnings, as_of=day, region=None, offset=0, limit=PAGE)
+    warnings = await api_call(request, user, "policy.warnings", policy.list_warnings, as_of=day, region=None, page=Page(0, PAGE))
     reviews = await api_call(
-        request, user, "policy.reviews", policy.list_reviews, as_of=day, due_before=None, region=None, offset=0, limit=PAGE
+        request, user, "policy.reviews", policy.list_reviews, as_of=day, due_before=None, region=None, page=Page(0, PAGE)
     )
     waiting = await with_names(
-        request, await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, offset=0, limit=PAGE)
+        request, await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, page=Page(0, PAGE))
     )
     unmatched = await api_call(
-        request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, offset=0, limit=PAGE
+        request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, page=Page(0, PAGE)
     )
     return render(request, "queues.html", day=day, warnings=warnings, reviews=reviews, waiting=waiting, unmatched=unmatched)
 
@@ -135,8 +135,7 @@ async def search(
             region=None,
             name=q if kind == "name" else None,
             id_number=q if kind == "id" else None,
-            offset=(page - 1) * PAGE,
-            limit=PAGE,
+            page=Page((page - 1) * PAGE, PAGE),
         )
     pages = max(1, -(-found["count"] // PAGE))
     # The page never shows a full ID number, the one typed either: it is echoed masked (and a
@@ -153,7 +152,7 @@ async def suggest(request: Request, user: UserDep, q: Annotated[str, Query(max_l
     names: list[str] = []
     if len(q) >= 2 and _search_kind(q) == "name":
         found = await api_call(
-            request, user, "households.search", households.search_households, region=None, name=q, id_number=None, offset=0, limit=10
+            request, user, "households.search", households.search_households, region=None, name=q, id_number=None, page=Page(0, 10)
         )
         names = sorted({m["name"] for h in found["data"] for m in h["members"] if q.lower() in str(m.get("name", "")).lower()})[:10]
     return render(request, "suggest.html", names=names)
@@ -273,8 +272,7 @@ async def _findings_about(request: Request, user: User, household_id: str, day: 
         region=None,
         status=None,
         household=household_id,
-        offset=0,
-        limit=100,
+        page=Page(0, 100),
     )
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.core.security import Role
-from api.deps import charity_org
+from api.deps import Page, charity_org
 from api.models import AcceptIn, DeclineIn
 from api.routes import households, linkage
 from graph.model import NodeKind
@@ -42,10 +42,10 @@ async def families(request: Request, user: UserDep, page: int = 1) -> Response:
     day = as_of(request, user)
     org = await _org(request, user)
     unmatched = await api_call(
-        request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, offset=(page - 1) * PAGE, limit=PAGE
+        request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, page=Page((page - 1) * PAGE, PAGE)
     )
     waiting = await with_names(
-        request, await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, offset=0, limit=50)
+        request, await api_call(request, user, "linkage.proposals", linkage.list_proposals, region=None, page=Page(0, 50))
     )
     ctx = request.app.state.aidgraph
     decided = await ctx.runtime.read(
