@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from actions.marks import mark_finding
 from api.core.errors import ERROR_RESPONSES
@@ -14,6 +14,9 @@ from graph.model import FindingMark
 from policy.audit import AuditFinding, AuditReport, audit, finding_in_region, summarize
 
 router = APIRouter(prefix="/findings", tags=["findings"], responses=ERROR_RESPONSES)
+
+#: The status a decision in the path gives the finding.
+MARKED = {"confirm": "confirmed", "dismiss": "dismissed"}
 
 
 async def _report(ctx: Context, as_of: dt.date | None) -> AuditReport:
@@ -77,35 +80,20 @@ async def get_finding(
     return await respond(request, ctx, caller, finding.model_dump(mode="json"), today=as_of)
 
 
-async def _mark(request: Request, ctx: Context, caller: Caller, finding_id: str, status: str, body: MarkIn, as_of: dt.date | None) -> Any:
+@router.post("/{finding_id}/{decision}", response_model=FindingMark)
+async def mark(
+    request: Request,
+    ctx: ContextDep,
+    caller: Annotated[Caller, Depends(require("findings.mark"))],
+    finding_id: str,
+    decision: Annotated[Literal["confirm", "dismiss"], Path(description="confirm: the finding holds; dismiss: it does not.")],
+    body: MarkIn,
+    as_of: AsOf = None,
+) -> Any:
+    """Confirm or dismiss a finding (auditors), with the reason: the mark stays across re-ingest and re-audit."""
     finding = await _finding_in_scope(ctx, caller, finding_id, as_of)
     request.state.audit_others = {finding_id}
     by = f"{caller.name} ({caller.key_id})"
+    status = MARKED[decision]
     saved = await ctx.runtime.write(lambda s: mark_finding(s, finding_id, status=status, reason=body.reason, by=by, kind=finding.kind))
     return await respond(request, ctx, caller, saved)
-
-
-@router.post("/{finding_id}/confirm", response_model=FindingMark)
-async def confirm_finding(
-    request: Request,
-    ctx: ContextDep,
-    caller: Annotated[Caller, Depends(require("findings.mark"))],
-    finding_id: str,
-    body: MarkIn,
-    as_of: AsOf = None,
-) -> Any:
-    """Confirm a finding (auditors): it stays confirmed across re-ingest and re-audit."""
-    return await _mark(request, ctx, caller, finding_id, "confirmed", body, as_of)
-
-
-@router.post("/{finding_id}/dismiss", response_model=FindingMark)
-async def dismiss_finding(
-    request: Request,
-    ctx: ContextDep,
-    caller: Annotated[Caller, Depends(require("findings.mark"))],
-    finding_id: str,
-    body: MarkIn,
-    as_of: AsOf = None,
-) -> Any:
-    """Dismiss a finding (auditors), with the reason."""
-    return await _mark(request, ctx, caller, finding_id, "dismissed", body, as_of)

@@ -173,6 +173,7 @@ async def mark(
         body = MarkIn(reason=reason)
     except ValidationError:
         raise PageError(422, N_("Write the reason for your decision: it is kept with the mark.")) from None
-    route = finding_routes.confirm_finding if status == "confirmed" else finding_routes.dismiss_finding
-    await api_call(request, user, "findings.mark", route, finding_id=finding_id, body=body, as_of=as_of(request, user))
+    decision = next(d for d, marked in finding_routes.MARKED.items() if marked == status)
+    day = as_of(request, user)
+    await api_call(request, user, "findings.mark", finding_routes.mark, finding_id=finding_id, decision=decision, body=body, as_of=day)
     return RedirectResponse(f"{PREFIX}/findings/{finding_id}?marked={status}", status_code=303)

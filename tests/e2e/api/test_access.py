@@ -91,7 +91,9 @@ def test_every_route_is_in_the_matrix(api: Api) -> None:
             p.replace(HOUSEHOLD, "{household_id}")
             .replace(HEAD, "{id_number}")
             .replace("{finding}", "{finding_id}")
-            .replace("{review}", "{review_id}"),
+            .replace("{review}", "{review_id}")
+            .replace("{finding_id}/confirm", "{finding_id}/{decision}")
+            .replace("{finding_id}/dismiss", "{finding_id}/{decision}"),
         )
         for m, p in paths
     }
@@ -209,6 +211,9 @@ def test_consumer_is_held_to_its_routes_and_region(api: Api) -> None:
 def test_auditor_marks_but_cannot_edit_people(api: Api) -> None:
     finding = _finding(api)
     auditor = api.headers("auditor")
+    approve = api.client.post(f"/findings/{finding}/approve", json={"reason": "visited"}, headers=auditor)
+    assert approve.status_code == 422 and "decision" in approve.json()["error"]["message"]
+    assert api.client.get("/findings", params={"status": "confirmed"}, headers=auditor).json()["count"] == 0
     marked = api.client.post(f"/findings/{finding}/confirm", json={"reason": "visited"}, headers=auditor).json()
     assert marked["status"] == "confirmed" and marked["marked_by"].startswith("auditor")
     listed = api.client.get("/findings", params={"status": "confirmed"}, headers=auditor).json()
