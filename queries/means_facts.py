@@ -175,15 +175,7 @@ class MeansFactsHouseholdRecordsRow(TypedDict):
     status: str
 
 
-class MeansFactsMemberRecordsRow(TypedDict):
-    household: str
-    id: str
-    program: str
-    kind: str
-    amount: float
-    start: str
-    until: str | None
-    status: str
+class MeansFactsMemberRecordsRow(MeansFactsHouseholdRecordsRow):
     person: str
 
 
