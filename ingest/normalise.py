@@ -53,19 +53,32 @@ def _pinyin(part: str) -> str:
     return "".join(lazy_pinyin(part))
 
 
-def _name_forms(raw: str) -> tuple[str, str, str, str] | None:
-    """(name, pinyin key, first and last part of the key) of a raw name; None for no name."""
+def _name_forms(raw: str) -> tuple[str, str, str, str, str | None] | None:
+    """(name, pinyin key, first and last part of the key, first part as written) of a raw name; None for no name.
+
+    The key's parts are sorted, so that surname and given name compare in either order. A Chinese
+    name has two parts, surname and given name, both blocked on as the key's first and last; a name in
+    Latin letters may have more, and a typo can change their order in the key (meyer michael,
+    michael myer), so its first part as written is kept as well.
+
+    >>> _name_forms("Michael MYER")
+    ('michael myer', 'michael myer', 'michael', 'myer', 'michael')
+    >>> _name_forms("周建軍")[1:]
+    ('jianjun zhou', 'jianjun', 'zhou', None)
+    """
     name = re.sub(r"\s+", " ", raw).strip()
     if not name:
         return None
+    first = None
     if _CJK.search(name):
         name = simplified(name)
         parts = [_pinyin(part) for part in split_chinese_name(name)]
     else:
         name = name.lower()
         parts = re.findall(r"[^\W\d_]+", name)
+        first = parts[0] if len(parts) > 1 else None
     parts = sorted(p for p in parts if p) or [name]
-    return name, " ".join(parts), parts[0], parts[-1]
+    return name, " ".join(parts), parts[0], parts[-1], first
 
 
 def _id_forms(number: str) -> tuple[str, str | None, str | None]:
@@ -139,7 +152,13 @@ def _lookup(con: duckdb.DuckDBPyConnection, name: str, distinct: str, fn: Callab
 def prepare(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | pa.Table | Path) -> None:
     """Table ``records``: one row per raw record with the derived columns Splink compares and blocks on."""
     _load(con, records)
-    _lookup(con, "name_forms", "SELECT DISTINCT name FROM raw WHERE name IS NOT NULL", _name_forms, ("name", "pinyin", "name_a", "name_b"))
+    _lookup(
+        con,
+        "name_forms",
+        "SELECT DISTINCT name FROM raw WHERE name IS NOT NULL",
+        _name_forms,
+        ("name", "pinyin", "name_a", "name_b", "name_first"),
+    )
     _lookup(
         con,
         "id_forms",
@@ -155,7 +174,7 @@ def prepare(con: duckdb.DuckDBPyConnection, records: Iterable[dict[str, Any]] | 
         """
         CREATE OR REPLACE TABLE records AS
         WITH base AS (
-            SELECT r.record_id AS unique_id, i.id, n.name, n.pinyin, n.name_a, n.name_b,
+            SELECT r.record_id AS unique_id, i.id, n.name, n.pinyin, n.name_a, n.name_b, n.name_first,
                    coalesce(
                        strftime(try_strptime(r.birth_date, ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d', '%d/%m/%Y']), '%Y-%m-%d'),
                        i.id_birth) AS birth,

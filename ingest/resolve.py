@@ -11,10 +11,11 @@ frequencies, prediction, connected components); what is AidGraph's own is here a
   character pairs. Each becomes a derived column of the DuckDB table Splink reads;
 - **compare** (``comparisons``): the levels written for this data (ID: exact / one digit / two
   transposed; name: exact with term frequencies / same pinyin / a character missing / Jaro-Winkler
-  on pinyin; birth: exact / day and month swapped / one digit / same month; sex; phone; address);
+  on pinyin or as written; birth: exact / day and month swapped / one digit / same month; sex; phone; address);
 - **block** (``blocking_rules``): the second part of the ID number alone, the first part with the
-  name, each part of the name with the birth date, the name with the birth year, the phone, so one
-  wrong digit or one wrong name character still meets;
+  name, each part of the name (and a Latin name's first part as written) with the birth date, the
+  name with the birth year, the phone, so one wrong digit or one wrong name character still meets;
+  without ID numbers, the birth date alone while it pairs few enough records;
 - **wire**: a register entry (``register_prefix``) is a distinct person, so a cluster Splink made of
   two register entries is split again, strongest link first (``_split_register_clusters``).
 
@@ -44,6 +45,7 @@ from ingest.normalise import prepare
 from ingest.resolve_model import (
     FIELDS,
     NULL_COLUMN,
+    birth_block_pairs,
     blocking_rules,
     comparisons,
     evidence,
@@ -193,7 +195,7 @@ def resolve(
         settings = SettingsCreator(
             link_type="dedupe_only",
             comparisons=comparisons(present),
-            blocking_rules_to_generate_predictions=blocking_rules(present),
+            blocking_rules_to_generate_predictions=blocking_rules(present, birth_block_pairs(con) if "birth" in present else None),
             retain_intermediate_calculation_columns=False,
             retain_matching_columns=False,
         )

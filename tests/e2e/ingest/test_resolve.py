@@ -96,6 +96,34 @@ def test_comparison_levels() -> None:
     assert latin["name"] == 2
 
 
+def test_latin_names_without_ids_meet_through_typos_that_reorder_or_double() -> None:
+    """No ID numbers: a typo that moves a part in the sorted name key (Meyer / Myer sort on either
+    side of Michael), a typo near the front of a part, and two typos with the birth date equal
+    still meet; namesakes and people sharing a birth date stay apart."""
+    first, last = ["Anna", "Bernd", "Clara", "Dieter", "Eva", "Frank", "Greta", "Heinz"], ["Schmidt", "Wagner", "Becker", "Schulz"]
+    records = [
+        {"record_id": f"bg{i}", "name": f"{first[i % 8]} {last[i // 8]}", "birth_date": f"19{40 + i:02d}-0{1 + i % 9}-1{i % 10}"}
+        for i in range(32)
+    ]
+    records += [
+        {"record_id": "meyer", "name": "MICHAEL MEYER", "birth_date": "1988-01-31"},
+        {"record_id": "myer", "name": "MICHAEL MYER", "birth_date": "1988-01-31"},
+        {"record_id": "ernst", "name": "GERHARD ERNST", "birth_date": "1980-12-16"},
+        {"record_id": "ernsr", "name": "GERHARD ERNSR", "birth_date": "1980-12-16"},
+        {"record_id": "hoffmann", "name": "HARTMUT HOFFMANN", "birth_date": "1929-12-29"},
+        {"record_id": "hoffmsnn", "name": "HARTMHUT HOFFMSNN", "birth_date": "1929-12-29"},
+        {"record_id": "same-day", "name": "KARIN LANGE", "birth_date": "1929-12-29"},  # another woman born that day
+        {"record_id": "namesake", "name": "MICHAEL MEYER", "birth_date": "1951-06-02"},  # another man of that name
+    ]
+    assert compare(records[-5], records[-6])["name"] == 4  # close in Jaro-Winkler as written, not as the sorted key
+    clusters = _cluster_of(resolve(records))
+    assert clusters["meyer"] == clusters["myer"]
+    assert clusters["ernst"] == clusters["ernsr"]
+    assert clusters["hoffmann"] == clusters["hoffmsnn"]
+    assert clusters["same-day"] != clusters["hoffmann"] and clusters["namesake"] != clusters["meyer"]
+    assert len(set(clusters.values())) == 32 + 5
+
+
 def test_a_generic_phone_does_not_make_one_person_of_a_village() -> None:
     office = "07171234567"
     records = _population(60)

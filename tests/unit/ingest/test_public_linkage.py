@@ -20,16 +20,16 @@ def test_febrl1_at_least_as_well_as_splink_defaults(tmp_path: Path) -> None:
     scores = compare(records, truth, tmp_path)
     ours, splink = scores["aidgraph"], scores["splink"]
     assert ours["f1"] >= splink["f1"], scores
-    assert ours["precision"] >= 0.99 and ours["recall"] >= 0.95, ours  # 0.9640 measured; Splink's default path 0.8580
+    assert ours["precision"] >= 0.99 and ours["recall"] >= 0.95, ours  # 0.9660 measured; Splink's default path 0.8580
 
 
 def test_febrl1_without_any_id_number_still_links(tmp_path: Path) -> None:
     """The model must not need an ID: the social-security number taken out, names, birth dates and
-    addresses carry it (0.8662 measured; Splink's default path 0.1025, its blocks lean on the ID)."""
+    addresses carry it (F1 0.9189, recall 0.85 measured; Splink's default path 0.1025, its blocks lean on the ID)."""
     records, truth = febrl_records([FEBRL1])
     for record in records:
         del record["other_id"]
     scores = compare(records, truth, tmp_path)
     ours, splink = scores["aidgraph"], scores["splink"]
     assert ours["f1"] >= splink["f1"], scores
-    assert ours["precision"] >= 0.99 and ours["recall"] >= 0.7, ours
+    assert ours["precision"] >= 0.99 and ours["recall"] >= 0.8, ours
