@@ -26,6 +26,7 @@ from api.core.presenting import present
 from api.core.runtime import StoreRuntime
 from api.core.security import Caller, KeyRing, Role, may_call
 from graph.model import NodeKind
+from policy.catalogue import Catalogue
 from policy.config import PolicyConfig
 
 __all__ = [
@@ -59,6 +60,7 @@ class Context:
     audit_log: AuditLog
     limiter: RateLimiter
     policy: PolicyConfig
+    catalogue: Catalogue
 
 
 def get_context(request: Request) -> Context:

@@ -35,6 +35,7 @@ from api.deps import Context
 from api.routes import audit_log, findings, health, households, identity, ingest, keys, linkage, persons, policy
 from graph.privacy import MaskingFilter, mask_text, mask_tree
 from graph.store import GraphStore, StoreError
+from policy.catalogue import load_catalogue
 from policy.config import load_policy
 from viz import workbench
 from viz.workbench.web import error_page
@@ -83,6 +84,7 @@ def create_app(
         audit_log=audit_trail or AuditLog(state_dir / "audit-log.sqlite"),
         limiter=RateLimiter(),
         policy=load_policy(settings.policy_file),
+        catalogue=load_catalogue(settings.catalogue_file),
     )
     app = FastAPI(
         title="AidGraph",

@@ -12,6 +12,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from api.core.security import ROUTE_ROLES, Role
 from graph.model import LinkDecision
 from policy.audit import AuditFinding, SummaryRow
+from policy.groups import GroupMembership
+from queries.household_chain import ChainResult
 from queries.linkage import Allocation, UnmatchedFamily
 
 __all__ = [
@@ -208,3 +210,9 @@ class HealthPublic(BaseModel):
     status: str
     engine: str | None = None
     detail: str | None = None
+
+
+class HouseholdChain(ChainResult):
+    """The chain with the service groups the household belongs to (by the server's catalogue)."""
+
+    groups: list[GroupMembership]

@@ -128,6 +128,12 @@ PolicyOpt = Annotated[
 ]
 
 
+CatalogueOpt = Annotated[
+    Path | None,
+    typer.Option("--catalogue", help="A service catalogue (TOML); default: the shipped one (policy/configs/catalogue.toml)."),
+]
+
+
 StateOpt = Annotated[
     Path | None,
     typer.Option(

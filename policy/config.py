@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["DEFAULT", "DISTRICT", "PolicyConfig", "PolicyError", "load_policy"]
+__all__ = ["DEFAULT", "DISTRICT", "PolicyConfig", "PolicyError", "load_policy", "read_toml"]
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 DEFAULT = CONFIGS / "default.toml"
 DISTRICT = CONFIGS / "district.toml"
 TIERS = ("特困", "低保", "低保边缘", "刚性支出困难", "防止返贫监测", "其他")
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class PolicyError(ValueError):
@@ -218,7 +221,22 @@ def load_policy(path: str | Path | None = None) -> PolicyConfig:
     >>> load_policy().name
     'default'
     """
-    path = Path(path) if path is not None else DEFAULT
+    return read_toml(Path(path) if path is not None else DEFAULT, PolicyConfig)
+
+
+def read_toml(path: Path, model: type[_M]) -> _M:
+    r"""The TOML file ``path`` as ``model``; a PolicyError naming the file and the keys that are wrong.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "mine.toml"
+    >>> _ = bad.write_text('name = "mine"\n[standard]\nbase = -1\n', encoding="utf-8")
+    >>> read_toml(bad, PolicyConfig)
+    Traceback (most recent call last):
+    ...
+    policy.config.PolicyError: mine.toml: standard.base: Input should be greater than 0
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -226,10 +244,10 @@ def load_policy(path: str | Path | None = None) -> PolicyConfig:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path.name}: not valid TOML: {exc}") from None
     try:
-        return PolicyConfig(**data)
+        return model(**data)
     except ValidationError as exc:
         problems = []
         for e in exc.errors()[:5]:
-            key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-            problems.append(f"{path.name}: {key}: {e['msg']}")
+            key = "".join(f"{p}: " for p in [".".join(str(p) for p in e["loc"])] if p)
+            problems.append(f"{path.name}: {key}{str(e['msg']).removeprefix('Value error, ')}")
         raise PolicyError("; ".join(problems)) from None

@@ -45,6 +45,9 @@ class Settings(BaseModel):
     max_connections: int = Field(1000, ge=1, description="Connections and requests at once; past it new ones are answered 503.")
     staging_dir: Path | None = Field(None, description="Where uploads are staged (default: uploads/ in state_dir); emptied at start.")
     policy_file: Path | None = Field(None, description="The policy (TOML) tiers, warnings and reviews follow; default: the shipped one.")
+    catalogue_file: Path | None = Field(
+        None, description="The service catalogue (TOML): groups, levels, tags, need types; default: the shipped one."
+    )
     workbench_day: dt.date | None = Field(
         None, description="The workbench's working day until a user picks one (default: today); a demo's data has its own day."
     )

@@ -21,9 +21,10 @@ from api.deps import (
     require,
     respond,
 )
-from api.models import HouseholdsPublic
+from api.models import HouseholdChain, HouseholdsPublic
+from policy.groups import household_groups
 from queries.household import HouseholdView, household_view
-from queries.household_chain import ChainResult, as_of_day, household_chain
+from queries.household_chain import as_of_day, household_chain
 from queries.linkage import Recommendation, recommend, unmatched_families
 from queries.regions import codes_within
 from queries.search import household_search, id_parts
@@ -110,7 +111,7 @@ async def get_household(
     return await respond(request, ctx, caller, view.model_dump(mode="json"), deidentified=deidentified)
 
 
-@router.get("/{household_id}/chain", response_model=ChainResult)
+@router.get("/{household_id}/chain", response_model=HouseholdChain)
 async def get_household_chain(
     request: Request,
     ctx: ContextDep,
@@ -118,8 +119,21 @@ async def get_household_chain(
     household_id: str,
     as_of: AsOf = None,
 ) -> Any:
-    """The "one household + N resources" chain: obligors, aid timeline, referral level, subgraph."""
-    return await about_household(request, ctx, caller, household_id, lambda store: household_chain(store, household_id, as_of=as_of), as_of)
+    """The "one household + N resources" chain: obligors, aid timeline, referral level, subgraph, and
+    the service groups the household belongs to on ``as_of`` with the members each rests on."""
+
+    def chain_with_groups(store: Any) -> HouseholdChain | None:
+        chain = household_chain(store, household_id, as_of=as_of)
+        if chain is None:
+            return None
+        return HouseholdChain(**dict(chain), groups=household_groups(chain.view, ctx.catalogue, as_of=as_of))
+
+    shown = await about_household(request, ctx, caller, household_id, chain_with_groups, as_of)
+    # A group shows only the members the caller sees in full: a minor hidden from this role (an
+    # auditor's, another region's) would otherwise show through the group it belongs to (大病患者).
+    hidden = {m["person"]["id_number"] for m in shown["view"]["members"] if m["person"].get("minor")}
+    groups = [{**g, "persons": [p for p in g["persons"] if p not in hidden]} for g in shown["groups"]]
+    return {**shown, "groups": [g for g in groups if g["persons"]]}
 
 
 @router.get("/{household_id}/recommendations", response_model=Recommendation)

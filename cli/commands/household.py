@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.app import AsOfOpt, JsonOpt, Neo4jOpt, PolicyOpt, StoreOpt, _day, _open, _table, app, friendly, out
+from cli.app import AsOfOpt, CatalogueOpt, JsonOpt, Neo4jOpt, PolicyOpt, StoreOpt, _day, _open, _table, app, friendly, out
 from graph.privacy import mask_tree
 
 
@@ -48,38 +48,31 @@ def household(
     as_json: JsonOpt = False,
     chain: Annotated[bool, typer.Option("--chain", help="Add the chain: obligors, aid timeline, referral level, subgraph.")] = False,
     as_of: AsOfOpt = None,
+    catalogue: CatalogueOpt = None,
 ) -> None:
-    """A household, its members and everything linked to it (ID numbers and phones masked)."""
+    """A household, its members, the service groups it belongs to and everything linked to it (ID numbers and phones masked)."""
+    from policy.catalogue import load_catalogue
+    from policy.groups import household_groups
     from queries.household_chain import household_chain
 
+    services_catalogue = load_catalogue(catalogue)
     with _open(store, neo4j) as graph_store:
         result = household_chain(graph_store, household_id, as_of=_day(as_of))
     if result is None:
         raise ValueError(f"no household {household_id} in this store")
+    groups = household_groups(result.view, services_catalogue, as_of=_day(as_of))
     data = mask_tree(result.view.model_dump(mode="json"))
     if as_json:
         if chain:
-            data = mask_tree(result.model_dump(mode="json"))
+            data = mask_tree({**result.model_dump(mode="json"), "groups": [g.model_dump() for g in groups]})
         out.print_json(json.dumps(data, ensure_ascii=False, sort_keys=True))  # same bytes from every engine
         return
     h = data["household"]
     path = " / ".join(r.get("name", r["region_code"]) for r in reversed(data["region_path"]))
     out.print(f"[bold]{h['household_id']}[/bold]  {path}  {h.get('address', '')}  ({h.get('urban_rural', '?')})")
 
-    members = _table(
-        "members",
-        "ID number",
-        "name",
-        "sex",
-        "age",
-        "role",
-        "disability",
-        "illness",
-        "labour",
-        "employment",
-        "income/month",
-        numeric=("age", "income/month"),
-    )
+    columns = ("ID number", "name", "sex", "age", "role", "disability", "illness", "labour", "employment", "income/month")
+    members = _table("members", *columns, numeric=("age", "income/month"))
     for m in data["members"]:
         p = m["person"]
         illness = ", ".join(k for k, flag in (("chronic", p.get("chronic_illness")), ("major", p.get("major_illness"))) if flag)
@@ -163,6 +156,8 @@ def household(
     if data["assets"]:
         assets = ", ".join(f"{a['kind']} x{a['quantity']:g}" for a in data["assets"])
         out.print(f"assets: {assets}")
+    for g in mask_tree([g.model_dump() for g in groups]):
+        out.print(f"group {g['name']} ({g['group']}): {g['reason']}: {', '.join(g['persons'])}", markup=False)
     if chain:
         extra = mask_tree(result.model_dump(mode="json", include={"obligors", "timeline", "referral_level", "referral_reason"}))
         for o in extra["obligors"]:

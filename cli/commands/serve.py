@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import Neo4jOpt, PolicyOpt, StateOpt, StoreOpt, _open, _open_embedded, _state_dir, app, err, friendly, out
+from cli.app import CatalogueOpt, Neo4jOpt, PolicyOpt, StateOpt, StoreOpt, _open, _open_embedded, _state_dir, app, err, friendly, out
 from graph.open import store_path_from_env
 
 
@@ -139,15 +139,18 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     state: StateOpt = None,
     policy: PolicyOpt = None,
+    catalogue: CatalogueOpt = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) over the store; keys come from `aidgraph keys`."""
     from api.core.config import Settings
     from api.main import create_app
     from api.server import serve_app
+    from policy.catalogue import load_catalogue
     from policy.config import load_policy
 
-    settings = Settings.from_env(state_dir=_state_dir(state), policy_file=policy)
-    load_policy(settings.policy_file)  # a bad policy file stops the server before it starts
+    settings = Settings.from_env(state_dir=_state_dir(state), policy_file=policy, catalogue_file=catalogue)
+    load_policy(settings.policy_file)  # a bad policy file or catalogue stops the server before it starts
+    load_catalogue(settings.catalogue_file)
     graph_store = _open(store, neo4j)
     err.print(f"serving {graph_store.engine} store on http://{host}:{port} (docs at /docs); keys and audit trail in {settings.state_dir}")
     try:

@@ -29,12 +29,14 @@ def test_ids_and_phones_are_masked_for_everyone(api: Api) -> None:
 
 
 def test_minors_only_for_caseworkers_of_their_region(api: Api) -> None:
-    own = api.client.get(f"/households/{HOUSEHOLD}/chain", headers=api.headers("caseworker_in")).text
-    assert MINOR_NAME in own and "2013-07-09" in own
+    own = api.client.get(f"/households/{HOUSEHOLD}/chain", headers=api.headers("caseworker_in")).json()
+    assert MINOR_NAME in str(own) and "2013-07-09" in str(own)
+    assert [(g["group"], g["persons"]) for g in own["groups"]] == [("serious_illness", ["420203********2421"])]  # her leukaemia
     for who in ("auditor", "consumer_all"):
-        text = api.client.get(f"/households/{HOUSEHOLD}/chain", headers=api.headers(who)).text
-        assert MINOR_NAME not in text and "2013-07-09" not in text, who
-        assert "王X." in text
+        answer = api.client.get(f"/households/{HOUSEHOLD}/chain", headers=api.headers(who))
+        assert MINOR_NAME not in answer.text and "2013-07-09" not in answer.text, who
+        assert "王X." in answer.text
+        assert answer.json()["groups"] == [], who  # nor does her illness show through the group it puts her in
     # 武昌's caseworker sees the 武昌 girl, and the auditor does not.
     assert OTHER_MINOR_NAME in api.client.get(f"/households/{OTHER_HOUSEHOLD}", headers=api.headers("caseworker_out")).text
     assert OTHER_MINOR_NAME not in api.client.get(f"/households/{OTHER_HOUSEHOLD}", headers=api.headers("auditor")).text

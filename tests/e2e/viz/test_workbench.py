@@ -121,6 +121,9 @@ def test_pages_follow_the_keys_role_and_region(api: Api, web: TestClient) -> Non
         "420203********1710",
     ):
         assert words in file.text, words
+    # The service groups by the catalogue's rules: the daughter's leukaemia, no other group.
+    groups = file.text[file.text.index('id="groups"') : file.text.index('id="members"')]
+    assert "服务对象分组" in groups and "大病患者</span> 王小美" in groups and "老年人" not in groups
     # The same tier when the server already keeps the prefecture's evaluation (the queues made it).
     web.get("/workbench/queues", params={"as_of": "2024-01-31"})
     again = web.get(f"/workbench/households/{HOUSEHOLD}", params={"as_of": "2024-01-31"}).text
