@@ -14,7 +14,7 @@ from queries.findings import finding_id
 from queries.linkage import _judge, linkage_resources
 from queries.regions import region_tree
 
-__all__ = ["accept", "decline", "propose"]
+__all__ = ["accept", "decline", "propose", "servable"]
 
 
 def _decide(
@@ -62,11 +62,11 @@ def propose(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of
         existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
         if existing is not None and existing["decision"] in ("proposed", "accepted"):
             return existing  # proposing twice changes nothing
-        need, _ = _acceptable(store, need_id, resource_id, as_of or dt.date.today())
+        need, _ = servable(store, need_id, resource_id, as_of or dt.date.today())
         return _decide(store, need, resource_id, "proposed", by, None, WriteBatch(), proposed_by=by)
 
 
-def _acceptable(store: GraphStore, need_id: str, resource_id: str, day: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
+def servable(store: GraphStore, need_id: str, resource_id: str, day: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
     """The need and the resource's row, if the resource may serve the need now; else KeyError or ValueError."""
     need = store.get_node(NodeKind.NEED, need_id)
     if need is None:
@@ -92,7 +92,7 @@ def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: 
     existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
     if existing is not None and existing["decision"] == "accepted":
         return existing  # accepting twice changes nothing
-    need, _ = _acceptable(store, need_id, resource_id, day)
+    need, _ = servable(store, need_id, resource_id, day)
     service_id = finding_id("SVC", [need_id, resource_id]).replace("SVC-", "S-ACC-")
     service = {
         "service_id": service_id,

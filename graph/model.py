@@ -52,6 +52,8 @@ class NodeKind(StrEnum):
     LINK_DECISION = "LinkDecision"
     TIER_RECORD = "TierRecord"
     IDENTITY_REVIEW = "IdentityReview"
+    WORK_ORDER = "WorkOrder"
+    VISIT = "Visit"
 
 
 class RelKind(StrEnum):
@@ -94,6 +96,8 @@ NODE_KEY: dict[NodeKind, str] = {
     NodeKind.LINK_DECISION: "decision_id",
     NodeKind.TIER_RECORD: "household_id",
     NodeKind.IDENTITY_REVIEW: "review_id",
+    NodeKind.WORK_ORDER: "order_id",
+    NodeKind.VISIT: "visit_id",
 }
 
 #: Which node kinds each relationship joins (source kinds, target kinds).
@@ -759,6 +763,52 @@ class IdentityReview(_Node):
     reason: str | None = None
 
 
+class OrderState(StrEnum):
+    """Where a work order (需求工单) stands: dispatched → accepted → visited → completed, or returned."""
+
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    VISITED = "visited"
+    COMPLETED = "completed"
+    RETURNED = "returned"
+
+
+class WorkOrder(_Node):
+    """A need sent to a resource to meet it (需求工单), answered by ``due_by``: the dispatch moment
+    plus the need's tag's response hours in the catalogue. Every transition is a write with who and
+    when in the node's history; the household's satisfaction (0 to 1) closes a completed order."""
+
+    order_id: Key
+    need_id: Key
+    resource_id: Key
+    household_id: Key
+    urgency: Urgency
+    state: OrderState
+    dispatched_by: Annotated[str, Field(min_length=1, max_length=200)]
+    dispatched_at: str  # ISO timestamp, UTC
+    due_by: str  # ISO timestamp, UTC
+    accepted_at: str | None = None
+    completed_at: str | None = None
+    returned_at: str | None = None
+    return_reason: Text | None = None
+    satisfaction: Annotated[float | None, Field(ge=0, le=1)] = None
+    visit_count: int = 0
+    visit_hours: float = 0.0
+    last_by: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class Visit(_Node):
+    """A visit made for a work order: who, on which day, what was done, how many hours."""
+
+    visit_id: Key  # the order's id and the visit's number
+    order_id: Key
+    household_id: Key
+    visited_by: Annotated[str, Field(min_length=1, max_length=200)]
+    visited_on: Date
+    hours: Annotated[float, Field(gt=0, le=24)]
+    done: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
 NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.REGION: Region,
     NodeKind.DEPARTMENT: Department,
@@ -775,6 +825,8 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.LINK_DECISION: LinkDecision,
     NodeKind.TIER_RECORD: TierRecord,
     NodeKind.IDENTITY_REVIEW: IdentityReview,
+    NodeKind.WORK_ORDER: WorkOrder,
+    NodeKind.VISIT: Visit,
 }
 
 

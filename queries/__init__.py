@@ -12,4 +12,5 @@ from queries import (  # noqa: F401  (importing registers the questions)
     shared_identifiers,
     unlinked,
     unserved_needs,
+    work_orders,
 )
