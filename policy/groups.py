@@ -41,10 +41,6 @@ class GroupMembership(BaseModel):
     reason: str
 
 
-def _living(member: Member) -> bool:
-    return member.living
-
-
 def _deceased_by(person: dict, day: dt.date) -> bool:
     died = person.get("deceased_on")
     return bool(died) and str(died) <= day.isoformat()
