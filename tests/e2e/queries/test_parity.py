@@ -44,9 +44,38 @@ def test_every_question_has_a_parity_test() -> None:
         "person_view",
         "means_facts",
         "kin_links",
+        "work_orders",
         *(name for name, _ in SUB_QUESTIONS),
     }
     assert set(questions()) == covered
+
+
+def test_work_orders_parity(both: tuple[GraphStore, GraphStore], tmp_path: Path) -> None:
+    import datetime as dt
+
+    from actions.work_orders import accept_order, dispatch, return_order, visit_order
+    from queries.work_orders import work_orders
+
+    at = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "needs.csv").write_text(
+        "need_id,household_id,person_ref,category,urgency,raised_on,status,description\n"
+        "N-9,H-420106-0001,,psychological,urgent_intervention,2025-03-01,open,despair\n"
+        "N-8,H-420106-0001,,care,needs_care,2025-03-01,open,bathing\n",
+        encoding="utf-8",
+    )
+    for store in both:
+        ingest_folder(store, tmp_path / "more")
+        dispatch(store, "N-9", "R-S1", by="李干事", at=at)
+        dispatch(store, "N-8", "R-S1", by="李干事", at=at)
+        accept_order(store, "WO-N-9-1", by="王", at=at)
+        visit_order(store, "WO-N-9-1", by="王", on=dt.date(2025, 3, 3), hours=1.5, done="talk")
+        return_order(store, "WO-N-8-1", by="王", reason="no carer free", at=at)
+    embedded, neo4j = both
+    asks = [{}, {"need_id": "N-9"}, {"household_id": "H-420106-0001"}, {"state": "returned"}, {"overdue_at": "2025-03-11T00:00:00+00:00"}]
+    for ask in asks:
+        assert work_orders(embedded, **ask) == work_orders(neo4j, **ask), ask
+    assert [o["order_id"] for o in work_orders(embedded)] == ["WO-N-9-1", "WO-N-8-1"]
 
 
 def test_household_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
