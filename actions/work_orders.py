@@ -86,9 +86,8 @@ def visit_order(store: GraphStore, order_id: str, *, by: str, on: dt.date, hours
     """A visit for the order: who, which day, what was done, hours. Returns the visit."""
     with store.exclusive():
         order = _step(store, order_id, (OrderState.ACCEPTED, OrderState.VISITED), "visited (accept it first)")
-        visits = next(o["visits"] for o in work_orders(store, need_id=order.need_id) if o["order_id"] == order_id)
         visit = Visit(
-            visit_id=f"{order_id}#{len(visits) + 1}",
+            visit_id=f"{order_id}#{order.visit_count + 1}",
             order_id=order_id,
             household_id=order.household_id,
             visited_by=by,
