@@ -110,13 +110,6 @@ class Catalogue(_Section):
                 return t
         raise KeyError(f"need type {code!r} is not in the catalogue {self.name!r}")
 
-    def sub_category(self, code: str) -> tuple[str, str]:
-        """(category code, sub-category name) of a market sub-category ``code``."""
-        for category, c in self.market.items():
-            if code in c.sub:
-                return category, c.sub[code]
-        raise KeyError(f"market sub-category {code!r} is not in the catalogue {self.name!r}")
-
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and check a catalogue file (the shipped one when ``path`` is None).
