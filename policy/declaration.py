@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.normalise import simplified
 from policy.config import PolicyConfig, load_policy
-from queries.findings import covers
+from queries.findings import covers, deceased_by
 from queries.means_facts import means_facts
 from queries.search import person_view
 
@@ -145,7 +145,7 @@ def check_declaration(
             )
         if m.name and view.person.get("name") and simplified(m.name) != simplified(view.person["name"]):
             differences.append({"field": f"members[{pid}].name", "declared": m.name, "held": view.person["name"], "department": "register"})
-        if view.person.get("deceased_on") and view.person["deceased_on"] <= day.isoformat():
+        if deceased_by(view.person, day):
             differences.append(
                 {
                     "field": f"members[{pid}]",

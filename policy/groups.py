@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from policy.catalogue import Catalogue, GroupRules, load_catalogue
+from queries.findings import deceased_by
 from queries.household import HouseholdView, Member
 
 __all__ = ["GroupMembership", "household_groups"]
@@ -39,11 +40,6 @@ class GroupMembership(BaseModel):
     name: str
     persons: list[str]
     reason: str
-
-
-def _deceased_by(person: dict, day: dt.date) -> bool:
-    died = person.get("deceased_on")
-    return bool(died) and str(died) <= day.isoformat()
 
 
 def _minor(member: Member, rules: GroupRules) -> bool:
@@ -72,7 +68,7 @@ def _has_living_parent(view: HouseholdView, member: Member, rules: GroupRules, d
     if _parents_in_household(view, member, rules):
         return True
     me = member.person["id_number"]
-    return any(r.of_member == me and r.relative_is == "parent" and not _deceased_by(r.person, day) for r in view.relatives)
+    return any(r.of_member == me and r.relative_is == "parent" and not deceased_by(r.person, day) for r in view.relatives)
 
 
 def _rule(code: str, rules: GroupRules, view: HouseholdView, day: dt.date) -> tuple[list[Member], str] | None:

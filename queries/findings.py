@@ -16,7 +16,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["FAR_FUTURE", "Finding", "age_on", "covers", "entries", "finding_id", "need_is_unserved", "overlaps", "sort_findings"]
+__all__ = [
+    "FAR_FUTURE",
+    "Finding",
+    "age_on",
+    "covers",
+    "deceased_by",
+    "entries",
+    "finding_id",
+    "need_is_unserved",
+    "overlaps",
+    "sort_findings",
+]
 
 #: Stands for "ongoing" when periods are compared as ISO date strings.
 FAR_FUTURE = "9999-12-31"
@@ -69,6 +80,18 @@ def age_on(birth: str | None, day: dt.date) -> int | None:
         return None
     b = dt.date.fromisoformat(birth)
     return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+def deceased_by(person: dict[str, Any], day: dt.date) -> bool:
+    """Whether ``person`` (a node's properties) had died on or before ``day``.
+
+    Examples
+    --------
+    >>> deceased_by({"deceased_on": "2024-01-05"}, dt.date(2024, 1, 5)), deceased_by({}, dt.date(2024, 1, 5))
+    (True, False)
+    """
+    died = person.get("deceased_on")
+    return bool(died) and str(died) <= day.isoformat()
 
 
 def overlaps(a_start: str, a_end: str | None, b_start: str, b_end: str | None) -> bool:

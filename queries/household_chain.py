@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from queries.findings import FAR_FUTURE, age_on, covers, need_is_unserved, overlaps
+from queries.findings import FAR_FUTURE, age_on, covers, deceased_by, need_is_unserved, overlaps
 from queries.household import HouseholdView, household_view
 
 __all__ = ["REFERRAL_LEVELS", "ChainResult", "Obligor", "household_chain"]
@@ -96,7 +96,7 @@ def as_of_day(view: HouseholdView, day: dt.date) -> HouseholdView:
         m.model_copy(
             update={
                 "age": age_on(m.person.get("birth_date"), day),
-                "living": not m.person.get("deceased_on") or m.person["deceased_on"] > on,
+                "living": not deceased_by(m.person, day),
                 "incomes": [i for i in m.incomes if covers(i.get("period_start"), i.get("period_end"), day)],
             }
         )
