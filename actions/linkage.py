@@ -11,8 +11,9 @@ from typing import Any
 from graph.model import LinkDecision, NodeKind, RelKind
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
 from queries.findings import finding_id
-from queries.linkage import _judge, linkage_resources
+from queries.linkage import _judge, standing_resources
 from queries.regions import region_tree
+from queries.standing import StandingRules
 
 __all__ = ["accept", "decline", "propose", "servable"]
 
@@ -47,33 +48,41 @@ def _decide(
     return record.props()
 
 
-def accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of: dt.date | None = None) -> dict[str, Any]:
-    """Accept a recommendation: the resource now serves the need (one transaction)."""
+def accept(
+    store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of: dt.date | None = None, rules: StandingRules | None = None
+) -> dict[str, Any]:
+    """Accept a recommendation: the resource now serves the need (one transaction), if it still may
+    (``servable``: not barred by ``rules``, capacity left, ...)."""
     # Checked and written under the store's writer lock: two coordinators accepting at once
     # cannot both take the last place of a resource, or serve one need twice.
     with store.exclusive():
-        return _accept(store, need_id, resource_id, by=by, day=as_of or dt.date.today())
+        return _accept(store, need_id, resource_id, by=by, day=as_of or dt.date.today(), rules=rules)
 
 
-def propose(store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of: dt.date | None = None) -> dict[str, Any]:
+def propose(
+    store: GraphStore, need_id: str, resource_id: str, *, by: str, as_of: dt.date | None = None, rules: StandingRules | None = None
+) -> dict[str, Any]:
     """A charity offers to serve a need: recorded as ``proposed``; nothing serves the need, and the
     charity sees nothing more of the family, until a caseworker of the region accepts."""
     with store.exclusive():
         existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
         if existing is not None and existing["decision"] in ("proposed", "accepted"):
             return existing  # proposing twice changes nothing
-        need, _ = servable(store, need_id, resource_id, as_of or dt.date.today())
+        need, _ = servable(store, need_id, resource_id, as_of or dt.date.today(), rules)
         return _decide(store, need, resource_id, "proposed", by, None, WriteBatch(), proposed_by=by)
 
 
-def servable(store: GraphStore, need_id: str, resource_id: str, day: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The need and the resource's row, if the resource may serve the need now; else KeyError or ValueError."""
+def servable(
+    store: GraphStore, need_id: str, resource_id: str, day: dt.date, rules: StandingRules | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The need and the resource's row, if the resource may serve the need now (not barred by
+    ``rules``, among the recommendation's other rules); else KeyError or ValueError."""
     need = store.get_node(NodeKind.NEED, need_id)
     if need is None:
         raise KeyError(f"no need {need_id}")
     household = store.get_node(NodeKind.HOUSEHOLD, need["household_id"]) or {}
     tree = region_tree(store)
-    rows = linkage_resources(store, as_of=day.isoformat(), region_codes=tree.ancestor_codes(household.get("region_code") or ""))
+    rows = standing_resources(store, day, tree.ancestor_codes(household.get("region_code") or ""), rules)
     [row] = [r for r in rows if r["resource"]["resource_id"] == resource_id] or [None]
     if row is None:
         raise KeyError(f"no resource {resource_id}")
@@ -88,11 +97,11 @@ def servable(store: GraphStore, need_id: str, resource_id: str, day: dt.date) ->
     return need, row
 
 
-def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: dt.date) -> dict[str, Any]:
+def _accept(store: GraphStore, need_id: str, resource_id: str, *, by: str, day: dt.date, rules: StandingRules | None) -> dict[str, Any]:
     existing = store.get_node(NodeKind.LINK_DECISION, f"{need_id}|{resource_id}")
     if existing is not None and existing["decision"] == "accepted":
         return existing  # accepting twice changes nothing
-    need, _ = servable(store, need_id, resource_id, day)
+    need, _ = servable(store, need_id, resource_id, day, rules)
     service_id = finding_id("SVC", [need_id, resource_id]).replace("SVC-", "S-ACC-")
     service = {
         "service_id": service_id,

@@ -43,9 +43,10 @@ def dispatch(
 ) -> dict[str, Any]:
     """Send ``need_id`` to ``resource_id``: a new order, due by the tag's response hours from ``at``."""
     moment = at or dt.datetime.now(dt.UTC)
-    hours = (catalogue or load_catalogue()).tags
+    catalogue = catalogue or load_catalogue()
+    hours = catalogue.tags
     with store.exclusive():
-        need, _ = servable(store, need_id, resource_id, moment.date())
+        need, _ = servable(store, need_id, resource_id, moment.date(), catalogue.evaluation)
         orders = work_orders(store, need_id=need_id)
         if open_ := [o for o in orders if o["state"] in _OPEN]:
             raise ValueError(f"{need_id} already has order {open_[0]['order_id']} ({open_[0]['state']}) with {open_[0]['resource_id']}")

@@ -54,6 +54,7 @@ class NodeKind(StrEnum):
     IDENTITY_REVIEW = "IdentityReview"
     WORK_ORDER = "WorkOrder"
     VISIT = "Visit"
+    RESOURCE_EVALUATION = "ResourceEvaluation"
 
 
 class RelKind(StrEnum):
@@ -98,6 +99,7 @@ NODE_KEY: dict[NodeKind, str] = {
     NodeKind.IDENTITY_REVIEW: "review_id",
     NodeKind.WORK_ORDER: "order_id",
     NodeKind.VISIT: "visit_id",
+    NodeKind.RESOURCE_EVALUATION: "evaluation_id",
 }
 
 #: Which node kinds each relationship joins (source kinds, target kinds).
@@ -809,6 +811,31 @@ class Visit(_Node):
     done: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class EvaluationStage(StrEnum):
+    """When a resource is evaluated: mid-term (中期评估) or final (终期评估)."""
+
+    MID_TERM = "mid_term"
+    FINAL = "final"
+
+
+class ResourceEvaluation(_Node):
+    """A mid-term or final evaluation of a resource (服务评估): the evaluators' score and, from it and
+    the households' feedback on its orders over the window before ``evaluated_on``, the satisfaction
+    found; under the threshold, the resource is barred from ``evaluated_on`` to ``barred_until``."""
+
+    evaluation_id: Key
+    resource_id: Key
+    stage: EvaluationStage
+    evaluated_on: Date
+    evaluated_by: Annotated[str, Field(min_length=1, max_length=200)]
+    score: Annotated[float, Field(ge=0, le=1)]
+    satisfaction: Annotated[float, Field(ge=0, le=1)]
+    feedback_count: Annotated[int, Field(ge=1)]
+    threshold: Annotated[float, Field(ge=0, le=1)]
+    barred_until: Date | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
 NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.REGION: Region,
     NodeKind.DEPARTMENT: Department,
@@ -827,6 +854,7 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.IDENTITY_REVIEW: IdentityReview,
     NodeKind.WORK_ORDER: WorkOrder,
     NodeKind.VISIT: Visit,
+    NodeKind.RESOURCE_EVALUATION: ResourceEvaluation,
 }
 
 

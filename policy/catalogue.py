@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph.model import NeedCategory, Urgency
 from policy.config import CONFIGS, read_toml
+from queries.standing import StandingRules
 
 __all__ = ["CATALOGUE", "GROUPS", "Catalogue", "load_catalogue"]
 
@@ -77,6 +78,7 @@ class Catalogue(_Section):
     tags: dict[Urgency, Tag]
     market: dict[str, MarketCategory] = Field(min_length=1)
     need_types: list[NeedType] = Field(min_length=1)
+    evaluation: StandingRules = StandingRules()
 
     @model_validator(mode="after")
     def _references(self) -> Catalogue:

@@ -15,10 +15,11 @@ Everything is built on registered questions (``household_view``, ``missed_unserv
 ``linkage_resources``), so both engines give the same answers.
 
 Eligibility: the resource serves the need's category, its region contains the household's (by the
-region tree, ``graph.regions``), it has capacity left, its satisfaction is not under 0.5 (DOMAIN.md: such
-organisations are barred), it does not already serve the need, and it was not declined for it.
+region tree, ``graph.regions``), it has capacity left, it is not barred (an evaluation found its
+satisfaction under 0.5 in the last 3 years: ``queries.standing``), it does not already serve the
+need, and it was not declined for it.
 Score (0 to 1): 0.4 proximity (same village 1.0, township 0.75, county 0.5, city 0.33) + 0.25
-satisfaction (0.7 if unknown) + 0.2 share of capacity left + 0.1 served this family before + 0.05
+satisfaction (from its feedback over the last year, ``queries.standing``; 0.7 if unknown) + 0.2 share of capacity left + 0.1 served this family before + 0.05
 skill or language fit.
 """
 
@@ -37,6 +38,7 @@ from queries import reasons as words
 from queries.household_chain import unserved_in_view
 from queries.regions import region_tree
 from queries.registry import question
+from queries.standing import StandingRules, resource_feedback, standing
 from queries.unserved_needs import unserved_needs
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "allocate",
     "proposals",
     "recommend",
+    "standing_resources",
     "unmatched_families",
 ]
 
@@ -60,7 +63,6 @@ _SKILL_WORDS = {
     "care": ("visit", "探访", "care", "陪伴"),
     "employment": ("job", "就业", "skill"),
 }
-MIN_SATISFACTION = 0.5
 
 
 class Candidate(BaseModel):
@@ -161,6 +163,24 @@ def _proximity(resource_region: str, household_region: str, tree: RegionTree) ->
     return {12: 1.0, 9: 0.75, 6: 0.5}.get(len(short_code(resource_region)), 0.33)
 
 
+def standing_resources(
+    store: Any, day: dt.date, region_codes: list[str] | None, rules: StandingRules | None = None
+) -> list[dict[str, Any]]:
+    """:func:`linkage_resources` on ``day``, each row with its ``standing`` (``queries.standing``) by ``rules``.
+
+    Examples
+    --------
+    >>> from queries.examples import DAY, two_cases
+    >>> [(r["resource"]["resource_id"], r["standing"].satisfaction, r["standing"].source) for r in standing_resources(two_cases(), DAY, None)]
+    [('R-S1', 0.91, 'declared'), ('R-V1', 0.96, 'declared'), ('R-V2', 0.93, 'declared')]
+    """
+    rows = linkage_resources(store, as_of=day.isoformat(), region_codes=region_codes)
+    feedback = resource_feedback(store) if rows else {}
+    for row in rows:
+        row["standing"] = standing(row["resource"], feedback.get(row["resource"]["resource_id"]), day, rules or StandingRules())
+    return rows
+
+
 def _judge(
     need: dict[str, Any], household_id: str, region: str, row: dict[str, Any], declined: set[tuple[str, str]], tree: RegionTree
 ) -> tuple[float | None, list[str]]:
@@ -174,9 +194,9 @@ def _judge(
         return None, ["already serves this need (no duplicate aid)"]
     if (need["need_id"], r["resource_id"]) in declined:
         return None, ["declined for this need"]
-    satisfaction = r.get("satisfaction")
-    if satisfaction is not None and satisfaction < MIN_SATISFACTION:
-        return None, [f"satisfaction {satisfaction:.2f} under {MIN_SATISFACTION}: barred"]
+    if row["standing"].barred:
+        return None, [row["standing"].why]
+    satisfaction = row["standing"].satisfaction
     left = r["capacity"] - row["used"]
     if left <= 0:
         return None, ["no capacity left"]
@@ -200,7 +220,9 @@ def _judge(
     return round(score, 4), why
 
 
-def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = None, top: int = 5) -> Recommendation | None:
+def recommend(
+    store: GraphStore, household_id: str, *, as_of: dt.date | None = None, top: int = 5, rules: StandingRules | None = None
+) -> Recommendation | None:
     """The ranked resources for each unserved need of ``household_id`` (None if unknown).
 
     Examples
@@ -221,7 +243,7 @@ def recommend(store: GraphStore, household_id: str, *, as_of: dt.date | None = N
     needs = [n.need for n in view.needs if n.need["need_id"] in unserved]
     # Most households have no unserved need: then there is nothing to rank.
     tree = region_tree(store)
-    resources = linkage_resources(store, as_of=day.isoformat(), region_codes=tree.ancestor_codes(region)) if needs else []
+    resources = standing_resources(store, day, tree.ancestor_codes(region), rules) if needs else []
     declined = _declined(store, needs, resources)
     out_needs = []
     for need in needs:
@@ -312,7 +334,9 @@ def unmatched_families(store: GraphStore, *, as_of: dt.date | None = None, org: 
     return sorted(families.values(), key=lambda f: (_URGENCY_RANK[f.most_urgent], min(n["raised_on"] for n in f.needs), f.household_id))
 
 
-def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | None = None) -> Allocation:
+def allocate(
+    store: GraphStore, *, as_of: dt.date | None = None, region: str | None = None, rules: StandingRules | None = None
+) -> Allocation:
     """Assign unserved needs to resources all at once, maximising urgency-weighted need met.
 
     A min-cost flow: source → each need (1) → each eligible resource (cost: minus urgency weight,
@@ -330,7 +354,7 @@ def allocate(store: GraphStore, *, as_of: dt.date | None = None, region: str | N
     tree = region_tree(store)
     needs = [n for n in _unmatched_needs(store, day) if tree.contains(region, n["region_code"])]
     needs.sort(key=lambda n: (n["raised_on"], n["need_id"]))
-    resources = linkage_resources(store, as_of=day.isoformat(), region_codes=None)
+    resources = standing_resources(store, day, None, rules)
     declined = _declined(store, needs, resources)
     left = {r["resource"]["resource_id"]: r["resource"]["capacity"] - r["used"] for r in resources}
     options: dict[str, list[tuple[float, str]]] = {}

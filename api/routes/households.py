@@ -151,7 +151,12 @@ async def get_recommendations(
     """
     if caller.role is not Role.CHARITY:
         return await about_household(
-            request, ctx, caller, household_id, lambda store: recommend(store, household_id, as_of=as_of, top=top), as_of
+            request,
+            ctx,
+            caller,
+            household_id,
+            lambda store: recommend(store, household_id, as_of=as_of, top=top, rules=ctx.catalogue.evaluation),
+            as_of,
         )
     org = await charity_org(ctx, caller)
     day = dt.date.today()
@@ -160,7 +165,7 @@ async def get_recommendations(
     )
     if not any(f.household_id == household_id for f in families):
         raise not_found(f"household {household_id}")
-    found = await ctx.runtime.read(lambda store: recommend(store, household_id, as_of=as_of, top=top))
+    found = await ctx.runtime.read(lambda store: recommend(store, household_id, as_of=as_of, top=top, rules=ctx.catalogue.evaluation))
     data = found.model_dump(mode="json")
     data["needs"] = [n for n in data["needs"] if n["category"] in org.get("categories", [])]
     return await respond(request, ctx, caller, data, deidentified=True)

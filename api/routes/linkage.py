@@ -64,7 +64,9 @@ async def get_allocation(
     """
     scope = narrow_region(caller, region)
     day = as_of or dt.date.today()
-    result = await ctx.runtime.cached(("allocation", day, scope), lambda s: allocate(s, as_of=day, region=scope))
+    result = await ctx.runtime.cached(
+        ("allocation", day, scope), lambda s: allocate(s, as_of=day, region=scope, rules=ctx.catalogue.evaluation)
+    )
     data = result.model_dump(mode="json")
     if caller.role is Role.CHARITY:
         mine = (await charity_org(ctx, caller))["resource_id"]
@@ -108,7 +110,7 @@ async def accept_match(
     request.state.audit_others = {body.need_id, body.resource_id}
     act = propose if caller.role is Role.CHARITY else accept
     try:
-        decision = await ctx.runtime.write(lambda s: act(s, body.need_id, body.resource_id, by=_by(caller)))
+        decision = await ctx.runtime.write(lambda s: act(s, body.need_id, body.resource_id, by=_by(caller), rules=ctx.catalogue.evaluation))
     except KeyError as exc:
         raise not_found(str(exc.args[0]).removeprefix("no ")) from None
     except ValueError as exc:

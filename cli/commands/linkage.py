@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import AsOfOpt, JsonOpt, Neo4jOpt, StoreOpt, _day, _open, _table, app, emit, friendly, out
+from cli.app import AsOfOpt, CatalogueOpt, JsonOpt, Neo4jOpt, StoreOpt, _day, _open, _table, app, emit, friendly, out
 
 
 @app.command()
@@ -17,13 +17,17 @@ def recommend(
     neo4j: Neo4jOpt = None,
     as_of: AsOfOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Candidates per need.")] = 3,
+    catalogue: CatalogueOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ranked resources for each unserved need of a household, with the reasons."""
+    """Ranked resources for each unserved need of a household, with the reasons (and why a resource
+    is left out: barred until when, by which evaluation)."""
+    from policy.catalogue import load_catalogue
     from queries.linkage import recommend as run
 
+    rules = load_catalogue(catalogue).evaluation
     with _open(store, neo4j) as graph_store:
-        result = run(graph_store, household_id, as_of=_day(as_of), top=top)
+        result = run(graph_store, household_id, as_of=_day(as_of), top=top, rules=rules)
     if result is None:
         raise ValueError(f"no household {household_id} in this store")
 
@@ -80,13 +84,16 @@ def allocate(
     neo4j: Neo4jOpt = None,
     as_of: AsOfOpt = None,
     region: Annotated[str | None, typer.Option("--region", help="A region code and its subtree.")] = None,
+    catalogue: CatalogueOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Assign unserved needs to resources at once (capacity-respecting, urgency-weighted)."""
+    from policy.catalogue import load_catalogue
     from queries.linkage import allocate as run
 
+    rules = load_catalogue(catalogue).evaluation
     with _open(store, neo4j) as graph_store:
-        result = run(graph_store, as_of=_day(as_of), region=region)
+        result = run(graph_store, as_of=_day(as_of), region=region, rules=rules)
 
     def show() -> None:
         table = _table(
@@ -112,12 +119,15 @@ def accept_cmd(
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
     as_of: AsOfOpt = None,
+    catalogue: CatalogueOpt = None,
 ) -> None:
     """Accept a recommendation: the resource serves the need from today."""
     from actions.linkage import accept
+    from policy.catalogue import load_catalogue
 
+    rules = load_catalogue(catalogue).evaluation
     with _open(store, neo4j) as graph_store:
-        decision = accept(graph_store, need_id, resource_id, by=by, as_of=_day(as_of))
+        decision = accept(graph_store, need_id, resource_id, by=by, as_of=_day(as_of), rules=rules)
     out.print(f"{need_id}: served by {resource_id} (service {decision['service_id']}), accepted by {decision['decided_by']}", markup=False)
 
 

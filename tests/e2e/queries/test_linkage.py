@@ -62,7 +62,10 @@ def test_ranking_and_its_reasons(linked: GraphStore) -> None:
     assert [c.resource_id for c in n9.candidates] == ["R-A", "R-E", "R-B"]  # village, then township, then county
     assert n9.candidates[0].reasons[:2] == ["serves psychological", "same village or community (1.00)"]
     assert "skills fit the need" in n9.candidates[0].reasons
-    assert {"resource_id": "R-C", "why": "satisfaction 0.40 under 0.5: barred"} in n9.excluded
+    assert {
+        "resource_id": "R-C",
+        "why": "satisfaction 0.40 under 0.5: barred (declared in the resources file, no evaluation on record)",
+    } in n9.excluded
     assert all(e["resource_id"] != "R-D" for e in n9.excluded)  # wrong category: not a candidate at all
     assert all(c.resource_id != "R-V2" for c in n9.candidates)  # serves psychological, but in Wuhan
     assert rec.referral_level == "district_centre"  # an urgent need nobody serves

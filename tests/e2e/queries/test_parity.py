@@ -45,15 +45,18 @@ def test_every_question_has_a_parity_test() -> None:
         "means_facts",
         "kin_links",
         "work_orders",
+        "resource_feedback",
         *(name for name, _ in SUB_QUESTIONS),
     }
     assert set(questions()) == covered
 
 
-def test_work_orders_parity(both: tuple[GraphStore, GraphStore], tmp_path: Path) -> None:
+def test_work_orders_and_feedback_parity(both: tuple[GraphStore, GraphStore], tmp_path: Path) -> None:
     import datetime as dt
 
-    from actions.work_orders import accept_order, dispatch, return_order, visit_order
+    from actions.resource_evaluations import evaluate_resource
+    from actions.work_orders import accept_order, complete_order, dispatch, return_order, visit_order
+    from queries.standing import resource_feedback
     from queries.work_orders import work_orders
 
     at = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
@@ -71,11 +74,19 @@ def test_work_orders_parity(both: tuple[GraphStore, GraphStore], tmp_path: Path)
         accept_order(store, "WO-N-9-1", by="王", at=at)
         visit_order(store, "WO-N-9-1", by="王", on=dt.date(2025, 3, 3), hours=1.5, done="talk")
         return_order(store, "WO-N-8-1", by="王", reason="no carer free", at=at)
+        evaluate_resource(store, "R-V2", stage="mid_term", on=dt.date(2025, 3, 1), score=0.4, by="区评估组")
     embedded, neo4j = both
+    assert resource_feedback(embedded) == resource_feedback(neo4j)
+    for store in both:
+        complete_order(store, "WO-N-9-1", by="王", satisfaction=0.7, at=at + dt.timedelta(days=2))
+        evaluate_resource(store, "R-S1", stage="final", on=dt.date(2025, 3, 31), score=0.9, by="区评估组")
+    for ask in ({}, {"resource_id": "R-S1"}, {"resource_id": "R-404"}):
+        assert resource_feedback(embedded, **ask) == resource_feedback(neo4j, **ask), ask
+    assert [s["ref"] for s in resource_feedback(neo4j)["R-S1"]["scores"]] == ["WO-N-9-1", "EV-R-S1-2025-03-31-final"]
     asks = [{}, {"need_id": "N-9"}, {"household_id": "H-420106-0001"}, {"state": "returned"}, {"overdue_at": "2025-03-11T00:00:00+00:00"}]
     for ask in asks:
         assert work_orders(embedded, **ask) == work_orders(neo4j, **ask), ask
-    assert [o["order_id"] for o in work_orders(embedded)] == ["WO-N-9-1", "WO-N-8-1"]
+    assert {o["order_id"]: o["state"] for o in work_orders(embedded)} == {"WO-N-9-1": "completed", "WO-N-8-1": "returned"}
 
 
 def test_household_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
