@@ -19,12 +19,14 @@ from graph.regions import STRUCTURAL, RegionTree
 from graph.store import GraphStore
 from policy.config import PolicyConfig, load_policy
 from policy.missed_aid import missed_aid
+from policy.service_findings import SERVICE_KINDS, service_findings
 from queries.duplicate_aid import duplicate_aid
 from queries.findings import Finding
 from queries.regions import region_tree
 from queries.shared_identifiers import DEFAULT_GENERIC_THRESHOLD, generic_identifiers
+from queries.standing import StandingRules
 
-__all__ = ["AuditFinding", "AuditReport", "SummaryRow", "audit", "finding_in_region", "summarize"]
+__all__ = ["FAMILIES", "AuditFinding", "AuditReport", "SummaryRow", "audit", "finding_in_region", "summarize"]
 
 DUPLICATE_KINDS = (
     "exclusive_overlap",
@@ -43,9 +45,12 @@ MISSED_KINDS = (
     "paid_after_death",
 )
 
+#: The audit's families and the kinds in each, in the order reports list them.
+FAMILIES = {"duplicate_aid": DUPLICATE_KINDS, "missed_aid": MISSED_KINDS, "service": SERVICE_KINDS}
+
 
 class AuditFinding(Finding):
-    family: str  # "duplicate_aid" or "missed_aid"
+    family: str  # "duplicate_aid", "missed_aid" or "service"
     mark: dict[str, Any] | None = None  # the auditor's mark, if any
 
 
@@ -122,8 +127,10 @@ def audit(
     region: str | None = None,
     generic_threshold: int = DEFAULT_GENERIC_THRESHOLD,
     policy: PolicyConfig | None = None,
+    standing_rules: StandingRules | None = None,
 ) -> AuditReport:
-    """Run every audit question by ``policy`` (default: the shipped one); keep the findings in
+    """Run every audit question by ``policy`` (default: the shipped one) and the service findings
+    with bars judged by ``standing_rules`` (default: the shipped catalogue's); keep the findings in
     ``region`` (a region and everything in it, by the region tree).
 
     Examples
@@ -144,6 +151,7 @@ def audit(
                 _with_regions(store, duplicate_aid(store, generic_threshold=generic_threshold, repeatable=policy.repeatable_programs())),
             ),
             ("missed_aid", _with_regions(store, missed_aid(store, as_of=day, policy=policy))),
+            ("service", _with_regions(store, service_findings(store, as_of=day, rules=standing_rules))),
         )
         for f in found
         if finding_in_region(f, region, tree)

@@ -130,6 +130,8 @@ def _resource_rows(rows: list[dict[str, Any]], as_of: str, **_: Any) -> list[dic
                 "used": len({s["service"] for s in active}),
                 "households": sorted({s["household"] for s in services if s["household"] is not None}),
                 "needs": sorted({s["need"] for s in active if s["need"] is not None}),
+                "active_services": sorted({s["service"] for s in active}),
+                "active_households": sorted({s["household"] for s in active if s["household"] is not None}),
             }
         )
     return sorted(out, key=lambda r: r["resource"]["resource_id"])
@@ -146,7 +148,7 @@ class LinkageResourcesRow(TypedDict):
 def linkage_resources(store: Any, as_of: str, region_codes: list[str] | None = None) -> list[dict[str, Any]]:
     """Every resource (or those whose region is one of ``region_codes``: ``RegionTree.ancestor_codes``
     gives the regions containing a place) with its capacity in use on ``as_of``, the households it
-    ever served and the needs it serves now.
+    ever served, the needs it serves now, and its services and households active on ``as_of``.
 
     Examples
     --------

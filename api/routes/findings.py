@@ -22,7 +22,9 @@ MARKED = {"confirm": "confirmed", "dismiss": "dismissed"}
 async def _report(ctx: Context, as_of: dt.date | None) -> AuditReport:
     day = as_of or dt.date.today()
     # The whole audit takes seconds at 100k households: reused until a write or the cache time.
-    return await ctx.runtime.cached(("audit", day), lambda s: audit(s, as_of=day, policy=ctx.policy))
+    return await ctx.runtime.cached(
+        ("audit", day), lambda s: audit(s, as_of=day, policy=ctx.policy, standing_rules=ctx.catalogue.evaluation)
+    )
 
 
 @router.get("", response_model=FindingsPublic)
@@ -32,7 +34,7 @@ async def list_findings(
     caller: Annotated[Caller, Depends(require("findings.list"))],
     page: PageDep,
     as_of: AsOf = None,
-    family: Annotated[Literal["duplicate_aid", "missed_aid"] | None, Query()] = None,
+    family: Annotated[Literal["duplicate_aid", "missed_aid", "service"] | None, Query()] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     region: RegionQuery = None,
     status: Annotated[Literal["open", "confirmed", "dismissed"] | None, Query(description="open: not yet marked.")] = None,

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import AsOfOpt, Neo4jOpt, StoreOpt, _day, _open, _table, app, err, friendly, out
+from cli.app import AsOfOpt, CatalogueOpt, Neo4jOpt, StoreOpt, _day, _open, _table, app, err, friendly, out
 from graph.privacy import mask_tree
 
 
@@ -38,20 +38,30 @@ def audit(
         Path | None,
         typer.Option("--policy", help="The region's policy file: the means test of the missed-aid rules (default: the shipped one)."),
     ] = None,
+    catalogue: CatalogueOpt = None,
 ) -> None:
-    """Duplicate aid and missed aid, with evidence. Findings are results: the exit code is 0.
+    """Duplicate aid, missed aid and the service findings (overdue orders, returned needs never sent
+    out again, barred resources still serving), with evidence. Findings are results: the exit code is 0.
 
     --format html writes a page with charts (findings by kind and county, amount at stake, tiers by
     county, warnings over time, unmatched needs by category); xlsx a workbook for auditors.
     """
     from policy.audit import audit as run_audit
+    from policy.catalogue import load_catalogue
     from policy.config import load_policy
     from viz.export import audit_report_html, audit_xlsx, write_findings_csv
 
     if fmt in (AuditFormat.xlsx, AuditFormat.html) and out_file is None:
         raise ValueError(f"--format {fmt.value} needs --out FILE")
     with _open(store, neo4j) as graph_store:
-        report = run_audit(graph_store, as_of=_day(as_of), region=region, generic_threshold=generic_threshold, policy=load_policy(policy))
+        report = run_audit(
+            graph_store,
+            as_of=_day(as_of),
+            region=region,
+            generic_threshold=generic_threshold,
+            policy=load_policy(policy),
+            standing_rules=load_catalogue(catalogue).evaluation,
+        )
         if fmt is AuditFormat.html:
             page = audit_report_html(graph_store, mask_tree(report.model_dump(mode="json")), _day(as_of), region, load_policy(policy))
             out_file.write_text(page, encoding="utf-8")  # type: ignore[union-attr]

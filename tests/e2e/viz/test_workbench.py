@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from graph.model import NeedCategory, Urgency
-from policy.audit import DUPLICATE_KINDS, MISSED_KINDS
+from policy.audit import FAMILIES
 from queries import reasons
 from queries.household_chain import REFERRAL_LEVELS
 from tests.e2e.api.conftest import HEAD, HOUSEHOLD, OPEN_NEED, Api, unmasked_contacts, unmasked_ids
@@ -211,7 +211,7 @@ def test_every_text_and_code_has_its_chinese_words() -> None:
     codes = [("urgency", u.value) for u in Urgency] + [("need_category", c.value) for c in NeedCategory]
     codes += [("referral", r) for r in REFERRAL_LEVELS] + [("referral_reason", r) for r in REFERRAL_LEVELS]
     codes += [("proximity", p) for p in reasons.PROXIMITY_LEVELS.values()]
-    kinds = (*DUPLICATE_KINDS, *MISSED_KINDS)
+    kinds = [k for family in FAMILIES.values() for k in family]
     codes += [("finding_kind", k) for k in kinds] + [("finding_rule", k) for k in kinds]
     for field, code in codes:
         assert chinese.term(field, code) != code and re.search(r"[\u4e00-\u9fff]", chinese.term(field, code)), (field, code)
