@@ -5,12 +5,13 @@ Query results reuse the models of ``queries/``; their personal fields are plain 
 masked for the caller when they leave the server.
 """
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.core.security import ROUTE_ROLES, Role
-from graph.model import LinkDecision
+from graph.model import LinkDecision, Referral, WorkOrder
 from policy.audit import AuditFinding, SummaryRow
 from policy.groups import GroupMembership
 from queries.household_chain import ChainResult
@@ -18,9 +19,14 @@ from queries.linkage import Allocation, UnmatchedFamily
 
 __all__ = [
     "AcceptIn",
+    "ApplicationIn",
+    "ApplicationsPublic",
     "AuditEntryPublic",
     "AuditLogPublic",
+    "DecisionIn",
     "DeclineIn",
+    "DispatchIn",
+    "EvaluationIn",
     "FindingsPublic",
     "HealthPublic",
     "HouseholdSummary",
@@ -31,8 +37,16 @@ __all__ = [
     "KeyPublic",
     "KeysPublic",
     "MarkIn",
+    "OrderStepIn",
+    "ReferralAnswerIn",
+    "ReferralIn",
+    "ReferralPublic",
+    "ReferralsPublic",
+    "StandingPublic",
     "UnmatchedPublic",
     "UnresolvedPublic",
+    "WorkOrderPublic",
+    "WorkOrdersPublic",
 ]
 
 
@@ -213,6 +227,107 @@ class HealthPublic(BaseModel):
 
 
 class HouseholdChain(ChainResult):
-    """The chain with the service groups the household belongs to (by the server's catalogue)."""
+    """The chain with the service groups the household belongs to (by the server's catalogue), its
+    referral path as recorded (each step: level, who, when, why, the answer), its work orders and
+    its emergency applications (aid paid first, the checks, the outcome)."""
 
     groups: list[GroupMembership]
+    referrals: list[dict[str, Any]] = Field(default_factory=list)
+    work_orders: list[dict[str, Any]] = Field(default_factory=list)
+    applications: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class WorkOrderPublic(WorkOrder):
+    """A work order with its household's region and its visits."""
+
+    region_code: str | None = None
+    visits: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class WorkOrdersPublic(Page):
+    data: list[WorkOrderPublic]
+
+
+class DispatchIn(AcceptIn):
+    """A need to send to a resource as a work order."""
+
+
+class OrderStepIn(BaseModel):
+    """What a step records: a visit's ``done``, ``hours`` and ``on``; completion's ``satisfaction``; a return's ``reason``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    done: str | None = Field(None, min_length=1, max_length=2000)
+    hours: float | None = Field(None, gt=0, le=24)
+    on: dt.date | None = None
+    satisfaction: float | None = Field(None, ge=0, le=1)
+    reason: str | None = Field(None, min_length=1, max_length=2000, pattern=r"\S")
+
+
+class EvaluationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Literal["mid_term", "final"]
+    on: dt.date = Field(description="The evaluation's day: a bar runs from it.")
+    score: float = Field(ge=0, le=1, description="The evaluators' score.")
+    note: str | None = Field(None, max_length=2000)
+
+
+class StandingPublic(BaseModel):
+    resource_id: str
+    as_of: str
+    satisfaction: float | None
+    source: str | None
+    scores: int
+    barred: bool
+    barred_until: str | None = None
+    barred_by: str | None = None
+    why: str | None = None
+    evaluations: list[dict[str, Any]]
+
+
+class ReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: str = Field(min_length=1, max_length=64)
+    level: Literal["village_window", "township_station", "district_centre"]
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    need_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class ReferralAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    response: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    resolved: bool
+
+
+class ReferralPublic(Referral):
+    region_code: str | None = None
+
+
+class ReferralsPublic(Page):
+    data: list[ReferralPublic]
+
+
+class ApplicationIn(BaseModel):
+    """An emergency application, taken where the applicant is whatever their hukou."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    applicant_id: str = Field(min_length=15, max_length=18, description="The applicant's ID number.")
+    applicant_name: str = Field(min_length=1, max_length=100)
+    applied_in: str = Field(pattern=r"^\d{6,12}$", description="The region where they apply (within your region).")
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    amount: float = Field(gt=0, description="The aid paid first, in yuan (at most the catalogue's max_first_amount).")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["confirmed", "enrol", "recover"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class ApplicationsPublic(Page):
+    data: list[dict[str, Any]]  # Application, the applicant's ID number masked

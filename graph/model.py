@@ -55,6 +55,8 @@ class NodeKind(StrEnum):
     WORK_ORDER = "WorkOrder"
     VISIT = "Visit"
     RESOURCE_EVALUATION = "ResourceEvaluation"
+    REFERRAL = "Referral"
+    APPLICATION = "Application"
 
 
 class RelKind(StrEnum):
@@ -100,6 +102,8 @@ NODE_KEY: dict[NodeKind, str] = {
     NodeKind.WORK_ORDER: "order_id",
     NodeKind.VISIT: "visit_id",
     NodeKind.RESOURCE_EVALUATION: "evaluation_id",
+    NodeKind.REFERRAL: "referral_id",
+    NodeKind.APPLICATION: "application_id",
 }
 
 #: Which node kinds each relationship joins (source kinds, target kinds).
@@ -836,6 +840,85 @@ class ResourceEvaluation(_Node):
     note: Annotated[str, Field(max_length=2000)] | None = None
 
 
+class ReferralLevel(StrEnum):
+    """Where a case is handled (DOMAIN.md, "Referral"), lowest first."""
+
+    VILLAGE = "village_window"  # 村(社区)救助窗口
+    TOWNSHIP = "township_station"  # 乡镇(街道)社工站
+    DISTRICT = "district_centre"  # 区社会救助服务中心
+
+
+class ReferralState(StrEnum):
+    """open (waiting for an answer), answered (answered, hardship remains), resolved, escalated (sent up)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    ESCALATED = "escalated"
+
+
+class Referral(_Node):
+    """One step of a household's referral path (转介): a case sent to a level, by whom, when, why,
+    and the level's answer. Sending it up closes the step below as ``escalated``."""
+
+    referral_id: Key  # the household's id and the step's number
+    household_id: Key
+    need_id: Key | None = None
+    level: ReferralLevel
+    urgency: Urgency
+    state: ReferralState
+    referred_by: Annotated[str, Field(min_length=1, max_length=200)]
+    referred_at: str  # ISO timestamp, UTC
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    response: Annotated[str, Field(max_length=2000)] | None = None
+    responded_by: Annotated[str, Field(max_length=200)] | None = None
+    responded_at: str | None = None
+    escalated_to: Key | None = None
+
+
+class ApplicationState(StrEnum):
+    """An emergency application: aid paid first, then checked, then decided."""
+
+    PAID_FIRST = "paid_first"  # 先行救助: paid, the checks waiting on the caseworker's queue
+    CHECKED = "checked"  # the duplicate and means checks done, the decision waiting
+    DECIDED = "decided"
+
+
+class ApplicationOutcome(StrEnum):
+    CONFIRMED = "confirmed"  # the aid paid first stands
+    ENROL = "enrol"  # the means test points to 低保 or 特困: start the enrolment
+    RECOVER = "recover"  # paid twice or wrongly: recover the payment
+
+
+class Application(_Node):
+    """An emergency application (急难申请) taken where the applicant is, whatever their hukou, with
+    the temporary aid paid first (先行救助) and the checks made after it."""
+
+    application_id: Key
+    applicant_id: Annotated[str, _CODE, Field(min_length=1, max_length=64)]
+    applicant_name: Text
+    hukou_region_code: RegionCode | None = None
+    applied_in: RegionCode
+    outside_hukou: bool
+    household_id: Key | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    program_code: Key
+    amount: Money
+    record_id: Key  # the aid record of the payment made first
+    paid_by: Annotated[str, Field(min_length=1, max_length=200)]
+    paid_at: str  # ISO timestamp, UTC
+    state: ApplicationState
+    duplicate_check: Annotated[str, Field(max_length=2000)] | None = None
+    means_check: Annotated[str, Field(max_length=2000)] | None = None
+    suggested: ApplicationOutcome | None = None
+    checked_by: Annotated[str, Field(max_length=200)] | None = None
+    checked_at: str | None = None
+    outcome: ApplicationOutcome | None = None
+    outcome_note: Annotated[str, Field(max_length=2000)] | None = None
+    decided_by: Annotated[str, Field(max_length=200)] | None = None
+    decided_at: str | None = None
+
+
 NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.REGION: Region,
     NodeKind.DEPARTMENT: Department,
@@ -855,6 +938,8 @@ NODE_MODELS: dict[NodeKind, type[_Node]] = {
     NodeKind.WORK_ORDER: WorkOrder,
     NodeKind.VISIT: Visit,
     NodeKind.RESOURCE_EVALUATION: ResourceEvaluation,
+    NodeKind.REFERRAL: Referral,
+    NodeKind.APPLICATION: Application,
 }
 
 

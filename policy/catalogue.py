@@ -19,11 +19,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graph.model import NeedCategory, Urgency
+from graph.model import NeedCategory, ReferralLevel, Urgency
 from policy.config import CONFIGS, read_toml
 from queries.standing import StandingRules
 
-__all__ = ["CATALOGUE", "GROUPS", "Catalogue", "load_catalogue"]
+__all__ = ["CATALOGUE", "GROUPS", "Catalogue", "IntakeRules", "ReferralRules", "load_catalogue"]
 
 CATALOGUE = CONFIGS / "catalogue.toml"
 #: The groups a rule of ``policy.groups`` derives from the graph (a catalogue names them).
@@ -48,6 +48,27 @@ class Tag(_Section):
 
     name: str = Field(min_length=1)
     response_hours: int = Field(gt=0, le=24 * 365)
+
+
+class ReferralRules(_Section):
+    """The referral path's levels (code → name) and when an unresolved case goes up a level."""
+
+    levels: dict[ReferralLevel, str] = {
+        ReferralLevel.VILLAGE: "村（社区）救助窗口",
+        ReferralLevel.TOWNSHIP: "乡镇（街道）社工站",
+        ReferralLevel.DISTRICT: "区社会救助服务中心",
+    }
+    urgent_hours: int = Field(24, gt=0, le=24 * 30)  # an urgent case (紧急干预) not resolved in this goes up
+    unresolved_days: int = Field(14, gt=0, le=365)  # any case not resolved in this goes up
+
+
+class IntakeRules(_Section):
+    """Emergency intake (急难, 先行救助): what is paid first, up to how much, and how far back the
+    duplicate check looks for emergency aid already paid."""
+
+    program: str = Field("LINSHI", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    max_first_amount: float = Field(5000, gt=0)
+    repeat_days: int = Field(90, ge=1, le=3650)
 
 
 class MarketCategory(_Section):
@@ -79,6 +100,8 @@ class Catalogue(_Section):
     market: dict[str, MarketCategory] = Field(min_length=1)
     need_types: list[NeedType] = Field(min_length=1)
     evaluation: StandingRules = StandingRules()
+    referral: ReferralRules = ReferralRules()
+    intake: IntakeRules = IntakeRules()
 
     @model_validator(mode="after")
     def _references(self) -> Catalogue:

@@ -23,11 +23,14 @@ from api.deps import (
 )
 from api.models import HouseholdChain, HouseholdsPublic
 from policy.groups import household_groups
+from queries.applications import applications
 from queries.household import HouseholdView, household_view
 from queries.household_chain import as_of_day, household_chain
 from queries.linkage import Recommendation, recommend, unmatched_families
+from queries.referrals import referrals
 from queries.regions import codes_within
 from queries.search import household_search, id_parts
+from queries.work_orders import work_orders
 
 router = APIRouter(prefix="/households", tags=["households"], responses=ERROR_RESPONSES)
 
@@ -119,14 +122,22 @@ async def get_household_chain(
     household_id: str,
     as_of: AsOf = None,
 ) -> Any:
-    """The "one household + N resources" chain: obligors, aid timeline, referral level, subgraph, and
-    the service groups the household belongs to on ``as_of`` with the members each rests on."""
+    """The "one household + N resources" chain: obligors, aid timeline, subgraph, the service groups
+    the household belongs to on ``as_of`` with the members each rests on, its referral path as
+    recorded (``referral_level`` is only the level the household's needs suggest), its work orders
+    and its emergency applications with their outcome."""
 
     def chain_with_groups(store: Any) -> HouseholdChain | None:
         chain = household_chain(store, household_id, as_of=as_of)
         if chain is None:
             return None
-        return HouseholdChain(**dict(chain), groups=household_groups(chain.view, ctx.catalogue, as_of=as_of))
+        return HouseholdChain(
+            **dict(chain),
+            groups=household_groups(chain.view, ctx.catalogue, as_of=as_of),
+            referrals=referrals(store, household_id=household_id),
+            work_orders=work_orders(store, household_id=household_id),
+            applications=applications(store, household_id=household_id),
+        )
 
     shown = await about_household(request, ctx, caller, household_id, chain_with_groups, as_of)
     # A group shows only the members the caller sees in full: a minor hidden from this role (an

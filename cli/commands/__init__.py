@@ -8,6 +8,8 @@ from cli.commands import audit
 from cli.commands import linkage
 from cli.commands import services
 from cli.commands import resources
+from cli.commands import casework
+from cli.commands import intake
 from cli.commands import policy
 from cli.commands import identity
 from cli.commands import serve

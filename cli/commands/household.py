@@ -46,11 +46,12 @@ def household(
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
     as_json: JsonOpt = False,
-    chain: Annotated[bool, typer.Option("--chain", help="Add the chain: obligors, aid timeline, referral level, subgraph.")] = False,
+    chain: Annotated[bool, typer.Option("--chain", help="Add the chain: obligors, aid, referrals, work orders, subgraph.")] = False,
     as_of: AsOfOpt = None,
     catalogue: CatalogueOpt = None,
 ) -> None:
     """A household, its members, the service groups it belongs to and everything linked to it (ID numbers and phones masked)."""
+    from cli.commands.casework import service_path, show_service_path
     from policy.catalogue import load_catalogue
     from policy.groups import household_groups
     from queries.household_chain import household_chain
@@ -58,18 +59,19 @@ def household(
     services_catalogue = load_catalogue(catalogue)
     with _open(store, neo4j) as graph_store:
         result = household_chain(graph_store, household_id, as_of=_day(as_of))
+        service = service_path(graph_store, household_id)
     if result is None:
         raise ValueError(f"no household {household_id} in this store")
     groups = household_groups(result.view, services_catalogue, as_of=_day(as_of))
     data = mask_tree(result.view.model_dump(mode="json"))
     if as_json:
         if chain:
-            data = mask_tree({**result.model_dump(mode="json"), "groups": [g.model_dump() for g in groups]})
+            data = mask_tree({**result.model_dump(mode="json"), "groups": [g.model_dump() for g in groups], **service})
         out.print_json(json.dumps(data, ensure_ascii=False, sort_keys=True))  # same bytes from every engine
         return
     h = data["household"]
-    path = " / ".join(r.get("name", r["region_code"]) for r in reversed(data["region_path"]))
-    out.print(f"[bold]{h['household_id']}[/bold]  {path}  {h.get('address', '')}  ({h.get('urban_rural', '?')})")
+    where = " / ".join(r.get("name", r["region_code"]) for r in reversed(data["region_path"]))
+    out.print(f"[bold]{h['household_id']}[/bold]  {where}  {h.get('address', '')}  ({h.get('urban_rural', '?')})")
 
     columns = ("ID number", "name", "sex", "age", "role", "disability", "illness", "labour", "employment", "income/month")
     members = _table("members", *columns, numeric=("age", "income/month"))
@@ -167,7 +169,7 @@ def household(
             )
         steps = " -> ".join(f"{t['date']} {t['department']} {t['program']}" for t in extra["timeline"])
         out.print(f"aid timeline: {steps or 'none'}", markup=False)
-        out.print(f"referral level: {extra['referral_level']} ({extra['referral_reason']})", markup=False)
+        show_service_path(mask_tree(service), f"{extra['referral_level']} ({extra['referral_reason']})")
 
 
 @app.command()

@@ -46,6 +46,9 @@ def test_every_question_has_a_parity_test() -> None:
         "kin_links",
         "work_orders",
         "resource_feedback",
+        "referrals",
+        "applications",
+        "emergency_aid",
         *(name for name, _ in SUB_QUESTIONS),
     }
     assert set(questions()) == covered
@@ -87,6 +90,52 @@ def test_work_orders_and_feedback_parity(both: tuple[GraphStore, GraphStore], tm
     for ask in asks:
         assert work_orders(embedded, **ask) == work_orders(neo4j, **ask), ask
     assert {o["order_id"]: o["state"] for o in work_orders(embedded)} == {"WO-N-9-1": "completed", "WO-N-8-1": "returned"}
+
+
+def test_referrals_parity(both: tuple[GraphStore, GraphStore]) -> None:
+    import datetime as dt
+
+    from actions.referrals import answer_referral, refer
+    from queries.referrals import referrals
+
+    at = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
+    for store in both:
+        refer(store, "H-420106-0001", level="village_window", by="村干部 刘", reason="照料", need_id="N-2", at=at)
+        answer_referral(store, "REF-H-420106-0001-1", by="村干部 刘", response="仍困难", resolved=False, at=at + dt.timedelta(days=1))
+        refer(store, "H-420106-0001", level="township_station", by="村干部 刘", reason="政策救助后仍困难", at=at + dt.timedelta(days=2))
+        refer(store, "H-420203-0001", level="district_centre", by="社工 王", reason="急难", urgency="urgent_intervention", at=at)
+    embedded, neo4j = both
+    asks = [{}, {"household_id": "H-420106-0001"}, {"states": ["open", "answered"]}, {"states": []}, {"household_id": "H-404"}]
+    for ask in asks:
+        assert referrals(embedded, **ask) == referrals(neo4j, **ask), ask
+    assert [(r["referral_id"], r["state"]) for r in referrals(neo4j, states=["open"])] == [
+        ("REF-H-420106-0001-2", "open"),
+        ("REF-H-420203-0001-1", "open"),
+    ]
+
+
+def test_applications_parity(both: tuple[GraphStore, GraphStore]) -> None:
+    import datetime as dt
+
+    from actions.intake import check_application, take_application
+    from queries.applications import applications, emergency_aid
+
+    at = dt.datetime(2026, 6, 30, 9, 30, tzinfo=dt.UTC)
+    father = "420203197506111710"
+    for store in both:
+        first = take_application(
+            store, applicant_id=father, applicant_name="王付红", applied_in="420106005001", reason="被盗", amount=800, by="张", at=at
+        )
+        take_application(
+            store, applicant_id=father, applicant_name="王付红", applied_in="420203100201", reason="医药费", amount=600, by="刘", at=at
+        )
+        check_application(store, first["application_id"], by="李", at=at)
+    embedded, neo4j = both
+    for ask in ({}, {"household_id": "H-420203-0001"}, {"states": ["paid_first"]}, {"applicant_id": father}, {"states": []}):
+        assert applications(embedded, **ask) == applications(neo4j, **ask), ask
+    for ask in ({"person_id": father, "household_id": "H-420203-0001"}, {"person_id": father}, {"person_id": "420106198305141516"}):
+        assert emergency_aid(embedded, **ask) == emergency_aid(neo4j, **ask), ask
+    assert sorted(r["amount"] for r in emergency_aid(neo4j, person_id=father)) == [600.0, 800.0]
 
 
 def test_household_view_parity(both: tuple[GraphStore, GraphStore]) -> None:
