@@ -32,7 +32,7 @@ from api.core.presenting import initial_name
 from api.core.runtime import StoreRuntime
 from api.core.security import KeyRing
 from api.deps import Context
-from api.routes import audit_log, findings, health, households, identity, ingest, keys, linkage, persons, policy
+from api.routes import audit_log, findings, health, households, identity, ingest, keys, linkage, persons, policy, services
 from graph.privacy import MaskingFilter, mask_text, mask_tree
 from graph.store import GraphStore, StoreError
 from policy.catalogue import load_catalogue
@@ -97,7 +97,7 @@ def create_app(
         ),
     )
     app.state.aidgraph = ctx
-    for module in (health, households, persons, findings, linkage, policy, identity, ingest, audit_log, keys):
+    for module in (health, households, persons, findings, linkage, services, policy, identity, ingest, audit_log, keys):
         app.include_router(module.router, prefix=API_PREFIX)
     workbench.install(app)
     _add_error_handlers(app)

@@ -60,6 +60,18 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "linkage.accept": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),  # a charity's is a proposal
     "linkage.proposals": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),
     "linkage.decline": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),
+    "orders.list": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),  # a charity: its own orders
+    "orders.dispatch": frozenset({Role.CASEWORKER, Role.CONSUMER}),
+    "orders.step": frozenset({Role.CASEWORKER, Role.CONSUMER, Role.CHARITY}),  # a charity: its own orders
+    "resources.evaluate": frozenset({Role.CASEWORKER, Role.CONSUMER}),
+    "resources.standing": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER, Role.CHARITY}),  # a charity: its own
+    "referrals.list": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),
+    "referrals.send": frozenset({Role.CASEWORKER, Role.CONSUMER}),
+    "referrals.answer": frozenset({Role.CASEWORKER, Role.CONSUMER}),
+    "applications.create": frozenset({Role.CASEWORKER, Role.CONSUMER}),
+    "applications.list": frozenset({Role.CASEWORKER, Role.AUDITOR, Role.CONSUMER}),
+    "applications.check": frozenset({Role.CASEWORKER, Role.CONSUMER}),
+    "applications.decide": frozenset({Role.CASEWORKER, Role.CONSUMER}),
     "identity.unresolved": frozenset({Role.AUDITOR, Role.CONSUMER}),
     "identity.reviews": frozenset({Role.AUDITOR, Role.CONSUMER}),
     "identity.decide": frozenset({Role.AUDITOR}),

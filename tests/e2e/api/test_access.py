@@ -11,6 +11,8 @@ import pytest
 from api.core.security import ROUTE_ROLES
 from tests.e2e.api.conftest import CHARITY_ORG, HEAD, HOUSEHOLD, MINOR, OPEN_NEED, OTHER_HOUSEHOLD, Api
 
+OTHER_HEAD = "420106198305141516"  # 周, the driver of 武昌区
+
 CALLERS = ["caseworker_in", "caseworker_out", "auditor", "charity", "consumer_all", "consumer_one", "admin", "nobody"]
 
 
@@ -23,6 +25,30 @@ def _upload() -> dict:
     # A need of a household in 西塞山区: inside the consumer key's region (4202).
     need = f"need_id,household_id,person_ref,category,urgency,raised_on,status,description\nN-90,{HOUSEHOLD},,housing,keep_watching,2024-02-01,open,roof\n"
     return {"files": [("files", ("needs.csv", need.encode(), "text/csv"))]}
+
+
+def _service_objects(api: Api, path: str) -> str:
+    """A work order, a referral step, an application (checked or not) of 西塞山's household, for the routes that move them."""
+    import datetime as dt
+
+    from actions.intake import check_application, take_application
+    from actions.referrals import refer
+    from actions.work_orders import dispatch
+
+    if "{order}" in path:
+        path = path.replace("{order}", dispatch(api.store, OPEN_NEED, CHARITY_ORG, by="test")["order_id"])
+    if "{referral}" in path:
+        path = path.replace("{referral}", refer(api.store, HOUSEHOLD, level="village_window", by="test", reason="x")["referral_id"])
+    for placeholder in ("{application}", "{checked}"):
+        if placeholder in path:
+            at = dt.datetime(2026, 6, 30, 9, tzinfo=dt.UTC)
+            made = take_application(
+                api.store, applicant_id=HEAD, applicant_name="王付红", applied_in="420203100201", reason="x", amount=500, by="test", at=at
+            )
+            if placeholder == "{checked}":
+                check_application(api.store, made["application_id"], by="test")
+            path = path.replace(placeholder, made["application_id"])
+    return path
 
 
 # route name, method, path (with {finding}), request kwargs, status per caller in CALLERS order
@@ -62,6 +88,56 @@ MATRIX = [
         [200, 404, 403, 200, 200, 403, 403, 401],
     ),
     ("linkage.proposals", "GET", "/linkage/proposals", {}, [200, 200, 200, 200, 200, 403, 403, 401]),
+    ("orders.list", "GET", "/work-orders", {}, [200, 200, 200, 200, 200, 403, 403, 401]),
+    # a second dispatch of one need while its order is open, a second answer to one order: 409
+    (
+        "orders.dispatch",
+        "POST",
+        "/work-orders",
+        {"json": {"need_id": OPEN_NEED, "resource_id": CHARITY_ORG}},
+        [201, 404, 403, 403, 409, 403, 403, 401],
+    ),
+    ("orders.step", "POST", "/work-orders/{order}/accept", {"json": {}}, [200, 404, 403, 409, 409, 403, 403, 401]),
+    (
+        "resources.evaluate",
+        "POST",
+        f"/resources/{CHARITY_ORG}/evaluations",
+        {"json": {"stage": "final", "on": "2026-06-30", "score": 0.9}},
+        [201, 404, 403, 403, 409, 403, 403, 401],
+    ),
+    ("resources.standing", "GET", f"/resources/{CHARITY_ORG}/standing", {}, [200, 404, 200, 200, 200, 403, 403, 401]),
+    ("referrals.list", "GET", "/referrals", {}, [200, 200, 200, 403, 200, 403, 403, 401]),
+    (
+        "referrals.send",
+        "POST",
+        "/referrals",
+        {"json": {"household_id": HOUSEHOLD, "level": "village_window", "reason": "医疗费用负担重"}},
+        [201, 404, 403, 403, 409, 403, 403, 401],
+    ),
+    (
+        "referrals.answer",
+        "POST",
+        "/referrals/{referral}/answer",
+        {"json": {"response": "已链接服务", "resolved": True}},
+        [200, 404, 403, 403, 409, 403, 403, 401],
+    ),
+    # 武昌's driver applies in 西塞山: taken there, whatever his hukou
+    (
+        "applications.create",
+        "POST",
+        "/applications",
+        {"json": {"applicant_id": OTHER_HEAD, "applicant_name": "周", "applied_in": "420203100201", "reason": "车祸", "amount": 800}},
+        [201, 404, 403, 403, 201, 403, 403, 401],
+    ),
+    ("applications.list", "GET", "/applications", {}, [200, 200, 200, 403, 200, 403, 403, 401]),
+    ("applications.check", "POST", "/applications/{application}/checks", {}, [200, 404, 403, 403, 409, 403, 403, 401]),
+    (
+        "applications.decide",
+        "POST",
+        "/applications/{checked}/decision",
+        {"json": {"outcome": "confirmed"}},
+        [200, 404, 403, 403, 409, 403, 403, 401],
+    ),
     ("identity.unresolved", "GET", "/identity/unresolved", {}, [403, 403, 200, 403, 200, 403, 403, 401]),
     ("identity.reviews", "GET", "/identity/reviews", {}, [403, 403, 200, 403, 200, 403, 403, 401]),
     ("identity.decide", "POST", "/identity/reviews/{review}/confirm", {"json": {}}, [403, 403, 200, 403, 403, 403, 403, 401]),
@@ -93,7 +169,12 @@ def test_every_route_is_in_the_matrix(api: Api) -> None:
             .replace("{finding}", "{finding_id}")
             .replace("{review}", "{review_id}")
             .replace("{finding_id}/confirm", "{finding_id}/{decision}")
-            .replace("{finding_id}/dismiss", "{finding_id}/{decision}"),
+            .replace("{finding_id}/dismiss", "{finding_id}/{decision}")
+            .replace("{order}/accept", "{order_id}/{step}")
+            .replace(CHARITY_ORG, "{resource_id}")
+            .replace("{referral}", "{referral_id}")
+            .replace("{application}", "{application_id}")
+            .replace("{checked}", "{application_id}"),
         )
         for m, p in paths
     }
@@ -112,6 +193,7 @@ def test_role_route_matrix(api: Api, route: str, method: str, path: str, kwargs:
         from ingest.identity import review_id
 
         path = path.replace("{review}", review_id(NodeKind.AID_RECORD, "YB-2023-007731", MINOR))
+    path = _service_objects(api, path)
     got = {}
     for caller in CALLERS:
         request = dict(kwargs)
