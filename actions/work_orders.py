@@ -8,7 +8,8 @@ with the order's state named (a ValueError); an unknown order, need or resource 
   category, region, capacity, not barred) and the need must have no open order; the order is due
   within the response hours of the need's tag in the catalogue (urgent intervention: 24 h);
 - **accept**, **visit** (who, which day, what was done, hours; more than one visit is fine),
-  **complete** (after at least one visit, with the household's satisfaction from 0 to 1);
+  **complete** (after at least one visit, with the household's satisfaction from 0 to 1): the need
+  is met, its status ``closed`` in the same write;
 - **return**: the resource gives the order back, with the reason, before it is completed; the need
   waits for another dispatch.
 """
@@ -114,7 +115,9 @@ def complete_order(store: GraphStore, order_id: str, *, by: str, satisfaction: f
     with store.exclusive():
         order = _step(store, order_id, (OrderState.VISITED,), "completed (it needs a visit first)")
         update = {"state": OrderState.COMPLETED, "completed_at": _moment(at), "satisfaction": satisfaction, "last_by": by}
-        return _save(store, order.model_copy(update=update), f"work order {order_id} completed by {by}")
+        need = store.get_node(NodeKind.NEED, order.need_id)
+        met = [NodeWrite(NodeKind.NEED, order.need_id, {**need, "status": "closed"})] if need is not None else []
+        return _save(store, order.model_copy(update=update), f"work order {order_id} completed by {by}", *met)
 
 
 def return_order(store: GraphStore, order_id: str, *, by: str, reason: str, at: dt.datetime | None = None) -> dict[str, Any]:

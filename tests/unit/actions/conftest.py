@@ -14,6 +14,7 @@ AT = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
 NEEDS = """need_id,household_id,person_ref,category,urgency,raised_on,status,description
 N-9,H-420106-0001,420106198305141516,psychological,urgent_intervention,2025-03-01,open,despair after the second hospital stay
 N-8,H-420106-0001,420106195203021333,care,needs_care,2025-03-01,open,the father cannot bathe alone
+N-7,H-420106-0001,420106195203021333,care,keep_watching,2025-03-01,open,the father lives alone most days
 """
 
 

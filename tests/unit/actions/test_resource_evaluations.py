@@ -29,8 +29,8 @@ def _served(store: GraphStore, need_id: str, satisfaction: float, completed: dt.
 def _excluded(store: GraphStore, day: dt.date) -> dict[str, str]:
     rec = recommend(store, "H-420106-0001", as_of=day)
     assert rec is not None
-    [n8] = [n for n in rec.needs if n.need_id == "N-8"]
-    return {e["resource_id"]: e["why"] for e in n8.excluded}
+    [n7] = [n for n in rec.needs if n.need_id == "N-7"]  # N-8 and N-9 were met by their orders
+    return {e["resource_id"]: e["why"] for e in n7.excluded}
 
 
 def test_a_bar_runs_three_years_from_the_evaluation_day(orders_store: GraphStore) -> None:
@@ -46,8 +46,8 @@ def test_a_bar_runs_three_years_from_the_evaluation_day(orders_store: GraphStore
     assert _excluded(orders_store, dt.date(2025, 6, 30))["R-S1"] == why
     assert _excluded(orders_store, dt.date(2028, 6, 29))["R-S1"] == why  # the window has emptied; the bar stands
     assert "R-S1" not in _excluded(orders_store, dt.date(2028, 6, 30))  # three years on, it may serve again
-    with pytest.raises(ValueError, match="R-S1 cannot serve N-8: barred until 2028-06-30"):
-        dispatch(orders_store, "N-8", "R-S1", by="李干事", at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    with pytest.raises(ValueError, match="R-S1 cannot serve N-7: barred until 2028-06-30"):
+        dispatch(orders_store, "N-7", "R-S1", by="李干事", at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
     [day_before] = [r for r in standing_resources(orders_store, dt.date(2025, 6, 29), None) if r["resource"]["resource_id"] == "R-S1"]
     assert day_before["standing"].barred is False  # the bar starts on the evaluation's day, not before
 

@@ -45,6 +45,8 @@ def test_steps_in_order_with_visits_satisfaction_and_history(orders_store: Graph
     visit_order(orders_store, "WO-N-9-1", by="社工 王", on=dt.date(2025, 3, 10), hours=1, done="follow-up, referred to counselling")
     done = complete_order(orders_store, "WO-N-9-1", by="社工 王", satisfaction=0.8, at=AT + dt.timedelta(days=8))
     assert (done["state"], done["satisfaction"], done["completed_at"]) == ("completed", 0.8, "2025-03-11T09:00:00+00:00")
+    need = orders_store.get_node(NodeKind.NEED, "N-9")
+    assert need is not None and need["status"] == "closed"  # the need is met
     with pytest.raises(ValueError, match="is completed: it cannot be returned"):
         return_order(orders_store, "WO-N-9-1", by="王", reason="late")
     [order] = work_orders(orders_store, need_id="N-9")
