@@ -9,7 +9,9 @@ its own process so each peak memory is its own: generation;
 the parse-only floor (every file read with the csv module); per engine: ingest (rows/s and its
 ratio to the floor), store size on disk, store open, each audit question, one household chain
 and one recommendation (median and p90 of 200), a full evaluation of tiers and obligations;
-identity resolution (``--resolution``, embedded); and the DuckDB baseline of three duplicate-aid
+identity resolution (``--resolution``, embedded); the service history played into the store
+(work orders from dispatch to completion, the share answered on time, the planted service cases
+found); and the DuckDB baseline of three duplicate-aid
 rules, with its finding counts checked against AidGraph's. Writes ``results.json``,
 ``results.md`` and ``growth.svg`` (time against size, log-log) under ``--out``.
 
@@ -93,6 +95,8 @@ def measure_size(people: int, args: argparse.Namespace, work: Path) -> dict[str,
         if args.resolution and name == "embedded":
             print(f"[{people:,} people] {name}: identity resolution", flush=True)
             result["resolution"] = _step("resolution", engine=engine)
+        print(f"[{people:,} people] {name}: service history", flush=True)
+        result["services"] = _step("services", engine=engine, folder=str(folder))
         row["engines"][name] = result
         if name.startswith("neo4j") and args.neo4j_launch:
             _neo4j_server("stop", args.neo4j_launch)
@@ -164,6 +168,22 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {_fmt(row['people_target'])} | {rule} | {d['findings']} | {row['aidgraph_findings'].get(rule)} | {_fmt(d['seconds'])} | "
                 f"{_fmt(row['duckdb']['total_s'])} | {_fmt(ours.get('embedded'))} | {_fmt(ours.get('neo4j', ours.get('neo4j --initial')))} |"
             )
+    lines += [
+        "",
+        "Service assistance (the generated service history, `ingest/synthetic/services.py`): work orders, dispatch to completion,",
+        "the share answered within the tag's response time, the planted service cases the audit found:",
+        "",
+        "| people | engine | orders | completed | to completion h, median | p90 | on time | planted found | other findings | play s | findings s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["sizes"]:
+        for engine, r in row["engines"].items():
+            if sv := r.get("services"):
+                lines.append(
+                    f"| {_fmt(row['people_target'])} | {engine} | {sv['orders']} | {sv['completed']} | {_fmt(sv['to_completion_hours_median'])} | "
+                    f"{_fmt(sv['to_completion_hours_p90'])} | {_fmt(sv['on_time_share'])} | {sv['found_planted']} of {sv['planted']} | "
+                    f"{sv['found_other']} | {_fmt(sv['play_s'])} | {_fmt(sv['service_findings_s'])} |"
+                )
     resolution = [(row, row["engines"]["embedded"].get("resolution")) for row in results["sizes"]]
     if any(r for _, r in resolution):
         lines += ["", "| people | identity resolution s | linked | queued | peak MB |", "|---|---|---|---|---|"]

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         f"p95 {times[int(len(times) * 0.95)]:.1f} ms, max {times[-1]:.1f} ms"
     )
     # Scarce: free places for about half the unserved needs.
-    every = max(2, round(len(linkage_resources(store, as_of=day.isoformat(), region=None)) / max(1, len(families) // 2)))
+    every = max(2, round(len(linkage_resources(store, as_of=day.isoformat(), region_codes=None)) / max(1, len(families) // 2)))
     free = sum(make_scarce(store, every).values())
     t = time.perf_counter()
     result = allocate(store, as_of=day)

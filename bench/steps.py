@@ -160,6 +160,37 @@ def duckdb_duplicates(folder: str) -> dict[str, Any]:
     return duplicate_aid_sql(Path(folder))
 
 
+def services(engine: dict[str, str], folder: str) -> dict[str, Any]:
+    """Play the service history into the ingested store (it writes: run it after the other
+    questions); time it, the service findings, and the orders' times."""
+    from ingest.synthetic.services import order_times, plant_services
+    from policy.service_findings import service_findings
+    from queries.work_orders import work_orders
+
+    store = _open(engine)
+    seed = json.loads((Path(folder) / "truth.json").read_text(encoding="utf-8"))["seed"]
+    t = time.perf_counter()
+    played = plant_services(store, seed=seed)
+    seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    found = service_findings(store, as_of=AS_OF)
+    findings_s = time.perf_counter() - t
+    planted = {(c["kind"], c.get("order") or c["resource"]) for c in played["planted"]}
+    got = {(f.kind, f.evidence.get("order_id") or f.evidence["resource_id"]) for f in found}
+    times = order_times(work_orders(store))
+    store.close()
+    return {
+        "play_s": seconds,
+        "service_findings_s": findings_s,
+        "planted": len(planted),
+        "found_planted": len(planted & got),
+        "found_other": len(got - planted),
+        **played["counts"],
+        **times,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 STEPS = {
     "parse": parse,
     "generate": generate,
@@ -167,6 +198,7 @@ STEPS = {
     "queries": queries,
     "resolution": resolution,
     "duckdb": duckdb_duplicates,
+    "services": services,
 }
 
 

@@ -11,6 +11,8 @@ export AIDGRAPH_STORE="${AIDGRAPH_STORE:-demo/store}"
 
 .venv/bin/aidgraph generate --households "$HOUSEHOLDS" --seed 7 --out demo/prefecture
 .venv/bin/aidgraph ingest demo/prefecture
+# The districts' service work on it: work orders, visits, evaluations, referrals (planted cases in truth.json).
+.venv/bin/aidgraph plant-services demo/prefecture
 .venv/bin/aidgraph stats
 # A household with a medical need paid by a department and a charity: a planted duplicate.
 sample=$(.venv/bin/python -c "import json; t=json.load(open('demo/prefecture/truth.json', encoding='utf-8')); print(next(c['households'][0] for c in t['duplicate_aid'] if c['kind'] == 'need_paid_twice'))")

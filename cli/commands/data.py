@@ -38,6 +38,30 @@ def generate(
     )
 
 
+@app.command("plant-services")
+@friendly
+def plant_services_cmd(
+    folder: Annotated[Path, typer.Argument(help="The generated prefecture (its truth.json gets the planted service cases).")],
+    store: StoreOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """After ingesting a generated prefecture: play its service history (work orders, visits,
+    evaluations, referrals) into the store, and add the planted service cases to truth.json."""
+    from ingest.synthetic.services import plant_services
+
+    truth_file = folder / "truth.json"
+    truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    with _open(store, neo4j) as graph_store:
+        played = plant_services(graph_store, seed=truth["seed"])
+    truth["service"] = played["planted"]
+    truth["counts"].update(played["counts"])
+    truth_file.write_text(json.dumps(truth, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    kinds = sorted({c["kind"] for c in played["planted"]})
+    out.print(
+        f"{played['counts']['orders']} work orders, {played['counts']['referral_steps']} referral steps; planted {len(played['planted'])} service cases ({', '.join(kinds)})"
+    )
+
+
 @app.command()
 @friendly
 def ingest(

@@ -6,11 +6,13 @@ import csv
 import datetime as dt
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from graph.national_id import is_valid_id_number
+from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest import synthetic
 from ingest.loader import ingest_folder
@@ -190,5 +192,28 @@ def test_the_generator_is_split_by_what_it_makes() -> None:
 
     folder = Path(ingest.synthetic.__file__).parent
     sizes = {p.stem: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
-    assert set(sizes) == {"__init__", "geography", "people", "family", "aid", "planted", "truth"}
+    assert set(sizes) == {"__init__", "geography", "people", "family", "aid", "planted", "truth", "services"}
     assert max(sizes.values()) < 400, sizes
+
+
+def test_the_service_history_plants_what_the_audit_finds(store: GraphStore, prefecture: Callable[..., tuple[Path, dict]]) -> None:
+    """Issue 24: orders, visits, evaluations and referrals played into the ingested prefecture; the
+    planted overdue, returned and barred cases are exactly the audit's service findings."""
+    from ingest.synthetic.services import order_times, plant_services
+    from policy.service_findings import service_findings
+    from queries.referrals import referrals
+    from queries.work_orders import work_orders
+
+    folder, truth = prefecture(5000, 5)
+    ingest_folder(store, folder)
+    played = plant_services(store, seed=truth["seed"])
+    kinds = {c["kind"] for c in played["planted"]}
+    assert kinds == {"order_overdue", "returned_not_redispatched", "barred_still_serving"}
+    found = service_findings(store, as_of=AS_OF)
+    planted = {(c["kind"], c.get("order") or c["resource"]) for c in played["planted"]}
+    assert {(f.kind, f.evidence.get("order_id") or f.evidence["resource_id"]) for f in found} == planted
+    orders = work_orders(store)
+    times = order_times(orders)
+    assert times["completed"] >= 1 and 0 < times["on_time_share"] <= 1
+    assert len(orders) == played["counts"]["orders"] and {o["state"] for o in orders} >= {"completed", "dispatched", "returned"}
+    assert {r["state"] for r in referrals(store)} >= {"resolved"}
