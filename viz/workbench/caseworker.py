@@ -76,7 +76,12 @@ async def queues(request: Request, user: UserDep) -> Response:
     unmatched = await api_call(
         request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, page=Page(0, PAGE)
     )
-    return render(request, "queues.html", day=day, warnings=warnings, reviews=reviews, waiting=waiting, unmatched=unmatched)
+    from viz.workbench.orders import open_orders
+
+    overdue = await open_orders(request, user, overdue=True)
+    return render(
+        request, "queues.html", day=day, warnings=warnings, reviews=reviews, waiting=waiting, unmatched=unmatched, overdue=overdue
+    )
 
 
 async def with_names(request: Request, page: dict[str, Any]) -> dict[str, Any]:

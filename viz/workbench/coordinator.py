@@ -65,11 +65,14 @@ async def families(request: Request, user: UserDep, page: int = 1) -> Response:
             matched.append(await api_call(request, user, "households.get", households.get_household, household_id=household_id, as_of=None))
         except PageError:
             continue
+    from viz.workbench.orders import open_orders
+
     return render(
         request,
         "families.html",
         day=day,
         org=org,
+        orders=await open_orders(request, user),
         unmatched=unmatched,
         waiting=waiting,
         matched=matched,

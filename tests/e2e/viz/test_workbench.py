@@ -236,3 +236,38 @@ def test_a_coordinators_offer_reaches_the_caseworkers_queue_with_names(api: Api,
     sign_in(web, api.keys["charity"])
     served = web.get("/workbench/families").text
     assert "王付红" in served[served.index('id="matched"') :]  # the match lets the coordinator see the family
+
+
+def test_a_work_order_from_the_household_file_to_the_coordinators_forms(api: Api, web: TestClient) -> None:
+    token = sign_in(web, api.keys["caseworker_in"])
+    sent = web.post(
+        "/workbench/orders/dispatch",
+        data={"need_id": OPEN_NEED, "resource_id": "R-C2", "csrf_token": token, "back": f"/workbench/households/{HOUSEHOLD}"},
+    )
+    assert "工单已派出" in sent.text and "WO-N-4-1" in sent.text[sent.text.index('id="referral"') :]  # the chain lists it
+    token = sign_in(web, api.keys["charity"])
+    page = web.get("/workbench/families").text
+    orders = page[page.index('id="orders"') : page.index('id="offers"')]
+    assert "WO-N-4-1" in orders and "接单" in orders and "已派单" in orders
+    for step, fields in (("accept", {}), ("visit", {"done": "心理疏导", "hours": "1.5"}), ("complete", {"satisfaction": "0.9"})):
+        moved = web.post(f"/workbench/orders/WO-N-4-1/{step}", data={"csrf_token": token, **fields})
+        assert "已记录" in moved.text, step
+    done = moved.text[moved.text.index('id="orders"') : moved.text.index('id="offers"')]
+    assert "已完成" in done and "接单</button>" not in done
+    bad = web.post("/workbench/orders/WO-N-4-1/complete", data={"csrf_token": token, "satisfaction": "high"})
+    assert bad.status_code == 422
+
+
+def test_the_caseworkers_queue_lists_overdue_orders(api: Api, web: TestClient) -> None:
+    import datetime as dt
+
+    from actions.work_orders import dispatch
+
+    dispatch(api.store, OPEN_NEED, "R-C2", by="派单中心", at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))  # due 2025-01-08, never answered
+    sign_in(web, api.keys["caseworker_in"])
+    queue = web.get("/workbench/queues").text
+    late = queue[queue.index('id="queue-orders"') : queue.index('id="queue-unserved"')]
+    assert "WO-N-4-1" in late and "超时未响应工单" in late
+    sign_in(web, api.keys["caseworker_out"])
+    other = web.get("/workbench/queues").text
+    assert "WO-N-4-1" not in other  # another region's order
