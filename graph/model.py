@@ -643,6 +643,8 @@ class Need(_Node):
     raised_on: Date
     status: NeedStatus | None = None
     description: Text | None = None
+    #: The need type of the district's service catalogue (``policy/configs/catalogue.toml``), e.g. N060.
+    need_type: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,32}$")] | None = None
 
 
 class ProviderType(StrEnum):
@@ -666,6 +668,8 @@ class Resource(_Node):
     satisfaction: Annotated[float | None, Field(ge=0, le=1)] = None
     skills: Text | None = None
     languages: Annotated[list[str] | None, BeforeValidator(_parse_list)] = None
+    #: The service market's sub-categories it offers (服务云超市, the catalogue's), ``;``-separated.
+    market: Annotated[list[str] | None, BeforeValidator(_parse_list)] = None
 
     @field_validator("satisfaction", mode="before")
     @classmethod

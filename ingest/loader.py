@@ -23,6 +23,7 @@ from graph.model import (
 )
 from graph.store import GraphStore, WriteBatch, WriteResult, bulk_load
 from graph.stores.staged import RepeatedNode
+from ingest.codes import CatalogueCodes
 from ingest.exchange import FILE_SPECS, INGEST_ORDER, FileRejected, FileSpec, check_structure, find_files, read_rows
 from ingest.report import MAX_REJECTS_LISTED, FileReport, IngestReport, Reject, _shown
 from ingest.rules import _HANDLERS, _Context, _FileHandler, _first_error, _RowError
@@ -141,6 +142,7 @@ def ingest_folder(
     one_transaction: bool = False,
     check: Callable[[WriteBatch], None] | None = None,
     in_batches: bool = False,
+    codes: CatalogueCodes | None = None,
 ) -> IngestReport:
     """Ingest every exchange file in ``folder`` into ``store``.
 
@@ -157,13 +159,16 @@ def ingest_folder(
     An empty store whose engine has a bulk loader (``store.first_load()``: LadybugDB's ``COPY``)
     is loaded through it, the whole folder in one transaction, unless ``in_batches`` (each batch
     its own transaction: a run stopped midway keeps the batches it wrote).
+
+    ``codes``: the service catalogue's (``Catalogue.codes()``); a need whose ``need_type``, or a
+    resource whose ``market``, the catalogue does not define is a bad row, with the reason.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
 
     def load(into: GraphStore) -> IngestReport:
-        return _ingest_folder(into, folder, batch_size, progress, today, encoding, chunk_rows, one_transaction, check)
+        return _ingest_folder(into, folder, batch_size, progress, today, encoding, chunk_rows, one_transaction, check, codes)
 
     with bulk_load():
         if not (one_transaction or in_batches):
@@ -199,12 +204,13 @@ def _ingest_folder(
     chunk_rows: int,
     one_transaction: bool = False,
     check: Callable[[WriteBatch], None] | None = None,
+    codes: CatalogueCodes | None = None,
 ) -> IngestReport:
     ingest_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     report = IngestReport(folder=str(folder), ingest_id=ingest_id)
     found, rejected, report.ignored = find_files(folder)
     report.files_rejected.extend(rejected)
-    ctx = _Context(store=store, today=today or dt.date.today())
+    ctx = _Context(store=store, today=today or dt.date.today(), codes=codes)
     whole = WriteBatch(source=f"ingest {ingest_id} (one transaction)", hands_over_props=True)
     kinds_by_file: dict[str, set[str]] = {}
 

@@ -36,6 +36,7 @@ from graph.model import NODE_KEY, NodeKind, RelKind
 from graph.store import StoreError, WriteBatch, WriteResult
 from graph.stores.ladybug import NODE_COLUMNS, REL_COLUMNS
 from graph.stores.staged import RepeatedNode, StagedLoad
+from ingest.codes import CatalogueCodes
 
 __all__ = ["ImportFiles", "InitialLoad", "import_initial", "launcher_port"]
 
@@ -187,8 +188,10 @@ def import_initial(
     encoding: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     open_store: Callable[[str], Any] | None = None,
+    codes: CatalogueCodes | None = None,
 ) -> InitialLoad:
-    """Load ``folder`` into the empty Neo4j at ``uri`` (a launcher's) with the import tool."""
+    """Load ``folder`` into the empty Neo4j at ``uri`` (a launcher's) with the import tool; rows are
+    checked as ``ingest_folder`` checks them (``codes``: the service catalogue's)."""
     from graph.stores.neo4j import Neo4jStore
     from ingest.loader import ingest_folder
 
@@ -204,7 +207,7 @@ def import_initial(
         files = ImportFiles(Path(tmp))
         t = time.perf_counter()
         try:
-            report = ingest_folder(files, folder, batch_size=batch_size, progress=progress, encoding=encoding)  # type: ignore[arg-type]
+            report = ingest_folder(files, folder, batch_size=batch_size, progress=progress, encoding=encoding, codes=codes)  # type: ignore[arg-type]
         finally:
             files.close()
         timings["validate"] = time.perf_counter() - t

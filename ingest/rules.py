@@ -20,10 +20,12 @@ from graph.model import (
     Ref,
     Region,
     RelKind,
+    Resource,
     refs_of,
 )
 from graph.national_id import IdNumberError, validate_id_number
 from graph.store import EdgeWrite, GraphStore, NodeWrite
+from ingest.codes import CatalogueCodes
 from ingest.exchange import FILE_KINDS, FILE_MODELS
 
 __all__: list[str] = []  # read by ingest.loader only
@@ -47,6 +49,8 @@ class _Context:
     today: dt.date = field(default_factory=dt.date.today)
     #: Regions this ingest holds but has not written yet (one-transaction ingests write at the end).
     staged_regions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The service catalogue's codes the need and resource files are checked against (None: not checked).
+    codes: CatalogueCodes | None = None
 
     def known(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
         keys = set(keys)
@@ -276,6 +280,13 @@ def _kinship_convert(k: Kinship, refs: dict[str, set[str]], ctx: _Context) -> _W
 def _needs_check(n: Need, ctx: _Context) -> None:
     if n.raised_on > ctx.today:
         raise _RowError("raised_on", "is in the future", n.raised_on.isoformat())
+    if n.need_type is not None and ctx.codes is not None and (problem := ctx.codes.need_type_problem(n.need_type, n.category.value)):
+        raise _RowError("need_type", problem, n.need_type)
+
+
+def _resources_check(r: Resource, ctx: _Context) -> None:
+    if r.market and ctx.codes is not None and (problem := ctx.codes.market_problem(r.market)):
+        raise _RowError("market", problem, ";".join(r.market))
 
 
 def _handler(name: str, **particular: Any) -> _FileHandler:
@@ -312,6 +323,6 @@ _HANDLERS: dict[str, _FileHandler] = {
         check=_period("period_start", "period_end"),
         converter={"edge_props": lambda a, name: {"match": "exact", "score": 1.0} if name == "beneficiary_ref" else {}},
     ),
-    "resources": _handler("resources"),
+    "resources": _handler("resources", check=_resources_check),
     "services": _handler("services", check=_period("start", "end")),
 }

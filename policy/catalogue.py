@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph.model import NeedCategory, ReferralLevel, Urgency
+from ingest.codes import CatalogueCodes
 from policy.config import CONFIGS, read_toml
 from queries.standing import StandingRules
 
@@ -127,6 +128,17 @@ class Catalogue(_Section):
             if t.market not in subs:
                 raise ValueError(f"{where}: market {t.market!r} is not a sub-category of the market")
         return self
+
+    def codes(self) -> CatalogueCodes:
+        """The codes an ingest checks the need and resource files against.
+
+        Examples
+        --------
+        >>> load_catalogue().codes().need_types["N060"], "tutoring" in load_catalogue().codes().market
+        (('课业辅导', 'schooling'), True)
+        """
+        subs = frozenset(code for category in self.market.values() for code in category.sub)
+        return CatalogueCodes(self.name, {t.code: (t.name, t.category.value) for t in self.need_types}, subs)
 
     def need_type(self, code: str) -> NeedType:
         """The need type of ``code``; a KeyError naming the code if the catalogue has none."""

@@ -100,6 +100,8 @@ async def upload(
         sources = [(n, f.file) for n, f in zip(names, files, strict=True)]
         ignored = await anyio.to_thread.run_sync(_stage, sources, folder, ctx.settings.max_unzipped_bytes)
 
+        codes = ctx.catalogue.codes()
+
         def check(batch: WriteBatch) -> None:
             if caller.region is not None:
                 reasons = write_scope_violations(ctx.runtime.store, batch, caller.sees_region)
@@ -107,7 +109,9 @@ async def upload(
                     raise WriteOutOfScope(reasons)
 
         try:
-            report = await ctx.runtime.write(lambda s: ingest_folder(s, folder, encoding=encoding, one_transaction=True, check=check))
+            report = await ctx.runtime.write(
+                lambda s: ingest_folder(s, folder, encoding=encoding, one_transaction=True, check=check, codes=codes)
+            )
         except WriteOutOfScope as exc:
             raise ApiError(403, "out_of_scope", f"nothing was stored: {exc}") from None
         report.ignored.extend(ignored)

@@ -11,7 +11,21 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.app import EXIT_FILE_REJECTED, EXIT_ROWS_REJECTED, JsonOpt, Neo4jOpt, StoreOpt, _open, _table, app, emit, err, friendly, out
+from cli.app import (
+    EXIT_FILE_REJECTED,
+    EXIT_ROWS_REJECTED,
+    CatalogueOpt,
+    JsonOpt,
+    Neo4jOpt,
+    StoreOpt,
+    _open,
+    _table,
+    app,
+    emit,
+    err,
+    friendly,
+    out,
+)
 from graph.open import store_path_from_env
 from queries.unlinked import unlinked_references
 
@@ -87,9 +101,11 @@ def ingest(
             "instead of one bulk COPY.",
         ),
     ] = False,
+    catalogue: CatalogueOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a folder (or a zip of one); list every rejected row by file, row and field.
+    Needs' need_type and resources' market codes are checked against the service catalogue.
 
     Into an empty embedded store the folder is loaded in bulk, whole or not at all; later loads
     are written batch by batch, each batch its own transaction.
@@ -102,6 +118,9 @@ def ingest(
     import tempfile
 
     from ingest.archive import ArchiveRejected, unpack_exchange_zip
+    from policy.catalogue import load_catalogue
+
+    codes = load_catalogue(catalogue).codes()
 
     with contextlib.ExitStack() as stack:
         source = folder
@@ -115,7 +134,7 @@ def ingest(
                 raise typer.Exit(EXIT_FILE_REJECTED) from None
         elif not folder.is_dir():
             raise ValueError(f"{folder} is not a folder or a zip archive")
-        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json, initial, in_batches)
+        report, engine = _ingest_with_progress(store, neo4j, source, batch_size, encoding, as_json, initial, in_batches, codes)
         report.ignored.extend(unpack_ignored)
         _ingest_answer(report, engine, folder, store, rejects, as_json)
 
@@ -129,6 +148,7 @@ def _ingest_with_progress(
     as_json: bool,
     initial: bool = False,
     in_batches: bool = False,
+    codes: Any = None,
 ) -> tuple[Any, str]:
     from ingest.loader import ingest_folder
 
@@ -154,8 +174,10 @@ def _ingest_with_progress(
                 from ingest.neo4j_import import import_initial
 
                 uri = neo4j or os.environ["AIDGRAPH_NEO4J_URI"]
-                return import_initial(folder, uri, batch_size=batch_size, encoding=encoding, progress=on_batch).report, "neo4j"
-            report = ingest_folder(graph_store, folder, batch_size=batch_size, progress=on_batch, encoding=encoding, in_batches=in_batches)
+                return import_initial(folder, uri, batch_size=batch_size, encoding=encoding, progress=on_batch, codes=codes).report, "neo4j"
+            report = ingest_folder(
+                graph_store, folder, batch_size=batch_size, progress=on_batch, encoding=encoding, in_batches=in_batches, codes=codes
+            )
         return report, graph_store.engine
 
 

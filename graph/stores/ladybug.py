@@ -137,6 +137,8 @@ _HISTORY_COLUMNS = {
     "after": "STRING",
 }
 REL_COLUMNS = {rel: rel_columns(rel) for rel in RelKind}
+#: Columns a node table gained after format 3 (the service catalogue's codes on needs and resources).
+ADDED_COLUMNS: dict[NodeKind, tuple[str, ...]] = {NodeKind.NEED: ("need_type",), NodeKind.RESOURCE: ("market",)}
 
 
 def _schema() -> list[str]:
@@ -154,6 +156,9 @@ def _schema() -> list[str]:
         "key STRING, before STRING, after STRING, PRIMARY KEY (id))"
     )
     statements.append(f"CREATE NODE TABLE IF NOT EXISTS {META_TABLE} (name STRING, value STRING, PRIMARY KEY (name))")
+    # Columns added to a table after format 3: a store made before gets them (empty) when opened for writing.
+    for kind, names in ADDED_COLUMNS.items():
+        statements += [f"ALTER TABLE `{kind.value}` ADD IF NOT EXISTS `{n}` {NODE_COLUMNS[kind][n]}" for n in names]
     return statements
 
 
