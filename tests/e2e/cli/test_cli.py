@@ -90,9 +90,9 @@ def test_household_chain_in_the_cli(tmp_path: Path, two_cases_dir: Path) -> None
     shown = runner.invoke(app, ["household", "H-420203-0001", "--store", store, "--chain", "--as-of", "2026-06-30"])
     assert shown.exit_code == 0
     assert "aid timeline: 2023-09-01 MZ DIBAO -> 2023-09-10 YB YILIAO_JIUZHU" in shown.output
-    assert "referral level: village_window" in shown.output
+    assert "no referral recorded; the needs suggest village_window" in shown.output
     data = json.loads(runner.invoke(app, ["household", "H-420106-0001", "--store", store, "--chain", "--json"]).output)
-    assert {"obligors", "timeline", "referral_level", "nodes", "edges", "view"} <= set(data)
+    assert {"obligors", "timeline", "referral_level", "referrals", "work_orders", "applications", "nodes", "edges", "view"} <= set(data)
     assert {"src": "Resource:R-V2", "rel": "PROVIDES", "dst": "Service:S-2"} in data["edges"]
     assert not FULL_ID.search(json.dumps(data))
 

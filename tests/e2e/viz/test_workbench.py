@@ -115,7 +115,7 @@ def test_pages_follow_the_keys_role_and_region(api: Api, web: TestClient) -> Non
         "分层及依据",
         "防止返贫监测",
         "救助时间线",
-        "转介层级",
+        "转介路径",
         "需求及服务方",
         "王付红",
         "420203********1710",

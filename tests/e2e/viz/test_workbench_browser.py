@@ -190,7 +190,7 @@ def test_caseworker_journey(browser: Browser, site: dict) -> None:
     page.wait_for_selector("#warnings-reviews:has-text('在预警名单中')")
     page.wait_for_selector("#household-findings .count")
     main = page.inner_text("main")
-    for text in ("家庭成员", "分层及依据", "救助时间线", "预警与复核", "转介层级", "需求及服务方", "与此家庭有关的问题线索"):
+    for text in ("家庭成员", "分层及依据", "救助时间线", "预警与复核", "转介路径", "需求及服务方", "与此家庭有关的问题线索"):
         assert text in main, text
     j.settled()
     j.check()
