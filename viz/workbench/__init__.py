@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from viz.workbench import auditor, caseworker, coordinator, orders, web
+from viz.workbench import auditor, casework, caseworker, coordinator, orders, web
 from viz.workbench.session import Sessions
 from viz.workbench.web import PREFIX, LoginNeeded, PageError, error_page
 
@@ -40,7 +40,7 @@ def install(app: FastAPI, *, sessions: Sessions | None = None) -> None:
 
     app.include_router(files)
     app.mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="workbench-static")
-    for module in (web, caseworker, auditor, coordinator, orders):
+    for module in (web, caseworker, auditor, coordinator, orders, casework):
         app.include_router(module.router)
 
     @app.exception_handler(PageError)

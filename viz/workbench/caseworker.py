@@ -76,11 +76,21 @@ async def queues(request: Request, user: UserDep) -> Response:
     unmatched = await api_call(
         request, user, "linkage.unmatched", linkage.list_unmatched_families, as_of=day, region=None, page=Page(0, PAGE)
     )
+    from viz.workbench.casework import pending_applications
     from viz.workbench.orders import open_orders
 
     overdue = await open_orders(request, user, overdue=True)
+    applications = await pending_applications(request, user)
     return render(
-        request, "queues.html", day=day, warnings=warnings, reviews=reviews, waiting=waiting, unmatched=unmatched, overdue=overdue
+        request,
+        "queues.html",
+        day=day,
+        warnings=warnings,
+        reviews=reviews,
+        waiting=waiting,
+        unmatched=unmatched,
+        overdue=overdue,
+        applications=applications,
     )
 
 

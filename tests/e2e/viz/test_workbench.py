@@ -271,3 +271,40 @@ def test_the_caseworkers_queue_lists_overdue_orders(api: Api, web: TestClient) -
     sign_in(web, api.keys["caseworker_out"])
     other = web.get("/workbench/queues").text
     assert "WO-N-4-1" not in other  # another region's order
+
+
+def test_a_caseworker_refers_a_case_and_takes_an_emergency_application(api: Api, web: TestClient) -> None:
+    token = sign_in(web, api.keys["caseworker_in"])
+    sent = web.post(
+        "/workbench/referrals",
+        data={"csrf_token": token, "household_id": HOUSEHOLD, "level": "township_station", "reason": "政策救助后仍困难"},
+    )
+    path = sent.text[sent.text.index('id="referral"') : sent.text.index('id="needs"')]
+    assert "已记录" in path and "乡镇（街道）社工站" in path and "政策救助后仍困难" in path and "待处理" in path
+    step = f"REF-{HOUSEHOLD}-1"
+    answered = web.post(
+        f"/workbench/referrals/{step}/answer",
+        data={"csrf_token": token, "household_id": HOUSEHOLD, "response": "链接上门照料", "resolved": "yes"},
+    )
+    assert "已解决" in answered.text[answered.text.index('id="referral"') : answered.text.index('id="needs"')]
+    # 武昌's driver applies in 西塞山: taken here, whatever his hukou
+    form = {
+        "csrf_token": token,
+        "applicant_id": "420106198305141516",
+        "applicant_name": "周",
+        "applied_in": "420203100201",
+        "reason": "车祸",
+        "amount": "800",
+    }
+    taken = web.post("/workbench/applications", data=form)
+    queue = taken.text[taken.text.index('id="queue-applications"') : taken.text.index('id="queue-orders"')]
+    assert "非户籍地受理" in queue and "已先行救助，待核查" in queue and "420106198305141516" not in taken.text
+    app_id = api.client.get("/applications", headers=api.headers("caseworker_in")).json()["data"][0]["application_id"]
+    checked = web.post(f"/workbench/applications/{app_id}/checks", data={"csrf_token": token})
+    assert "已核查，待决定" in checked.text and "clear: no other emergency aid" in checked.text
+    decided = web.post(f"/workbench/applications/{app_id}/decision", data={"csrf_token": token, "outcome": "confirmed"})
+    assert (
+        "已办结" not in decided.text[decided.text.index('id="queue-applications"') : decided.text.index('id="queue-orders"')]
+    )  # off the queue
+    bad = web.post("/workbench/applications", data={**form, "amount": "lots"})
+    assert bad.status_code == 422
