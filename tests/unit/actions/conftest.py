@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,4 +25,24 @@ def orders_store(store: GraphStore, two_cases_dir: Path, tmp_path: Path) -> Grap
     (tmp_path / "more").mkdir()
     (tmp_path / "more" / "needs.csv").write_text(NEEDS, encoding="utf-8")
     ingest_folder(store, tmp_path / "more")
+    return store
+
+
+def cli_app() -> Any:
+    """The command line's app (imported when a test asks: the CLI is the top layer)."""
+    from cli.main import app
+
+    return app
+
+
+@pytest.fixture
+def cli_store(tmp_path: Path, two_cases_dir: Path) -> str:
+    """An embedded store, by path, holding the two cases and ``NEEDS``, loaded through the command line."""
+    from typer.testing import CliRunner
+
+    store = str(tmp_path / "store")
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "needs.csv").write_text(NEEDS, encoding="utf-8")
+    for folder in (two_cases_dir, tmp_path / "more"):
+        assert CliRunner().invoke(cli_app(), ["ingest", str(folder), "--store", store]).exit_code == 0
     return store

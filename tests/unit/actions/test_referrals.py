@@ -6,9 +6,9 @@ each with who, when, why and the answer; unresolved cases go up after N days, ur
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from actions.referrals import answer_referral, escalate_due, refer
 from graph.model import NodeKind
@@ -16,7 +16,7 @@ from graph.store import GraphStore
 from policy.catalogue import ReferralRules
 from policy.referrals import escalations_due
 from queries.referrals import referrals
-from tests.unit.actions.conftest import AT, NEEDS
+from tests.unit.actions.conftest import AT, cli_app
 
 DRIVER = "H-420106-0001"
 RULES = ReferralRules()
@@ -103,17 +103,9 @@ def test_refusals(orders_store: GraphStore) -> None:
         answer_referral(orders_store, "REF-X", by="刘", response="x", resolved=True)
 
 
-def test_the_command_line_keeps_the_path(tmp_path: Path, two_cases_dir: Path) -> None:
-    from typer.testing import CliRunner
-
-    from cli.main import app
-
-    runner = CliRunner()
-    store = str(tmp_path / "store")
-    (tmp_path / "more").mkdir()
-    (tmp_path / "more" / "needs.csv").write_text(NEEDS, encoding="utf-8")
-    for folder in (two_cases_dir, tmp_path / "more"):
-        assert runner.invoke(app, ["ingest", str(folder), "--store", store]).exit_code == 0
+def test_the_command_line_keeps_the_path(cli_store: str) -> None:
+    store = cli_store
+    runner, app = CliRunner(), cli_app()
     sent = runner.invoke(
         app,
         ["referral", "send", DRIVER, "--to", "village_window", "--by", "村干部 刘", "--reason", "照料", "--need", "N-9", "--store", store],

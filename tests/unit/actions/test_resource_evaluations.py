@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from actions.resource_evaluations import evaluate_resource
 from actions.work_orders import accept_order, complete_order, dispatch, visit_order
@@ -15,7 +15,7 @@ from graph.model import NodeKind
 from graph.store import GraphStore
 from queries.linkage import recommend, standing_resources
 from queries.standing import StandingRules
-from tests.unit.actions.conftest import AT, NEEDS
+from tests.unit.actions.conftest import AT, cli_app
 
 
 def _served(store: GraphStore, need_id: str, satisfaction: float, completed: dt.datetime) -> None:
@@ -81,17 +81,9 @@ def test_refusals(orders_store: GraphStore) -> None:
         evaluate_resource(orders_store, "R-V2", stage="yearly", on=dt.date(2025, 6, 30), score=0.9, by="区评估组")
 
 
-def test_the_command_line_records_and_shows_a_bar(tmp_path: Path, two_cases_dir: Path) -> None:
-    from typer.testing import CliRunner
-
-    from cli.main import app
-
-    runner = CliRunner()
-    store = str(tmp_path / "store")
-    (tmp_path / "more").mkdir()
-    (tmp_path / "more" / "needs.csv").write_text(NEEDS, encoding="utf-8")
-    for folder in (two_cases_dir, tmp_path / "more"):
-        assert runner.invoke(app, ["ingest", str(folder), "--store", store]).exit_code == 0
+def test_the_command_line_records_and_shows_a_bar(cli_store: str) -> None:
+    store = cli_store
+    runner, app = CliRunner(), cli_app()
     args = ["--stage", "final", "--on", "2025-06-30", "--score", "0.3", "--by", "区评估组", "--store", store]
     done = runner.invoke(app, ["resource", "evaluate", "R-S1", *args])
     assert done.exit_code == 0 and "satisfaction 0.30 from 1 scores; barred until 2028-06-30" in done.output

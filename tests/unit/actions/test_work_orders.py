@@ -4,15 +4,15 @@ queue, the history of who moved an order; on both engines."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from actions.work_orders import accept_order, complete_order, dispatch, return_order, visit_order
 from graph.model import NodeKind
 from graph.store import GraphStore
 from queries.work_orders import work_orders
-from tests.unit.actions.conftest import AT, NEEDS
+from tests.unit.actions.conftest import AT, cli_app
 
 
 def test_the_deadline_follows_the_needs_tag(orders_store: GraphStore) -> None:
@@ -90,17 +90,9 @@ def test_a_resource_that_cannot_serve_or_an_unknown_one_is_refused(orders_store:
     assert work_orders(orders_store) == []
 
 
-def test_the_command_line_moves_an_order(tmp_path: Path, two_cases_dir: Path) -> None:
-    from typer.testing import CliRunner
-
-    from cli.main import app
-
-    runner = CliRunner()
-    store = str(tmp_path / "store")
-    (tmp_path / "more").mkdir()
-    (tmp_path / "more" / "needs.csv").write_text(NEEDS, encoding="utf-8")
-    for folder in (two_cases_dir, tmp_path / "more"):
-        assert runner.invoke(app, ["ingest", str(folder), "--store", store]).exit_code == 0
+def test_the_command_line_moves_an_order(cli_store: str) -> None:
+    store = cli_store
+    runner, app = CliRunner(), cli_app()
     sent = runner.invoke(app, ["order", "dispatch", "N-9", "R-S1", "--by", "李干事", "--store", store])
     assert sent.exit_code == 0 and "WO-N-9-1: dispatched by 李干事" in sent.output
     early = runner.invoke(app, ["order", "complete", "WO-N-9-1", "--by", "王", "--satisfaction", "0.9", "--store", store])
