@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from actions.work_orders import moment_text
 from graph.model import AidRecord, Application, ApplicationOutcome, ApplicationState, NodeKind, RelKind, Target
 from graph.national_id import IdNumberError, validate_id_number
 from graph.store import EdgeWrite, GraphStore, NodeWrite, WriteBatch
@@ -173,7 +174,7 @@ def check_application(
             "means_check": means,
             "suggested": suggested,
             "checked_by": by,
-            "checked_at": _moment(at).isoformat(),
+            "checked_at": moment_text(at),
         }
         return _save(store, app.model_copy(update=update), f"emergency application {application_id} checked by {by}")
 
@@ -190,7 +191,7 @@ def decide_application(
             "outcome": chosen,
             "outcome_note": note,
             "decided_by": by,
-            "decided_at": _moment(at).isoformat(),
+            "decided_at": moment_text(at),
         }
         return _save(store, app.model_copy(update=update), f"emergency application {application_id} {chosen} by {by}")
 

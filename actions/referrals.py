@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from actions.work_orders import moment_text
 from graph.model import NodeKind, Referral, ReferralLevel, ReferralState, Urgency
 from graph.store import GraphStore, NodeWrite, WriteBatch
 from policy.catalogue import ReferralRules
@@ -25,10 +26,6 @@ from queries.referrals import referrals
 __all__ = ["answer_referral", "escalate_due", "refer"]
 
 _WAITING = (ReferralState.OPEN, ReferralState.ANSWERED)
-
-
-def _moment(at: dt.datetime | None) -> str:
-    return (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _refer(
@@ -57,7 +54,7 @@ def _refer(
         urgency=Urgency(urgency or Urgency.NEEDS_CARE),
         state=ReferralState.OPEN,
         referred_by=by,
-        referred_at=_moment(at),
+        referred_at=moment_text(at),
         reason=reason,
     )
     for w in waiting:
@@ -113,7 +110,7 @@ def answer_referral(
         if step.state not in _WAITING:
             raise ValueError(f"referral {referral_id} is {step.state}: it cannot be answered")
         state = ReferralState.RESOLVED if resolved else ReferralState.ANSWERED
-        update = {"state": state, "response": response, "responded_by": by, "responded_at": _moment(at)}
+        update = {"state": state, "response": response, "responded_by": by, "responded_at": moment_text(at)}
         changed = step.model_copy(update=update)
         store.write_batch(
             WriteBatch(nodes=[NodeWrite(NodeKind.REFERRAL, referral_id, changed.props())], source=f"referral {referral_id} {state} by {by}")

@@ -25,12 +25,13 @@ from graph.store import GraphStore, NodeWrite, WriteBatch
 from policy.catalogue import Catalogue, load_catalogue
 from queries.work_orders import work_orders
 
-__all__ = ["accept_order", "complete_order", "dispatch", "return_order", "visit_order"]
+__all__ = ["accept_order", "complete_order", "dispatch", "moment_text", "return_order", "visit_order"]
 
 _OPEN = (OrderState.DISPATCHED, OrderState.ACCEPTED, OrderState.VISITED)
 
 
-def _moment(at: dt.datetime | None) -> str:
+def moment_text(at: dt.datetime | None) -> str:
+    """``at`` (default now) as the ISO text, in UTC to the second, that every service record keeps."""
     return (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
@@ -59,8 +60,8 @@ def dispatch(
             urgency=need["urgency"],
             state=OrderState.DISPATCHED,
             dispatched_by=by,
-            dispatched_at=_moment(moment),
-            due_by=_moment(moment + dt.timedelta(hours=hours[need["urgency"]].response_hours)),
+            dispatched_at=moment_text(moment),
+            due_by=moment_text(moment + dt.timedelta(hours=hours[need["urgency"]].response_hours)),
             last_by=by,
         )
         return _save(store, order, f"work order {order.order_id} dispatched by {by}")
@@ -80,7 +81,7 @@ def accept_order(store: GraphStore, order_id: str, *, by: str, at: dt.datetime |
     """The resource takes the order on (it answers the dispatch)."""
     with store.exclusive():
         order = _step(store, order_id, (OrderState.DISPATCHED,), "accepted")
-        changed = order.model_copy(update={"state": OrderState.ACCEPTED, "accepted_at": _moment(at), "last_by": by})
+        changed = order.model_copy(update={"state": OrderState.ACCEPTED, "accepted_at": moment_text(at), "last_by": by})
         return _save(store, changed, f"work order {order_id} accepted by {by}")
 
 
@@ -114,7 +115,7 @@ def complete_order(store: GraphStore, order_id: str, *, by: str, satisfaction: f
         raise ValueError(f"satisfaction must be from 0 to 1, not {satisfaction}")
     with store.exclusive():
         order = _step(store, order_id, (OrderState.VISITED,), "completed (it needs a visit first)")
-        update = {"state": OrderState.COMPLETED, "completed_at": _moment(at), "satisfaction": satisfaction, "last_by": by}
+        update = {"state": OrderState.COMPLETED, "completed_at": moment_text(at), "satisfaction": satisfaction, "last_by": by}
         need = store.get_node(NodeKind.NEED, order.need_id)
         met = [NodeWrite(NodeKind.NEED, order.need_id, {**need, "status": "closed"})] if need is not None else []
         return _save(store, order.model_copy(update=update), f"work order {order_id} completed by {by}", *met)
@@ -126,5 +127,5 @@ def return_order(store: GraphStore, order_id: str, *, by: str, reason: str, at: 
         raise ValueError("a returned order needs the reason")
     with store.exclusive():
         order = _step(store, order_id, _OPEN, "returned")
-        update = {"state": OrderState.RETURNED, "returned_at": _moment(at), "return_reason": reason, "last_by": by}
+        update = {"state": OrderState.RETURNED, "returned_at": moment_text(at), "return_reason": reason, "last_by": by}
         return _save(store, order.model_copy(update=update), f"work order {order_id} returned by {by}")

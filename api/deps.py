@@ -220,6 +220,11 @@ def require(route: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
     return dependency
 
 
+def acting(caller: Caller) -> str:
+    """Who a write is by, in its record and history: the key's name and id."""
+    return f"{caller.name} ({caller.key_id})"
+
+
 def not_found(what: str) -> ApiError:
     """The one answer for "absent" and "outside your scope", so scope cannot be probed (OWASP API1)."""
     return ApiError(404, "not_found", f"no {what} in your scope")

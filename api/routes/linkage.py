@@ -14,6 +14,7 @@ from api.deps import (
     ContextDep,
     PageDep,
     RegionQuery,
+    acting,
     charity_org,
     check_region,
     narrow_region,
@@ -93,10 +94,6 @@ async def _need_in_scope(ctx: Context, caller: Caller, need_id: str, resource_id
     return need
 
 
-def _by(caller: Caller) -> str:
-    return f"{caller.name} ({caller.key_id})"
-
-
 @router.post("/linkage/accept", response_model=LinkDecision)
 async def accept_match(
     request: Request, ctx: ContextDep, caller: Annotated[Caller, Depends(require("linkage.accept"))], body: AcceptIn
@@ -110,7 +107,9 @@ async def accept_match(
     request.state.audit_others = {body.need_id, body.resource_id}
     act = propose if caller.role is Role.CHARITY else accept
     try:
-        decision = await ctx.runtime.write(lambda s: act(s, body.need_id, body.resource_id, by=_by(caller), rules=ctx.catalogue.evaluation))
+        decision = await ctx.runtime.write(
+            lambda s: act(s, body.need_id, body.resource_id, by=acting(caller), rules=ctx.catalogue.evaluation)
+        )
     except KeyError as exc:
         raise not_found(str(exc.args[0]).removeprefix("no ")) from None
     except ValueError as exc:
@@ -145,7 +144,7 @@ async def decline_match(
     await _need_in_scope(ctx, caller, body.need_id, body.resource_id)
     request.state.audit_others = {body.need_id, body.resource_id}
     try:
-        decision = await ctx.runtime.write(lambda s: decline(s, body.need_id, body.resource_id, by=_by(caller), reason=body.reason))
+        decision = await ctx.runtime.write(lambda s: decline(s, body.need_id, body.resource_id, by=acting(caller), reason=body.reason))
     except KeyError as exc:
         raise not_found(str(exc.args[0]).removeprefix("no ")) from None
     return await respond(request, ctx, caller, decision)

@@ -14,7 +14,20 @@ from actions.resource_evaluations import evaluate_resource
 from actions.work_orders import accept_order, complete_order, dispatch, return_order, visit_order
 from api.core.errors import ERROR_RESPONSES, ApiError
 from api.core.security import Caller, Role
-from api.deps import AsOf, Context, ContextDep, PageDep, RegionQuery, charity_org, check_region, narrow_region, not_found, require, respond
+from api.deps import (
+    AsOf,
+    Context,
+    ContextDep,
+    PageDep,
+    RegionQuery,
+    acting,
+    charity_org,
+    check_region,
+    narrow_region,
+    not_found,
+    require,
+    respond,
+)
 from api.models import (
     ApplicationIn,
     ApplicationsPublic,
@@ -37,10 +50,6 @@ from queries.standing import resource_feedback, standing
 from queries.work_orders import work_orders
 
 router = APIRouter(tags=["services"], responses=ERROR_RESPONSES)
-
-
-def _by(caller: Caller) -> str:
-    return f"{caller.name} ({caller.key_id})"
 
 
 async def _write(ctx: Context, act: Any) -> Any:
@@ -96,7 +105,7 @@ async def dispatch_order(
     if need is None:
         raise not_found(f"need {body.need_id}")
     await _household_region(ctx, caller, need["household_id"], f"need {body.need_id}")
-    order = await _write(ctx, lambda s: dispatch(s, body.need_id, body.resource_id, by=_by(caller), catalogue=ctx.catalogue))
+    order = await _write(ctx, lambda s: dispatch(s, body.need_id, body.resource_id, by=acting(caller), catalogue=ctx.catalogue))
     return await respond(request, ctx, caller, order)
 
 
@@ -119,7 +128,7 @@ async def move_order(
             raise not_found(f"work order {order_id}")
     else:
         await _household_region(ctx, caller, order["household_id"], f"work order {order_id}")
-    by = _by(caller)
+    by = acting(caller)
     needed = {"visit": ("done", "hours"), "complete": ("satisfaction",), "return": ("reason",)}.get(step, ())
     if missing := [f for f in needed if getattr(body, f) is None]:
         raise ApiError(422, "invalid_request", f"{step} needs {', '.join(missing)}")
@@ -165,7 +174,7 @@ async def evaluate(
     made = await _write(
         ctx,
         lambda s: evaluate_resource(
-            s, resource_id, stage=body.stage, on=body.on, score=body.score, by=_by(caller), note=body.note, rules=rules
+            s, resource_id, stage=body.stage, on=body.on, score=body.score, by=acting(caller), note=body.note, rules=rules
         ),
     )
     return await respond(request, ctx, caller, made)
@@ -222,7 +231,7 @@ async def send_referral(
     """Send a household's case of your region to a level; a step waiting below goes up with it (409 going down)."""
     await _household_region(ctx, caller, body.household_id, f"household {body.household_id}")
     step = await _write(
-        ctx, lambda s: refer(s, body.household_id, level=body.level, by=_by(caller), reason=body.reason, need_id=body.need_id)
+        ctx, lambda s: refer(s, body.household_id, level=body.level, by=acting(caller), reason=body.reason, need_id=body.need_id)
     )
     return await respond(request, ctx, caller, step)
 
@@ -240,7 +249,7 @@ async def answer(
     if step is None:
         raise not_found(f"referral {referral_id}")
     await _household_region(ctx, caller, step["household_id"], f"referral {referral_id}")
-    done = await _write(ctx, lambda s: answer_referral(s, referral_id, by=_by(caller), response=body.response, resolved=body.resolved))
+    done = await _write(ctx, lambda s: answer_referral(s, referral_id, by=acting(caller), response=body.response, resolved=body.resolved))
     return await respond(request, ctx, caller, done)
 
 
@@ -265,7 +274,7 @@ async def create_application(
             applied_in=body.applied_in,
             reason=body.reason,
             amount=body.amount,
-            by=_by(caller),
+            by=acting(caller),
             rules=rules,
         ),
     )
@@ -308,7 +317,7 @@ async def run_checks(
     """The checks after help: emergency aid already paid (any county) and the household's means test."""
     await _application(ctx, caller, application_id)
     rules, policy = ctx.catalogue.intake, ctx.policy
-    done = await _write(ctx, lambda s: check_application(s, application_id, by=_by(caller), policy=policy, rules=rules))
+    done = await _write(ctx, lambda s: check_application(s, application_id, by=acting(caller), policy=policy, rules=rules))
     return await respond(request, ctx, caller, done)
 
 
@@ -322,5 +331,5 @@ async def decide(
 ) -> Any:
     """The outcome of a checked application: confirmed, enrol or recover (409 before the checks)."""
     await _application(ctx, caller, application_id)
-    done = await _write(ctx, lambda s: decide_application(s, application_id, by=_by(caller), outcome=body.outcome, note=body.note))
+    done = await _write(ctx, lambda s: decide_application(s, application_id, by=acting(caller), outcome=body.outcome, note=body.note))
     return await respond(request, ctx, caller, done)
