@@ -288,7 +288,10 @@ def means_test(
     fact_lines += [f"income {i['id']} {i['person']} {i['kind']} {i['amount']:g}" for i in own["items"]]
     fact_lines += [f"asset {a['id']} {a['kind']} x{a['quantity']:g}" for a in fact["assets"]]
     fact_lines += [f"aid {r['id']} {r['program']} since {r.get('start')}" for r in active]
-    return TierDecision(
+    # Built unvalidated: every value above already has its field's type (a test validates decisions
+    # again and finds them unchanged), and validating copied each household's aid records, much
+    # of a whole store's evaluation memory (docs/performance.md).
+    return TierDecision.model_construct(
         household_id=fact["household"],
         region_code=fact.get("region"),
         tier=tier,

@@ -32,7 +32,7 @@ from ingest.identity import resolve_store
 from ingest.loader import ingest_folder
 from policy.audit import audit
 from policy.config import DEFAULT, DISTRICT, load_policy
-from policy.means_test import evaluate
+from policy.means_test import TierDecision, evaluate
 
 HERE = Path(__file__).parent
 CASES = sorted(p for p in HERE.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
@@ -84,6 +84,8 @@ def test_hand_made_case(case: Path, store: GraphStore, tmp_path: Path) -> None:
 
     evaluation = evaluate(store, policy, as_of=day)
     decisions = {d.household_id: d for d in evaluation.households}
+    for d in decisions.values():  # built unvalidated: validating again must change nothing, types included
+        assert TierDecision.model_validate(d.model_dump()).model_dump_json() == d.model_dump_json(), f"{case.name}: {d.household_id}"
     for household, want in expected.get("households", {}).items():
         d = decisions[household]
         got = {
