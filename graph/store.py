@@ -528,10 +528,11 @@ class GraphStore(abc.ABC):
     round_trips_cost: bool = False
 
     @abc.abstractmethod
-    def reading(self, work: Callable[[Callable[[str, dict[str, Any]], list[dict[str, Any]]]], Any]) -> Any:
+    def reading(self, work: Callable[[Callable[[str, dict[str, Any]], list[dict[str, Any]]]], Any], *, small: bool = False) -> Any:
         """Call ``work(read)`` inside one read transaction, where ``read(cypher, params)`` returns the
         records as dicts, nodes and relationships as dicts of their properties. The one way questions
-        (``queries/``) reach the engine.
+        (``queries/``) reach the engine. ``small``: the reads are around one thing (a household's
+        file), which an engine may run on one thread.
 
         >>> from graph.stores.ladybug import LadybugStore
         >>> LadybugStore.in_memory().reading(lambda read: read("RETURN 1 + $x AS y", {"x": 1}))

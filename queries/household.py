@@ -388,6 +388,7 @@ HOUSEHOLD_VIEW_ROWS: dict[str, type] = {
     from_records=_from_records,
     follow_up=_departments,
     one_text=(HOUSEHOLD_VIEW_ONE_TEXT, _one_text_parts),
+    small=True,
 )
 def household_view(store: Any, household_id: str) -> HouseholdView | None:
     """The household ``household_id`` and everything linked to it, or None if unknown.

@@ -82,6 +82,8 @@ class Question:
     one_text: tuple[str, Callable[[Records], Parts]] | None = None
     #: The question's parameters for which such an engine reads ``one_text`` (always, if None); else the parts.
     one_text_when: Callable[[dict[str, Any]], bool] | None = None
+    #: Reads around one thing (a household's file): an engine may run them on one thread.
+    small: bool = False
 
     def one_text_for(self, params: dict[str, Any]) -> tuple[str, Callable[[Records], Parts]] | None:
         """The one text for these parameters, or None to read the parts."""
@@ -129,7 +131,7 @@ class Question:
             self._check_parts(parts)
             return parts
 
-        return store.reading(work)
+        return store.reading(work, small=self.small)
 
     def _check_parts(self, parts: Parts) -> None:
         rows = self.row if isinstance(self.row, Mapping) else {}
@@ -173,6 +175,7 @@ def question(
     follow_up: Callable[[Parts, dict[str, Any]], tuple[Mapping[str, str], dict[str, Any]]] | None = None,
     one_text: tuple[str, Callable[[Records], Parts]] | None = None,
     one_text_when: Callable[[dict[str, Any]], bool] | None = None,
+    small: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Make the decorated function the question ``name``: called with a store first and the
     function's parameters, it asks that store (see the module's docstring).
@@ -195,7 +198,7 @@ def question(
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
-        asked = Question(name, signature, cypher, from_records, row, cypher_params, follow_up, one_text, one_text_when)
+        asked = Question(name, signature, cypher, from_records, row, cypher_params, follow_up, one_text, one_text_when, small)
         _REGISTRY[name] = asked
 
         @functools.wraps(func)

@@ -221,7 +221,7 @@ class PersonViewRow(TypedDict):
     incomes: list[dict[str, Any]]
 
 
-@question("person_view", cypher=PERSON_VIEW_CYPHER, row=PersonViewRow, from_records=_person_from_records)
+@question("person_view", cypher=PERSON_VIEW_CYPHER, row=PersonViewRow, from_records=_person_from_records, small=True)
 def person_view(store: Any, id_number: str) -> PersonView | None:
     """One person: their household, kin (what each relative is to them), aid received, incomes.
 

@@ -421,6 +421,8 @@ class LadybugStore(GraphStore):
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
+            [[setting]] = conn.execute("CALL current_setting('threads') RETURN *").get_all()
+            self._local.threads = self._local.threads_now = int(setting)  # the connection's own
         return conn
 
     @contextmanager
@@ -747,8 +749,14 @@ class LadybugStore(GraphStore):
                 with self._transaction():
                     self._append_history_rows(rows)
 
-    def reading(self, work: Any) -> Any:
+    def reading(self, work: Any, *, small: bool = False) -> Any:
         conn = self._reader()
+        # A household's file on one thread: its small reads are quicker so, while the audit's
+        # scans are slower (docs/performance.md).
+        threads = 1 if small else self._local.threads
+        if threads != self._local.threads_now:
+            conn.set_max_threads_for_exec(threads)
+            self._local.threads_now = threads
 
         def read(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
             result = conn.execute(query, params)

@@ -550,7 +550,7 @@ class Neo4jStore(GraphStore):
 
         self._guard(lambda: self._with_session(lambda s: s.execute_write(work)), "append_history")
 
-    def reading(self, work: Any) -> Any:
+    def reading(self, work: Any, *, small: bool = False) -> Any:
         def in_transaction(tx: Any) -> Any:
             return work(lambda query, params: [{k: _plain(v) for k, v in r.items()} for r in tx.run(query, params)])
 
