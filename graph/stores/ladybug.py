@@ -247,6 +247,41 @@ def _arrow_values(column: Any) -> list[Any]:
     return column.to_pylist()
 
 
+#: A first load's stage in the temporary folder: the prefix, the loading process's id, a dash.
+STAGE_PREFIX = "aidgraph-first-load-"
+
+
+def remove_dead_stages(folder: Path) -> list[str]:
+    """Remove the stages in ``folder`` left by first loads whose process has died (a killed load
+    cannot remove its own); a stage of a living process, or of no known process, stays.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     (Path(d) / f"{STAGE_PREFIX}{os.getpid()}-abc").mkdir()
+    ...     remove_dead_stages(Path(d)), sorted(p.name[len(STAGE_PREFIX) :] == f"{os.getpid()}-abc" for p in Path(d).iterdir())
+    ([], [True])
+    """
+    import shutil
+
+    removed = []
+    for stage in sorted(folder.glob(f"{STAGE_PREFIX}*-*")):
+        pid = stage.name[len(STAGE_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+            removed.append(stage.name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def plain(value: Any) -> Any:
     """A query's value as both engines give it: a node or relationship is the dict of its set properties.
 
@@ -517,7 +552,8 @@ class LadybugStore(GraphStore):
         if self.read_only or held_nodes(self._read):
             yield None
             return
-        with tempfile.TemporaryDirectory(prefix="aidgraph-first-load-") as folder:
+        remove_dead_stages(Path(tempfile.gettempdir()))
+        with tempfile.TemporaryDirectory(prefix=f"{STAGE_PREFIX}{os.getpid()}-") as folder:
             stage = CopyTables(Path(folder))
             try:
                 yield stage
