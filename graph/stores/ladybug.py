@@ -457,7 +457,7 @@ class LadybugStore(GraphStore):
         if conn is None:
             conn = self._local.conn = self._connect()
             [[setting]] = conn.execute("CALL current_setting('threads') RETURN *").get_all()
-            self._local.threads = self._local.threads_now = int(setting)  # the connection's own
+            self._local.threads = int(setting)  # the connection's own
         return conn
 
     @contextmanager
@@ -789,10 +789,7 @@ class LadybugStore(GraphStore):
         conn = self._reader()
         # A household's file on one thread: its small reads are quicker so, while the audit's
         # scans are slower (docs/performance.md).
-        threads = 1 if small else self._local.threads
-        if threads != self._local.threads_now:
-            conn.set_max_threads_for_exec(threads)
-            self._local.threads_now = threads
+        conn.set_max_threads_for_exec(1 if small else self._local.threads)
 
         def read(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
             result = conn.execute(query, params)
