@@ -46,14 +46,15 @@ _BULK_LOADS_LOCK = threading.Lock()
 
 @contextmanager
 def bulk_load() -> Iterator[None]:
-    """Hold off Python's full garbage collections while millions of long-lived objects are made.
+    """Hold off Python's full garbage collections while millions of long-lived objects are made:
+    an ingest, which holds every key it accepted, and a whole store's facts and tier decisions.
 
-    A full collection walks every object alive: with the former in-memory engine, whose graph was
-    most of them, at 100k people the collector made 33 full passes during an ingest, a quarter of
-    its time (18.2 s instead of 25.2 s without them); an ingest still holds every key it accepted. Young collections still run, less often, so the
-    short-lived cycles a driver makes are still freed (with none at all, a 1M-people Neo4j ingest
-    held 5.7 GB of them instead of about 600 MB). Nested and concurrent loads share one setting; the
-    last to finish restores the thresholds it found.
+    A full collection walks every object alive, so with millions of them it costs a share of the
+    work that grows with the store (docs/performance.md). Young collections still run, less often,
+    so the short-lived cycles a driver makes are still freed (with none at all, a Neo4j ingest held
+    them by the gigabyte). Nested and concurrent uses share one setting; the last to finish restores
+    the thresholds it found. Only for work over a whole store or folder: a server's many small
+    requests, overlapping, would otherwise hold the setting for as long as they kept coming.
 
     >>> with bulk_load():
     ...     gc.get_threshold()[2] > 1000

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from graph.model import NodeKind
 from graph.regions import STRUCTURAL, RegionTree
-from graph.store import GraphStore
+from graph.store import GraphStore, bulk_load
 from policy.config import PolicyConfig, load_policy
 from policy.missed_aid import missed_aid
 from policy.service_findings import SERVICE_KINDS, service_findings
@@ -139,23 +139,27 @@ def audit(
     >>> [(f.kind, f.households) for f in audit(two_cases(), as_of=DAY).findings]  # 1,000 a head, above 666: 低保 ought to end
     [('wrongly_enrolled', ['H-420203-0001'])]
     """
-    policy = policy or load_policy()
-    day = as_of or dt.date.today()
-    tree = region_tree(store) if region is not None else STRUCTURAL
-    marks = {m.key: m.props for m in store.iter_nodes(NodeKind.FINDING_MARK)}
-    findings = [
-        AuditFinding(**f.model_dump(), family=family, mark=marks.get(f.id))
-        for family, found in (
-            (
-                "duplicate_aid",
-                _with_regions(store, duplicate_aid(store, generic_threshold=generic_threshold, repeatable=policy.repeatable_programs())),
-            ),
-            ("missed_aid", _with_regions(store, missed_aid(store, as_of=day, policy=policy))),
-            ("service", _with_regions(store, service_findings(store, as_of=day, rules=standing_rules))),
-        )
-        for f in found
-        if finding_in_region(f, region, tree)
-    ]
+    # Every question reads the whole store: millions of rows, findings and decisions at 1M people.
+    with bulk_load():
+        policy = policy or load_policy()
+        day = as_of or dt.date.today()
+        tree = region_tree(store) if region is not None else STRUCTURAL
+        marks = {m.key: m.props for m in store.iter_nodes(NodeKind.FINDING_MARK)}
+        findings = [
+            AuditFinding(**f.model_dump(), family=family, mark=marks.get(f.id))
+            for family, found in (
+                (
+                    "duplicate_aid",
+                    _with_regions(
+                        store, duplicate_aid(store, generic_threshold=generic_threshold, repeatable=policy.repeatable_programs())
+                    ),
+                ),
+                ("missed_aid", _with_regions(store, missed_aid(store, as_of=day, policy=policy))),
+                ("service", _with_regions(store, service_findings(store, as_of=day, rules=standing_rules))),
+            )
+            for f in found
+            if finding_in_region(f, region, tree)
+        ]
     return AuditReport(
         as_of=day.isoformat(),
         region=region,

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from contextlib import nullcontext
 from typing import Any
 
 from pydantic import BaseModel
 
+from graph.store import bulk_load
 from policy.config import PolicyConfig
 from policy.hardship import _hardship
 from policy.income import ELDERLY, _alive, _current, _money, _own_income
@@ -337,6 +339,12 @@ def evaluate(
     >>> evaluate(LadybugStore.in_memory(), load_policy(), as_of=dt.date(2026, 6, 30)).households
     []
     """
+    # A whole store's (or region's) facts and decisions are millions of objects kept to the end.
+    with bulk_load() if household_ids is None else nullcontext():
+        return _evaluate(store, policy, as_of, household_ids, region)
+
+
+def _evaluate(store: Any, policy: PolicyConfig, as_of: dt.date | None, household_ids: list[str] | None, region: str | None) -> Evaluation:
     day = as_of or dt.date.today()
     if household_ids is None:
         facts = means_facts(store, household_ids=None)
