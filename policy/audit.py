@@ -160,10 +160,10 @@ def audit(
             for f in found
             if finding_in_region(f, region, tree)
         ]
-    return AuditReport(
-        as_of=day.isoformat(),
-        region=region,
-        findings=findings,
-        summary=summarize(findings),
-        generic_identifiers=generic_identifiers(store, generic_threshold),
-    )
+        return AuditReport(
+            as_of=day.isoformat(),
+            region=region,
+            findings=findings,
+            summary=summarize(findings),
+            generic_identifiers=generic_identifiers(store, generic_threshold),
+        )
