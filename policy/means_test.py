@@ -25,8 +25,9 @@ birth and incomes). Everything else is plain Python on those rows, the same for 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from contextlib import nullcontext
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from pydantic import BaseModel
@@ -38,10 +39,10 @@ from policy.income import ELDERLY, _alive, _current, _money, _own_income
 from policy.obligations import Obligation, by_fact, derive_obligations
 from policy.tiers import _child_in_difficulty, _kin_map, _tekun_members, member_categories
 from queries.findings import age_on, covers
-from queries.means_facts import _sorted_kin, kin_links, means_facts
+from queries.means_facts import _sorted_kin, household_order, kin_links, means_facts
 from queries.regions import region_tree
 
-__all__ = ["Evaluation", "TierDecision", "evaluate", "means_test"]
+__all__ = ["Evaluation", "TierDecision", "evaluate", "evaluate_in_parts", "means_test"]
 
 
 #: The classes of aid a household receives or needs, named as the tier decision lists them.
@@ -327,6 +328,10 @@ def means_test(
     )
 
 
+#: Households whose facts a whole evaluation reads at a time (docs/performance.md).
+SLICE = 50_000
+
+
 def evaluate(
     store: Any, policy: PolicyConfig, *, as_of: dt.date | None = None, household_ids: list[str] | None = None, region: str | None = None
 ) -> Evaluation:
@@ -339,36 +344,134 @@ def evaluate(
     >>> evaluate(LadybugStore.in_memory(), load_policy(), as_of=dt.date(2026, 6, 30)).households
     []
     """
-    # A whole store's (or region's) facts and decisions are millions of objects kept to the end.
-    with bulk_load() if household_ids is None else nullcontext():
-        return _evaluate(store, policy, as_of, household_ids, region)
-
-
-def _evaluate(store: Any, policy: PolicyConfig, as_of: dt.date | None, household_ids: list[str] | None, region: str | None) -> Evaluation:
     day = as_of or dt.date.today()
-    if household_ids is None:
-        facts = means_facts(store, household_ids=None)
-        kin = kin_links(store, person_ids=None)
-        inside = region_tree(store).within(region)
-        targets = [f for f in facts if inside(f.get("region"))]
-    else:
-        targets = means_facts(store, household_ids=sorted(set(household_ids)))
-        members = sorted({m["id"] for f in targets for m in f["members"]})
-        kin = kin_links(store, person_ids=members) if members else []
-        # Two steps out: grandchildren of a grandparent, grandparents and siblings of a minor.
-        second = sorted({e["id"] for row in kin for e in (row["src"], row["dst"])} - set(members))
-        if second:
-            known = {(r["src"]["id"], r["dst"]["id"], r["relation"]) for r in kin}
-            kin = _sorted_kin(
-                [
-                    *kin,
-                    *(r for r in kin_links(store, person_ids=second) if (r["src"]["id"], r["dst"]["id"], r["relation"]) not in known),
-                ]
-            )
-        others = sorted(
-            {e["household"] for row in kin for e in (row["src"], row["dst"]) if e["household"]} - {f["household"] for f in targets}
+    if household_ids is not None:
+        return _evaluate_households(store, policy, day, sorted(set(household_ids)))
+    # A whole store's (or region's) decisions are millions of objects kept to the end.
+    with bulk_load():
+        parts = list(evaluate_in_parts(store, policy, as_of=day, region=region))
+    return Evaluation(
+        as_of=day.isoformat(),
+        policy=policy.name,
+        households=sorted((d for part in parts for d in part.households), key=attrgetter("household_id")),
+        obligations=sorted((o for part in parts for o in part.obligations), key=attrgetter("obligor", "dependant_household")),
+    )
+
+
+def evaluate_in_parts(
+    store: Any, policy: PolicyConfig, *, as_of: dt.date | None = None, region: str | None = None, slice_size: int | None = None
+) -> Iterator[Evaluation]:
+    """The evaluation of every household (or a ``region``'s) as a stream of parts, each whole
+    groups of households joined by kinship; together, the same decisions and obligations as
+    ``evaluate`` (each part in household order). ``slice_size`` defaults to ``SLICE``.
+
+    The rules read a household's relatives and their households' incomes (two steps out and more),
+    so households are grouped by every KIN link (a person is a member of one household at most,
+    ``graph.model.REL_UNIQUE_END``); facts are read ``slice_size`` households at a time in id order,
+    and a group is evaluated once every household of it has been read. A consumer that keeps only what
+    it needs (counts, findings) holds a slice of the store's facts at a time, not all of them.
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> from queries.examples import DAY, two_cases
+    >>> [[d.household_id for d in part.households] for part in evaluate_in_parts(two_cases(), load_policy(), as_of=DAY, slice_size=1)]
+    [['H-420106-0001'], ['H-420203-0001']]
+    """
+    # Kinship and a slice's facts and decisions are millions of objects (docs/performance.md).
+    with bulk_load():
+        yield from _parts(store, policy, as_of or dt.date.today(), region, slice_size or SLICE)
+
+
+def _parts(store: Any, policy: PolicyConfig, day: dt.date, region: str | None, slice_size: int) -> Iterator[Evaluation]:
+    kin = kin_links(store, person_ids=None)
+    inside = region_tree(store).within(region)
+    groups = _Groups()
+    for row in kin:
+        groups.join(_node(row["src"]), _node(row["dst"]))
+    ids = household_order(store)
+    unread = Counter(groups.find(h) for h in ids)  # each group's households not read yet
+    links: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in kin:
+        links[groups.find(_node(row["src"]))].append(row)
+    del kin
+    read: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for start in range(0, len(ids), slice_size):
+        upto = ids[start + slice_size] if start + slice_size < len(ids) else None
+        for fact in means_facts(store, household_from=ids[start], household_to=upto):
+            group = groups.find(fact["household"])
+            read[group].append(fact)
+            unread[group] -= 1  # a household written since the list was read goes below none
+        ready = [group for group in read if unread[group] <= 0]
+        if ready:
+            yield _evaluate_groups(ready, read, links, policy, day, inside)
+    if read:  # groups of a household removed since the list was read
+        yield _evaluate_groups(list(read), read, links, policy, day, inside)
+
+
+def _node(end: dict[str, Any]) -> Any:
+    """A KIN link's end as a group member: its household, or the person if they live in none."""
+    return end["household"] or ("person", end["id"])
+
+
+class _Groups:
+    """Union-find over households (and persons in none)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[Any, Any] = {}
+
+    def find(self, x: Any) -> Any:
+        parent = self.parent
+        root = x
+        while (up := parent.get(root, root)) != root:
+            root = up
+        while x != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def join(self, a: Any, b: Any) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb, key=repr)] = min(ra, rb, key=repr)
+
+
+def _evaluate_groups(
+    ready: list[Any],
+    read: dict[Any, list[dict[str, Any]]],
+    links: dict[Any, list[dict[str, Any]]],
+    policy: PolicyConfig,
+    day: dt.date,
+    inside: Any,
+) -> Evaluation:
+    facts = sorted((fact for group in ready for fact in read.pop(group)), key=itemgetter("household"))
+    kin = _sorted_kin(row for group in ready for row in links.pop(group, ()))
+    return _decide(facts, [f for f in facts if inside(f.get("region"))], kin, policy, day)
+
+
+def _evaluate_households(store: Any, policy: PolicyConfig, day: dt.date, household_ids: list[str]) -> Evaluation:
+    targets = means_facts(store, household_ids=household_ids)
+    members = sorted({m["id"] for f in targets for m in f["members"]})
+    kin = kin_links(store, person_ids=members) if members else []
+    # Two steps out: grandchildren of a grandparent, grandparents and siblings of a minor.
+    second = sorted({e["id"] for row in kin for e in (row["src"], row["dst"])} - set(members))
+    if second:
+        known = {(r["src"]["id"], r["dst"]["id"], r["relation"]) for r in kin}
+        kin = _sorted_kin(
+            [
+                *kin,
+                *(r for r in kin_links(store, person_ids=second) if (r["src"]["id"], r["dst"]["id"], r["relation"]) not in known),
+            ]
         )
-        facts = targets + (means_facts(store, household_ids=others) if others else [])
+    others = sorted({e["household"] for row in kin for e in (row["src"], row["dst"]) if e["household"]} - {f["household"] for f in targets})
+    facts = targets + (means_facts(store, household_ids=others) if others else [])
+    return _decide(facts, targets, kin, policy, day)
+
+
+def _decide(
+    facts: list[dict[str, Any]], targets: list[dict[str, Any]], kin: list[dict[str, Any]], policy: PolicyConfig, day: dt.date
+) -> Evaluation:
+    """The decisions of ``targets`` and the obligations owed to them, from ``facts`` and ``kin``
+    (which hold every relative the rules read of them)."""
     obligations = derive_obligations(facts, kin, policy, day)
     by_fact(obligations, facts, day)
     owed_to: dict[str, list[Obligation]] = defaultdict(list)

@@ -12,12 +12,17 @@ from typing import Any, TypedDict
 
 from queries.registry import question
 
-__all__ = ["KIN_LINKS_CYPHER", "MEANS_FACTS_CYPHER", "kin_links", "means_facts"]
+__all__ = ["HOUSEHOLD_ORDER_CYPHER", "KIN_LINKS_CYPHER", "MEANS_FACTS_CYPHER", "household_order", "kin_links", "means_facts"]
 
 
 # In parts, one flat row per piece (members, incomes...), grouped by household in Python: collecting
 # each piece per household in one text of OPTIONAL MATCHes took three times as long on LadybugDB.
-_CHOSEN = "WHERE $every_household OR h.household_id IN $household_ids"
+# A range of household ids reads a slice of the store: LadybugDB scans for a long list of ids (50,000
+# took over a hundred times a range's time, docs/performance.md), and the evaluation reads in slices.
+_CHOSEN = (
+    "WHERE ($every_household OR h.household_id IN $household_ids)"
+    " AND h.household_id >= $household_from AND ($to_end OR h.household_id < $household_to)"
+)
 MEANS_FACTS_CYPHER = {
     "households": f"MATCH (h:Household) {_CHOSEN} RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural",
     "members": f"""MATCH (p:Person)-[m:MEMBER_OF]->(h:Household) {_CHOSEN}
@@ -43,28 +48,28 @@ RETURN h.household_id AS household, n.need_id AS id, n.category AS category, n.s
 # Neo4j's one text for named households (``queries.registry``: through Bolt, fifteen times fewer
 # rows of collected pieces read faster than the flat parts; figures in docs/performance.md; the
 # whole store reads the parts, see ``one_text_when`` below); entries of nulls are dropped.
-MEANS_FACTS_ONE_TEXT = """
+MEANS_FACTS_ONE_TEXT = f"""
 MATCH (h:Household)
-WHERE $every_household OR h.household_id IN $household_ids
+{_CHOSEN}
 OPTIONAL MATCH (p:Person)-[m:MEMBER_OF]->(h)
-WITH h, collect({id: p.id_number, name: p.name, birth: p.birth_date, sex: p.sex, labour: p.labour_capacity,
+WITH h, collect({{id: p.id_number, name: p.name, birth: p.birth_date, sex: p.sex, labour: p.labour_capacity,
      employment: p.employment, disability: p.disability_grade, major: p.major_illness, chronic: p.chronic_illness,
-     deceased: p.deceased_on, relation: m.relation_to_head, self_care: p.self_care}) AS members
+     deceased: p.deceased_on, relation: m.relation_to_head, self_care: p.self_care}}) AS members
 OPTIONAL MATCH (i:Income)<-[:HAS_INCOME]-(p:Person)-[:MEMBER_OF]->(h)
-WITH h, members, collect({id: i.income_id, person: p.id_number, kind: i.kind, amount: i.monthly_amount, start: i.period_start,
-     until: i.period_end, department: i.source_department, payer: i.payer_id_number}) AS incomes
+WITH h, members, collect({{id: i.income_id, person: p.id_number, kind: i.kind, amount: i.monthly_amount, start: i.period_start,
+     until: i.period_end, department: i.source_department, payer: i.payer_id_number}}) AS incomes
 OPTIONAL MATCH (h)-[:OWNS]->(a:Asset)
-WITH h, members, incomes, collect({id: a.asset_id, kind: a.kind, quantity: a.quantity, value: a.value}) AS assets
+WITH h, members, incomes, collect({{id: a.asset_id, kind: a.kind, quantity: a.quantity, value: a.value}}) AS assets
 OPTIONAL MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(h)
-WITH h, members, incomes, assets, collect({id: r.record_id, program: g.program_code, kind: g.kind, amount: r.amount,
-     start: r.period_start, until: r.period_end, status: r.status}) AS household_records
+WITH h, members, incomes, assets, collect({{id: r.record_id, program: g.program_code, kind: g.kind, amount: r.amount,
+     start: r.period_start, until: r.period_end, status: r.status}}) AS household_records
 OPTIONAL MATCH (g:Program)<-[:PAID_BY]-(r:AidRecord)<-[:RECEIVES]-(p:Person)-[:MEMBER_OF]->(h)
-WITH h, members, incomes, assets, household_records, collect({id: r.record_id, program: g.program_code, kind: g.kind,
-     amount: r.amount, start: r.period_start, until: r.period_end, status: r.status, person: p.id_number}) AS member_records
+WITH h, members, incomes, assets, household_records, collect({{id: r.record_id, program: g.program_code, kind: g.kind,
+     amount: r.amount, start: r.period_start, until: r.period_end, status: r.status, person: p.id_number}}) AS member_records
 OPTIONAL MATCH (h)-[:HAS_NEED]->(n:Need)
 RETURN h.household_id AS household, h.region_code AS region, h.urban_rural AS urban_rural, members, incomes, assets,
        household_records, member_records,
-       collect({id: n.need_id, category: n.category, status: n.status, raised_on: n.raised_on}) AS needs
+       collect({{id: n.need_id, category: n.category, status: n.status, raised_on: n.raised_on}}) AS needs
 """
 
 
@@ -124,7 +129,12 @@ def _all_or_some(name: str, flag: str) -> Callable[[dict[str, Any]], dict[str, A
     return params
 
 
-_household_params = _all_or_some("household_ids", "every_household")
+_household_list = _all_or_some("household_ids", "every_household")
+
+
+def _household_params(given: dict[str, Any]) -> dict[str, Any]:
+    to = given.get("household_to")
+    return {**_household_list(given), "household_from": given.get("household_from") or "", "to_end": to is None, "household_to": to or ""}
 
 
 class MeansFactsHouseholdsRow(TypedDict):
@@ -214,8 +224,11 @@ MEANS_FACTS_ROWS: dict[str, type] = {
     # transaction memory and the read failed (docs/performance.md); the flat parts stream.
     one_text_when=lambda params: params.get("household_ids") is not None,
 )
-def means_facts(store: Any, household_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """Per household (all, or those of ``household_ids``): members, incomes, assets, aid records, needs.
+def means_facts(
+    store: Any, household_ids: list[str] | None = None, household_from: str | None = None, household_to: str | None = None
+) -> list[dict[str, Any]]:
+    """Per household (all, or those of ``household_ids``; of those, the ids from ``household_from``
+    and before ``household_to`` where given): members, incomes, assets, aid records, needs.
 
     Examples
     --------
@@ -317,4 +330,29 @@ def kin_links(store: Any, person_ids: list[str] | None = None) -> list[dict[str,
     >>> from queries.examples import DAY, two_cases
     >>> [(k["src"]["id"], k["relation"]) for k in kin_links(two_cases(), person_ids=["420203201307092421"])]
     [('420203197506111710', 'parent_of'), ('420203197802041825', 'parent_of')]
+    """
+
+
+# A whole evaluation reads the facts a slice of households at a time, by ranges of ids: in the
+# database's own order of text, so that the ranges never overlap nor leave a gap.
+HOUSEHOLD_ORDER_CYPHER = "MATCH (h:Household) RETURN h.household_id AS household ORDER BY household"
+
+
+class HouseholdOrderRow(TypedDict):
+    household: str
+
+
+def _order_from_records(records: list[dict[str, Any]], **_: Any) -> list[str]:
+    return [r["household"] for r in records]
+
+
+@question("household_order", cypher=HOUSEHOLD_ORDER_CYPHER, row=HouseholdOrderRow, from_records=_order_from_records)
+def household_order(store: Any) -> list[str]:
+    """Every household's id, in the database's order.
+
+    Examples
+    --------
+    >>> from queries.examples import two_cases
+    >>> household_order(two_cases())
+    ['H-420106-0001', 'H-420203-0001']
     """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from policy.config import load_policy
-from policy.means_test import evaluate
+from policy.means_test import Evaluation, evaluate, evaluate_in_parts
 
 AS_OF = dt.date(2026, 6, 30)
 REGIONS = """region_code,name,level,parent_code,urban_rural
@@ -57,6 +58,17 @@ def write_folder(folder: Path, households: list[tuple], persons: list[tuple], ki
 
 def person(region: str, birth: str, seq: int, name: str, household: str, relation: str, labour: str = "full") -> tuple:
     return (pid(region, birth, seq), name, "M" if seq % 2 else "F", birth, household, relation, labour)
+
+
+def in_slices(store: GraphStore, slice_size: int, as_of: dt.date = AS_OF) -> Evaluation:
+    """The whole evaluation read ``slice_size`` households at a time, its parts put together."""
+    parts = list(evaluate_in_parts(store, load_policy(), as_of=as_of, slice_size=slice_size))
+    return Evaluation(
+        as_of=as_of.isoformat(),
+        policy=load_policy().name,
+        households=sorted((d for p in parts for d in p.households), key=lambda d: d.household_id),
+        obligations=sorted((o for p in parts for o in p.obligations), key=lambda o: (o.obligor, o.dependant_household)),
+    )
 
 
 def load(store: GraphStore, folder: Path) -> None:
@@ -134,8 +146,13 @@ def test_grandparent_raising_a_grandchild_whose_parents_are_absent(
             [(grandma[0], "pension", 900), (father[0], "wage", father_wage), (grandpa[0], "wage", 3000)],
         ),
     )
-    for household_ids in (None, ["H-G"]):  # the whole prefecture, and one household as `explain` asks
-        result = evaluate(store, load_policy(), as_of=AS_OF, household_ids=household_ids)
+    # The whole prefecture; one household as `explain` asks; and the whole read one household at a
+    # time (H-D, H-G, H-M: the grandfather reached through the mother, who lives in no household).
+    for result in (
+        evaluate(store, load_policy(), as_of=AS_OF),
+        evaluate(store, load_policy(), as_of=AS_OF, household_ids=["H-G"]),
+        in_slices(store, 1),
+    ):
         owed = {o.obligor: o.monthly_amount for o in result.obligations if o.dependant_household == "H-G"}
         # Father: 2,500 alone, urban: (2500 - 1628) x 0.3 = 261.6 (once, though he owes both his mother and his child).
         # With a 1,000 wage he can pay nothing; the maternal grandfather then owes (3000 - 1628) x 0.3 = 411.6.
@@ -210,6 +227,25 @@ def test_generated_prefecture_reproduces_planted_tiers_and_obligations(generated
         )
     # The sample leaves out households with a member without labour capacity (特困 is judged person by person).
     assert len(truth["tier_sample"]) > 80 and len(truth["obligations"]) > 300
+
+
+def test_evaluation_in_slices_is_the_evaluation_in_one_read(store: GraphStore, prefecture: Any) -> None:
+    folder, truth = prefecture(300, 23)
+    load(store, folder)
+    day = dt.date.fromisoformat(truth["as_of"])
+    [one_read] = evaluate_in_parts(store, load_policy(), as_of=day, slice_size=10_000)
+    order = [d.household_id for d in one_read.households]
+    # Obligations across households whose two households fall in different slices of 7: the groups
+    # joined by kinship must wait for every household of theirs to be read.
+    across = [
+        o
+        for o in one_read.obligations
+        if o.obligor_household and order.index(o.obligor_household) // 7 != order.index(o.dependant_household) // 7
+    ]
+    assert len(across) > 10
+    for slice_size in (1, 7, 50):
+        assert in_slices(store, slice_size, day).model_dump_json() == one_read.model_dump_json()
+    assert evaluate(store, load_policy(), as_of=day).model_dump_json() == one_read.model_dump_json()
 
 
 @pytest.mark.neo4j

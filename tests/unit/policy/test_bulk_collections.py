@@ -41,6 +41,17 @@ def test_a_whole_evaluation_holds_off_full_collections_and_restores_the_threshol
     assert gc.get_threshold() == before
 
 
+def test_the_evaluation_in_parts_holds_them_off_until_its_consumer_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = gc.get_threshold()
+    seen = _spy(monkeypatch, policy.means_test, "means_test")
+    parts = policy.means_test.evaluate_in_parts(two_cases(), load_policy(), as_of=DAY, slice_size=1)
+    first = next(parts)
+    assert len(first.households) == len(seen) == 1 and seen[0][2] > HELD_OFF
+    assert gc.get_threshold()[2] > HELD_OFF  # the consumer works on the part with collections held off
+    parts.close()  # and stops early
+    assert gc.get_threshold() == before
+
+
 def test_a_households_evaluation_leaves_the_collector_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     # A server evaluates one household per request; overlapping requests must not keep collections off.
     before = gc.get_threshold()
