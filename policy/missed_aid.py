@@ -218,9 +218,12 @@ def missed_aid(store: Any, *, as_of: dt.date | None = None, policy: PolicyConfig
     >>> missed_aid(LadybugStore.in_memory(), as_of=dt.date(2026, 6, 30))
     []
     """
-    from policy.means_test import evaluate
+    from policy.means_test import evaluate_in_parts
 
     day = as_of or dt.date.today()
     rules = policy or load_policy()
-    evaluation = evaluation or evaluate(store, rules, as_of=day)
-    return sort_findings([*household_findings(evaluation, rules), *unserved_needs(store, as_of=day.isoformat())])
+    if evaluation is not None:
+        households = household_findings(evaluation, rules)
+    else:  # a part at a time: a whole store's decisions are not all kept
+        households = [f for part in evaluate_in_parts(store, rules, as_of=day) for f in household_findings(part, rules)]
+    return sort_findings([*households, *unserved_needs(store, as_of=day.isoformat())])

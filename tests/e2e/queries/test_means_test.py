@@ -16,8 +16,10 @@ from graph.national_id import check_character
 from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
+from policy import means_test
 from policy.config import load_policy
 from policy.means_test import Evaluation, evaluate, evaluate_in_parts
+from policy.missed_aid import missed_aid
 
 AS_OF = dt.date(2026, 6, 30)
 REGIONS = """region_code,name,level,parent_code,urban_rural
@@ -229,7 +231,7 @@ def test_generated_prefecture_reproduces_planted_tiers_and_obligations(generated
     assert len(truth["tier_sample"]) > 80 and len(truth["obligations"]) > 300
 
 
-def test_evaluation_in_slices_is_the_evaluation_in_one_read(store: GraphStore, prefecture: Any) -> None:
+def test_evaluation_in_slices_is_the_evaluation_in_one_read(store: GraphStore, prefecture: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     folder, truth = prefecture(300, 23)
     load(store, folder)
     day = dt.date.fromisoformat(truth["as_of"])
@@ -246,6 +248,9 @@ def test_evaluation_in_slices_is_the_evaluation_in_one_read(store: GraphStore, p
     for slice_size in (1, 7, 50):
         assert in_slices(store, slice_size, day).model_dump_json() == one_read.model_dump_json()
     assert evaluate(store, load_policy(), as_of=day).model_dump_json() == one_read.model_dump_json()
+    # The audit's missed aid takes the evaluation a part at a time: the same findings.
+    monkeypatch.setattr(means_test, "SLICE", 7)
+    assert missed_aid(store, as_of=day) == missed_aid(store, as_of=day, evaluation=one_read)
 
 
 @pytest.mark.neo4j
