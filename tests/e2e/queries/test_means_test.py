@@ -63,14 +63,10 @@ def person(region: str, birth: str, seq: int, name: str, household: str, relatio
 
 
 def in_slices(store: GraphStore, slice_size: int, as_of: dt.date = AS_OF) -> Evaluation:
-    """The whole evaluation read ``slice_size`` households at a time, its parts put together."""
-    parts = list(evaluate_in_parts(store, load_policy(), as_of=as_of, slice_size=slice_size))
-    return Evaluation(
-        as_of=as_of.isoformat(),
-        policy=load_policy().name,
-        households=sorted((d for p in parts for d in p.households), key=lambda d: d.household_id),
-        obligations=sorted((o for p in parts for o in p.obligations), key=lambda o: (o.obligor, o.dependant_household)),
-    )
+    """The whole evaluation read ``slice_size`` households at a time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(means_test, "SLICE", slice_size)
+        return evaluate(store, load_policy(), as_of=as_of)
 
 
 def load(store: GraphStore, folder: Path) -> None:
