@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from operator import attrgetter, itemgetter
 from typing import Any
 
+from networkx.utils import UnionFind
 from pydantic import BaseModel
 
 from graph.store import bulk_load
@@ -386,22 +387,22 @@ def evaluate_in_parts(
 def _parts(store: Any, policy: PolicyConfig, day: dt.date, region: str | None, slice_size: int) -> Iterator[Evaluation]:
     kin = kin_links(store, person_ids=None)
     inside = region_tree(store).within(region)
-    groups = _Groups()
+    groups = UnionFind()
     for row in kin:
-        groups.join(_node(row["src"]), _node(row["dst"]))
+        groups.union(_node(row["src"]), _node(row["dst"]))
     ids = household_order(store)
-    unread = Counter(groups.find(h) for h in ids)  # each group's households not read yet
+    unread = Counter(groups[h] for h in ids)  # each group's households not read yet
     links: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in kin:
-        links[groups.find(_node(row["src"]))].append(row)
+        links[groups[_node(row["src"])]].append(row)
     del kin
     read: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for start in range(0, len(ids), slice_size):
         upto = ids[start + slice_size] if start + slice_size < len(ids) else None
         for fact in means_facts(store, household_from=ids[start], household_to=upto):
-            group = groups.find(fact["household"])
+            group = groups[fact["household"]]
             read[group].append(fact)
-            unread[group] -= 1  # a household written since the list was read goes below none
+            unread[group] -= 1  # a household written since the list was read: below zero, ready
         ready = [group for group in read if unread[group] <= 0]
         if ready:
             yield _evaluate_groups(ready, read, links, policy, day, inside)
@@ -412,27 +413,6 @@ def _parts(store: Any, policy: PolicyConfig, day: dt.date, region: str | None, s
 def _node(end: dict[str, Any]) -> Any:
     """A KIN link's end as a group member: its household, or the person if they live in none."""
     return end["household"] or ("person", end["id"])
-
-
-class _Groups:
-    """Union-find over households (and persons in none)."""
-
-    def __init__(self) -> None:
-        self.parent: dict[Any, Any] = {}
-
-    def find(self, x: Any) -> Any:
-        parent = self.parent
-        root = x
-        while (up := parent.get(root, root)) != root:
-            root = up
-        while x != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    def join(self, a: Any, b: Any) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb, key=repr)] = min(ra, rb, key=repr)
 
 
 def _evaluate_groups(
