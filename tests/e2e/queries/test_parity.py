@@ -16,7 +16,7 @@ from graph.store import GraphStore
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from queries.household import household_view
-from queries.means_facts import kin_links, means_facts
+from queries.means_facts import household_order, kin_links, means_facts
 from queries.regions import codes_within
 from queries.registry import questions
 from queries.search import household_search, person_view
@@ -44,6 +44,7 @@ def test_every_question_has_a_parity_test() -> None:
         "person_view",
         "means_facts",
         "kin_links",
+        "household_order",
         "work_orders",
         "resource_feedback",
         "referrals",
@@ -215,6 +216,11 @@ def test_means_facts_and_kin_links_parity(both: tuple[GraphStore, GraphStore]) -
     assert means_facts(embedded, household_ids=[HOUSEHOLDS[1], "H-missing"]) == means_facts(
         neo4j, household_ids=[HOUSEHOLDS[1], "H-missing"]
     )
+    # The whole evaluation's slices: the households in order, and the facts of a range of them.
+    assert household_order(embedded) == household_order(neo4j) == HOUSEHOLDS
+    for given in ({"household_from": HOUSEHOLDS[1]}, {"household_to": HOUSEHOLDS[1]}, {"household_from": "H-5", "household_to": "H-9"}):
+        assert means_facts(embedded, **given) == means_facts(neo4j, **given)
+    assert [f["household"] for f in means_facts(neo4j, household_to=HOUSEHOLDS[1])] == HOUSEHOLDS[:1]
     assert kin_links(embedded) == kin_links(neo4j)
     people = ["420106198305141516", "000000000000000000"]
     assert kin_links(embedded, person_ids=people) == kin_links(neo4j, person_ids=people)
