@@ -348,9 +348,7 @@ def evaluate(
     day = as_of or dt.date.today()
     if household_ids is not None:
         return _evaluate_households(store, policy, day, sorted(set(household_ids)))
-    # A whole store's (or region's) decisions are millions of objects kept to the end.
-    with bulk_load():
-        parts = list(evaluate_in_parts(store, policy, as_of=day, region=region))
+    parts = list(evaluate_in_parts(store, policy, as_of=day, region=region))  # holds full collections off itself
     return Evaluation(
         as_of=day.isoformat(),
         policy=policy.name,
