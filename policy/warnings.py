@@ -10,14 +10,16 @@ list is the same on both engines.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
 from policy.config import PolicyConfig
-from policy.means_test import Evaluation
+from policy.means_test import Evaluation, TierDecision
 from queries import reasons as words
 
-__all__ = ["WarningRow", "early_warnings"]
+__all__ = ["PushLine", "WarningRow", "early_warnings", "push_line", "warned_households"]
 
 
 class WarningRow(BaseModel):
@@ -41,32 +43,78 @@ def early_warnings(evaluation: Evaluation, policy: PolicyConfig) -> list[Warning
     >>> early_warnings(Evaluation(as_of="2026-06-30", policy="default", households=[], obligations=[]), load_policy())
     []
     """
-    ranked = sorted(evaluation.households, key=lambda d: (-d.hardship["index"], d.per_capita_income, d.household_id))
-    top = math.ceil(len(ranked) * policy.warning.top_share)
+    decisions = evaluation.households
     rows = []
-    for rank, d in enumerate(ranked, start=1):
-        if d.enrolled_since is not None:
+    for at, rank, reasons in _pushed([push_line(d) for d in decisions], policy):
+        d = decisions[at]
+        rows.append(
+            WarningRow(
+                household_id=d.household_id,
+                region_code=d.region_code,
+                index=d.hardship["index"],
+                rank=rank,
+                reasons=reasons,
+                tier=d.tier,
+                per_capita_income=d.per_capita_income,
+                standard=d.standard,
+                dimensions={k: v for k, v in d.hardship.items() if k != "index"},
+            )
+        )
+    return rows
+
+
+class PushLine(NamedTuple):
+    """What the push list needs of a decision: an evaluation of millions of households is kept as
+    these (``warned_households``) rather than whole."""
+
+    index: float
+    income: float
+    household_id: str
+    standard: float
+    enrolled: bool
+
+
+def push_line(d: TierDecision) -> PushLine:
+    """A decision's line for the push list.
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate
+    >>> from queries.examples import DAY, two_cases
+    >>> push_line(evaluate(two_cases(), load_policy(), as_of=DAY).households[0])
+    PushLine(index=0.4475, income=767.5, household_id='H-420106-0001', standard=814, enrolled=True)
+    """
+    return PushLine(d.hardship["index"], d.per_capita_income, d.household_id, d.standard, d.enrolled_since is not None)
+
+
+def warned_households(lines: list[PushLine], policy: PolicyConfig) -> set[str]:
+    """The households on the push list of an evaluation given as its lines (``early_warnings``'
+    rows, by household id).
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> lines = [PushLine(0.9, 900.0, "H-1", 600.0, False), PushLine(0.1, 5000.0, "H-2", 600.0, False)]
+    >>> sorted(warned_households(lines, load_policy()))
+    ['H-1']
+    """
+    return {lines[at].household_id for at, _, _ in _pushed(lines, policy)}
+
+
+def _pushed(lines: list[PushLine], policy: PolicyConfig) -> Iterator[tuple[int, int, list[str]]]:
+    """(position in ``lines``, rank, reasons) of each household on the push list, hardest first."""
+    ranked = sorted(range(len(lines)), key=lambda at: (-lines[at].index, lines[at].income, lines[at].household_id))
+    top = math.ceil(len(ranked) * policy.warning.top_share)
+    for rank, at in enumerate(ranked, start=1):
+        line = lines[at]
+        if line.enrolled:
             continue
         reasons = []
         if rank <= top:
-            reasons.append(
-                words.WARNING_TOP.format(index=d.hardship["index"], share=policy.warning.top_share, rank=rank, total=len(ranked))
-            )
-        line = round(policy.warning.income_multiple * d.standard, 2)
-        if d.per_capita_income < line:
-            reasons.append(words.WARNING_INCOME.format(income=d.per_capita_income, multiple=policy.warning.income_multiple, line=line))
+            reasons.append(words.WARNING_TOP.format(index=line.index, share=policy.warning.top_share, rank=rank, total=len(ranked)))
+        floor = round(policy.warning.income_multiple * line.standard, 2)
+        if line.income < floor:
+            reasons.append(words.WARNING_INCOME.format(income=line.income, multiple=policy.warning.income_multiple, line=floor))
         if reasons:
-            rows.append(
-                WarningRow(
-                    household_id=d.household_id,
-                    region_code=d.region_code,
-                    index=d.hardship["index"],
-                    rank=rank,
-                    reasons=reasons,
-                    tier=d.tier,
-                    per_capita_income=d.per_capita_income,
-                    standard=d.standard,
-                    dimensions={k: v for k, v in d.hardship.items() if k != "index"},
-                )
-            )
-    return rows
+            yield at, rank, reasons

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,17 +17,19 @@ from graph.store import GraphStore
 from queries.regions import region_tree
 
 
-def _evaluate_and_record(graph_store: GraphStore, rules: Any, day: dt.date | None) -> tuple[Any, dict[str, int], dict[str, int]]:
-    """Evaluate every household; write the obligations and the tier records (what changed is kept in history)."""
-    from actions.evaluations import record_evaluation
-    from actions.obligations import write_obligations
-    from policy.means_test import evaluate
-    from policy.warnings import early_warnings
+def _evaluate_and_record(graph_store: GraphStore, rules: Any, day: dt.date | None, tally: Any = None) -> Any:
+    """Evaluate every household, part by part; write the obligations and the tier records (what
+    changed is kept in history). ``tally`` sees each part as it goes by."""
+    from actions.evaluations import record_parts
+    from policy.means_test import evaluate_in_parts
 
-    evaluation = evaluate(graph_store, rules, as_of=day)
-    written = write_obligations(graph_store, evaluation.obligations)
-    recorded = record_evaluation(graph_store, evaluation, {w.household_id for w in early_warnings(evaluation, rules)})
-    return evaluation, written, recorded
+    def parts() -> Iterator[Any]:
+        for part in evaluate_in_parts(graph_store, rules, as_of=day):
+            if tally is not None:
+                tally(part)
+            yield part
+
+    return record_parts(graph_store, parts(), rules)
 
 
 @app.command()
@@ -42,36 +46,39 @@ def evaluate(
     from policy.config import load_policy
 
     rules = load_policy(policy)
+    counts: Counter[str] = Counter()
+    owed = [0, 0]  # obligations of the households reported, those with an amount due
+
     with _open(store, neo4j) as graph_store:
-        # Obligations cross regions (a son in another county owes his parents): the whole graph is
-        # evaluated, and --region only narrows what is reported.
-        everything, written, recorded = _evaluate_and_record(graph_store, rules, _day(as_of))
         inside = region_tree(graph_store).within(region)
-    result = everything
-    if region:
-        result = everything.model_copy(update={"households": [d for d in everything.households if inside(d.region_code)]})
-        wanted = {d.household_id for d in result.households}
-        result.obligations = [o for o in everything.obligations if o.dependant_household in wanted]
-    counts: dict[str, int] = {}
-    for d in result.households:
-        counts[d.tier or "none"] = counts.get(d.tier or "none", 0) + 1
+
+        def tally(part: Any) -> None:
+            # Obligations cross regions (a son in another county owes his parents): the whole graph
+            # is evaluated, and --region only narrows what is reported.
+            wanted = {d.household_id for d in part.households if not region or inside(d.region_code)}
+            counts.update(d.tier or "none" for d in part.households if d.household_id in wanted)
+            mine = [o for o in part.obligations if o.dependant_household in wanted]
+            owed[0] += len(mine)
+            owed[1] += sum(1 for o in mine if o.monthly_amount > 0)
+
+        done = _evaluate_and_record(graph_store, rules, _day(as_of), tally)
     if as_json:
         out.print_json(
             json.dumps(
                 {
-                    "as_of": result.as_of,
-                    "policy": result.policy,
-                    "tiers": counts,
-                    "obligations": len(result.obligations),
-                    "written": written,
-                    "recorded": recorded,
+                    "as_of": done.as_of,
+                    "policy": done.policy,
+                    "tiers": dict(counts),
+                    "obligations": owed[0],
+                    "written": done.obligations,
+                    "recorded": done.records,
                 },
                 ensure_ascii=False,
             )
         )
         return
     table = _table(
-        f"tiers as of {result.as_of} ({result.policy})" + (f", region {region}" if region else ""),
+        f"tiers as of {done.as_of} ({done.policy})" + (f", region {region}" if region else ""),
         "tier",
         "households",
         numeric=("households",),
@@ -80,10 +87,9 @@ def evaluate(
         if tier in counts:
             table.add_row(tier, str(counts[tier]))
     out.print(table)
-    able = sum(1 for o in result.obligations if o.monthly_amount > 0)
-    out.print(f"obligations: {len(result.obligations)} ({able} with an amount due); OBLIGED_TO_SUPPORT written: {written}")
+    out.print(f"obligations: {owed[0]} ({owed[1]} with an amount due); OBLIGED_TO_SUPPORT written: {done.obligations}")
     out.print(
-        f"tier records: {recorded['created']} new, {recorded['updated']} changed, {recorded['unchanged']} unchanged (see `aidgraph changes`)"
+        f"tier records: {done.records['created']} new, {done.records['updated']} changed, {done.records['unchanged']} unchanged (see `aidgraph changes`)"
     )
 
 

@@ -24,6 +24,9 @@ def test_evaluate_explain_warnings_reviews(tmp_path: Path, two_cases_dir: Path) 
     assert done.exit_code == 0, done.output
     summary = json.loads(done.stdout)
     assert sum(summary["tiers"].values()) == 2 and summary["recorded"]["created"] == 2
+    # --region narrows what is reported; the whole graph is evaluated and its records kept.
+    wuhan = json.loads(runner.invoke(app, ["evaluate", "--as-of", "2024-01-31", "--region", "420106", "--json", *store]).stdout)
+    assert sum(wuhan["tiers"].values()) == 1 and wuhan["recorded"]["unchanged"] == 2
     explained = runner.invoke(app, ["explain", "H-420203-0001", "--as-of", "2024-01-31", *store])
     assert explained.exit_code == 0, explained.output
     text = explained.stdout

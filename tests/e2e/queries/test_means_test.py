@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from actions.evaluations import record_parts
 from actions.obligations import write_obligations
-from graph.model import RelKind
+from graph.model import NodeKind, RelKind
 from graph.national_id import check_character
-from graph.store import GraphStore
+from graph.store import EdgeWrite, GraphStore, WriteBatch
 from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from policy import means_test
 from policy.config import load_policy
 from policy.means_test import Evaluation, evaluate, evaluate_in_parts
 from policy.missed_aid import missed_aid
+from policy.warnings import early_warnings
 
 AS_OF = dt.date(2026, 6, 30)
 REGIONS = """region_code,name,level,parent_code,urban_rural
@@ -247,6 +250,38 @@ def test_evaluation_in_slices_is_the_evaluation_in_one_read(store: GraphStore, p
     # The audit's missed aid takes the evaluation a part at a time: the same findings.
     monkeypatch.setattr(means_test, "SLICE", 7)
     assert missed_aid(store, as_of=day) == missed_aid(store, as_of=day, evaluation=one_read)
+
+
+def test_recording_in_parts_writes_the_whole_evaluation(store: GraphStore, prefecture: Any) -> None:
+    folder, truth = prefecture(300, 23)
+    load(store, folder)
+    day, policy = dt.date.fromisoformat(truth["as_of"]), load_policy()
+    whole = evaluate(store, policy, as_of=day)
+    warned = {w.household_id for w in early_warnings(whole, policy)}
+    owed = {(o.obligor, d): o.monthly_amount for o in whole.obligations for d in o.dependants}
+    assert 0 < len(warned) < len(whole.households) and len(owed) > 10
+    # An obligation no longer owed, left by an earlier evaluation: gone once the last part is written.
+    a, b = (p.key for p in islice(store.iter_nodes(NodeKind.PERSON), 2))
+    assert (a, b) not in owed
+    store.write_batch(WriteBatch(edges=[EdgeWrite(RelKind.OBLIGED_TO_SUPPORT, NodeKind.PERSON, a, NodeKind.PERSON, b, {"kind": "x"})]))
+
+    done = record_parts(store, evaluate_in_parts(store, policy, as_of=day, slice_size=7), policy)
+    assert (done.as_of, done.records["created"]) == (day.isoformat(), len(whole.households))
+    assert (done.obligations["created"], done.obligations["removed"]) == (len(owed), 1)
+    edges = {(e.src_key, e.dst_key): e.props["monthly_amount"] for e in store.iter_edges(RelKind.OBLIGED_TO_SUPPORT)}
+    assert edges == owed
+    records = {n.key: n.props for n in store.iter_nodes(NodeKind.TIER_RECORD)}
+    assert {h for h, r in records.items() if r["warned"]} == warned  # the push list of all the parts together
+    assert {h: r["tier"] for h, r in records.items()} == {d.household_id: d.tier or "none" for d in whole.households}
+    dues = {h: r["obligors"] for h, r in records.items() if r["obligors"]}
+    assert dues == {
+        d.household_id: sorted(f"{o.obligor}: {o.monthly_amount:g}" for o in whole.obligations if o.dependant_household == d.household_id)
+        for d in whole.households
+        if any(o.dependant_household == d.household_id for o in whole.obligations)
+    }
+    again = record_parts(store, evaluate_in_parts(store, policy, as_of=day, slice_size=50), policy)
+    assert again.records == {"created": 0, "updated": 0, "unchanged": len(whole.households)}
+    assert again.obligations == {"created": 0, "updated": 0, "unchanged": len(owed), "removed": 0}
 
 
 @pytest.mark.neo4j
