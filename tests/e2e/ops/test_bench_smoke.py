@@ -30,10 +30,11 @@ def test_bench_runs_at_10k_people_on_both_engines(neo4j_uri: str, tmp_path: Path
     assert set(row["engines"]) == {"embedded", "neo4j"}
     for engine in row["engines"].values():
         assert engine["ingest"]["rejected_rows"] == 0 and engine["ingest"]["rows"] > 10_000
-        assert engine["queries"]["evaluated_households"] == 3500
+        assert engine["evaluation"]["households"] == 3500 and engine["evaluation"]["parts"] >= 1
         assert len(engine["queries"]["audit"]) == 8 and engine["queries"]["chain"]["n"] == 20
     # Both engines found the same; DuckDB's three rules agree with AidGraph's counts.
     assert row["engines"]["embedded"]["queries"]["findings"] == row["engines"]["neo4j"]["queries"]["findings"] > 0
+    assert row["engines"]["embedded"]["evaluation"]["tiers"] == row["engines"]["neo4j"]["evaluation"]["tiers"]
     assert all(d["agrees"] for d in row["duckdb"]["rules"].values())
     assert row["engines"]["embedded"]["resolution"]["linked"] > 0
     assert "| 10,000 | 3,500 |" in (out / "results.md").read_text(encoding="utf-8")
