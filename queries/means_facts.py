@@ -260,18 +260,31 @@ RETURN a.id_number AS person, i.monthly_amount AS amount, i.kind AS kind, i.peri
 
 
 def _sorted_kin(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(rows, key=lambda r: (r["src"]["id"], r["dst"]["id"], r["relation"]))
+    return sorted(rows, key=_kin_order)
+
+
+def _kin_order(r: dict[str, Any]) -> tuple[str, str, str]:
+    return (r["src"]["id"], r["dst"]["id"], r["relation"])
 
 
 def _kin_from_records(parts: dict[str, list[dict[str, Any]]], **_: Any) -> list[dict[str, Any]]:
-    household = {r["person"]: r["household"] for r in parts["households"]}
+    # The records are this call's own: each is completed in place and each part let go once used
+    # (a whole prefecture's kinship is millions of them).
+    household = {r["person"]: r["household"] for r in parts.pop("households")}
     incomes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in parts["incomes"]:
-        incomes[r.pop("person")].append({"amount": r["amount"], "kind": r["kind"], "start": r["start"], "end": r["until"]})
-    people = {
-        p["id"]: {**p, "household": household.get(p["id"]), "incomes": sorted(incomes[p["id"]], key=_income_order)} for p in parts["people"]
-    }
-    return _sorted_kin({"relation": r["relation"], "src": people[r["src"]], "dst": people[r["dst"]]} for r in parts["links"])
+    for r in parts.pop("incomes"):
+        r["end"] = r.pop("until")
+        incomes[r.pop("person")].append(r)
+    people = {}
+    for p in parts.pop("people"):
+        p["household"] = household.pop(p["id"], None)
+        p["incomes"] = sorted(incomes.pop(p["id"], ()), key=_income_order)
+        people[p["id"]] = p
+    links = parts.pop("links")
+    for r in links:
+        r["src"], r["dst"] = people[r["src"]], people[r["dst"]]
+    links.sort(key=_kin_order)
+    return links
 
 
 def _income_order(i: dict[str, Any]) -> tuple[str, str, float]:
