@@ -44,8 +44,9 @@ def record_parts(store: Any, parts: Iterable[Evaluation], policy: PolicyConfig, 
     obligations as it comes, then every household's TierRecord, with the push list known.
 
     Whether a household is on the push list (``warned``) depends on every household's hardship, so
-    the records wait for the last part: each part's records are kept in a temporary file meanwhile,
-    and only the push list's lines in memory; an evaluation of millions of households is never held
+    the records wait for the last part: each part's records are kept in a temporary file meanwhile
+    (an unnamed file where the system allows, readable by this user only, gone when closed), and
+    only the push list's lines in memory; an evaluation of millions of households is never held
     whole. The records are written a part per batch, the removal of obligations no longer owed last.
     """
     obligations = ObligationWriter(store, by=by)
