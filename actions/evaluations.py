@@ -23,10 +23,7 @@ __all__ = ["Recorded", "record_evaluation", "record_parts"]
 
 def record_evaluation(store: Any, evaluation: Evaluation, warned: set[str], *, by: str = "evaluate") -> dict[str, int]:
     """Write a TierRecord per household evaluated (only changed ones are rewritten); return the counts."""
-    nodes = [NodeWrite(NodeKind.TIER_RECORD, household, props) for household, props in _records(evaluation)]
-    for node in nodes:
-        node.props["warned"] = node.key in warned
-    return _counts(store.write_batch(WriteBatch(nodes=nodes, source=_source(by, evaluation))))
+    return _counts(_write_records(store, _records(evaluation), warned, _source(by, evaluation)))
 
 
 @dataclass
@@ -64,10 +61,7 @@ def record_parts(store: Any, parts: Iterable[Evaluation], policy: PolicyConfig, 
         spill.seek(0)
         for line in spill:
             source, records = json.loads(line)
-            nodes = [NodeWrite(NodeKind.TIER_RECORD, household, props) for household, props in records]
-            for node in nodes:
-                node.props["warned"] = node.key in warned
-            written.add(store.write_batch(WriteBatch(nodes=nodes, source=source)))
+            written.add(_write_records(store, records, warned, source))
     return Recorded(as_of=as_of, policy=name, obligations=obligations.finish(), records=_counts(written))
 
 
@@ -90,6 +84,12 @@ def _records(evaluation: Evaluation) -> Iterator[tuple[str, dict[str, Any]]]:
             policy=evaluation.policy,
         )
         yield d.household_id, record.props()
+
+
+def _write_records(store: Any, records: Iterable[tuple[str, dict[str, Any]]], warned: set[str], source: str) -> WriteResult:
+    """Write records from ``_records`` in one batch, each marked warned if its household is in ``warned``."""
+    nodes = [NodeWrite(NodeKind.TIER_RECORD, household, {**props, "warned": household in warned}) for household, props in records]
+    return store.write_batch(WriteBatch(nodes=nodes, source=source))
 
 
 def _source(by: str, evaluation: Evaluation) -> str:
