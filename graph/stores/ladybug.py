@@ -30,7 +30,7 @@ import re
 import threading
 import types
 import typing
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -214,6 +214,8 @@ def _props(value: dict[str, Any]) -> dict[str, Any]:
 # Column types read through Arrow as the same Python values as row by row.
 _SCALAR_TYPES = frozenset({"STRING", "DOUBLE", "INT64", "BOOL"})
 _ARROW_CHUNK = 100_000
+#: A relationship table read whole for a batch when this many times its size is at most its ends' node tables.
+_WHOLE_TABLE_SHARE = 10
 
 
 def arrow_rows(table: Any) -> list[dict[str, Any]]:
@@ -402,6 +404,7 @@ class LadybugStore(GraphStore):
         self._opened = opened
         self._db = opened.db
         self._local = threading.local()
+        self._counts: dict[NodeKind | RelKind, int] = {}  # see _count
         self._connections: list[Any] = []
         self._connections_lock = threading.Lock()
         self._writer = self._connect()
@@ -500,6 +503,9 @@ class LadybugStore(GraphStore):
                 yield key, _props(node)
 
         def read_edges(rel: RelKind, sk: NodeKind, dk: NodeKind, pairs: list[tuple[str, str]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+            if self._reads_whole(rel, sk, dk):
+                yield from self._scan_edges(rel, sk, dk, set(pairs))
+                return
             query = f"LOAD FROM $t MATCH (a:{_label(sk)} {{{_key(sk)}: s}})-[r:{_label(rel)}]->(b:{_label(dk)} {{{_key(dk)}: d}}) RETURN s, d, r"
             for s, d, r in self._write_rows(query, t=_keys_table(s=[p[0] for p in pairs], d=[p[1] for p in pairs])):
                 yield s, d, _props(r)
@@ -514,6 +520,40 @@ class LadybugStore(GraphStore):
                 yield key, kind, node[NODE_KEY[kind]]
 
         return PrefetchedState(batch, read_nodes, read_edges, read_neighbours)
+
+    def _reads_whole(self, rel: RelKind, sk: NodeKind, dk: NodeKind) -> bool:
+        """Whether a batch's stored ``rel`` relationships are best read by reading the table whole:
+        when it is much smaller than the node tables a lookup by key joins with. The join keeps a
+        hash table of every node of both ends (at the prefecture, 6.3M persons for a few thousand
+        obligations, which filled the buffer pool: docs/performance.md); the table read whole only
+        costs its own rows. Either way the same rows are found."""
+        return self._count(rel) * _WHOLE_TABLE_SHARE <= self._count(sk) + self._count(dk)
+
+    def _count(self, kind: NodeKind | RelKind) -> int:
+        # Read once per kind, then kept by the batches this store writes (the only writer of its file).
+        if kind not in self._counts:
+            pattern = f"()-[x:{_label(kind)}]->()" if isinstance(kind, RelKind) else f"(x:{_label(kind)})"
+            [[self._counts[kind]]] = self._write_rows(f"MATCH {pattern} RETURN count(*)")
+        return self._counts[kind]
+
+    def _scan_edges(
+        self, rel: RelKind, sk: NodeKind, dk: NodeKind, wanted: set[tuple[str, str]]
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        columns = "".join(f", r.`{c}` AS `{c}`" for c in REL_COLUMNS[rel])
+        query = f"MATCH (a:{_label(sk)})-[r:{_label(rel)}]->(b:{_label(dk)}) RETURN a.{_key(sk)} AS `_s`, b.{_key(dk)} AS `_d`{columns}"
+        for row in arrow_rows(self._writer.execute(query).get_as_arrow(_ARROW_CHUNK)):
+            pair = (row.pop("_s"), row.pop("_d"))
+            if pair in wanted:
+                yield *pair, {k: v for k, v in row.items() if v is not None}
+
+    def _counted(self, plan: BatchPlan) -> None:
+        """Keep the counts ``_count`` read up to date with a batch just committed."""
+        changes: Counter[NodeKind | RelKind] = Counter(kind for kind, _ in plan.new_nodes)
+        changes.update(edge[0] for edge in plan.new_edges)
+        changes.subtract(edge[0] for edge in plan.removals)
+        for kind, change in changes.items():
+            if kind in self._counts:
+                self._counts[kind] += change
 
     def _existing_keys_in_transaction(self, kind: NodeKind, keys: list[str]) -> set[str]:
         query = f"LOAD FROM $t MATCH (n:{_label(kind)} {{{_key(kind)}: k}}) RETURN k"
@@ -561,11 +601,13 @@ class LadybugStore(GraphStore):
                 stage.close()
             if not stage.abandoned:
                 copy_into(self, stage)
+                self._counts.clear()
 
     def write_batch(self, batch: WriteBatch) -> WriteResult:
         with self._transaction():
             plan = plan_batch(batch, self._prefetched(batch))
             self._carry_out(plan, batch.source)
+        self._counted(plan)
         return plan.result
 
     def _rollback(self) -> None:
@@ -647,6 +689,7 @@ class LadybugStore(GraphStore):
             for kind in NodeKind:
                 self._writer.execute(f"MATCH (n:{_label(kind)}) DELETE n")
             self._writer.execute(f"MATCH (h:{HISTORY_TABLE}) DELETE h")
+        self._counts.clear()
 
     def close(self) -> None:
         with self._connections_lock:
