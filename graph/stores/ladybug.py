@@ -327,6 +327,11 @@ def _label(kind: NodeKind | RelKind) -> str:
     return f"`{kind.value}`"
 
 
+def _count_cypher(kind: NodeKind | RelKind) -> str:
+    pattern = f"()-[x:{_label(kind)}]->()" if isinstance(kind, RelKind) else f"(x:{_label(kind)})"
+    return f"MATCH {pattern} RETURN count(*)"
+
+
 def _key(kind: NodeKind) -> str:
     return f"`{NODE_KEY[kind]}`"
 
@@ -532,8 +537,7 @@ class LadybugStore(GraphStore):
     def _count(self, kind: NodeKind | RelKind) -> int:
         # Read once per kind, then kept by the batches this store writes (the only writer of its file).
         if kind not in self._counts:
-            pattern = f"()-[x:{_label(kind)}]->()" if isinstance(kind, RelKind) else f"(x:{_label(kind)})"
-            [[self._counts[kind]]] = self._write_rows(f"MATCH {pattern} RETURN count(*)")
+            [[self._counts[kind]]] = self._write_rows(_count_cypher(kind))
         return self._counts[kind]
 
     def _scan_edges(
@@ -542,9 +546,8 @@ class LadybugStore(GraphStore):
         columns = "".join(f", r.`{c}` AS `{c}`" for c in REL_COLUMNS[rel])
         query = f"MATCH (a:{_label(sk)})-[r:{_label(rel)}]->(b:{_label(dk)}) RETURN a.{_key(sk)} AS `_s`, b.{_key(dk)} AS `_d`{columns}"
         for row in arrow_rows(self._writer.execute(query).get_as_arrow(_ARROW_CHUNK)):
-            pair = (row.pop("_s"), row.pop("_d"))
-            if pair in wanted:
-                yield *pair, {k: v for k, v in row.items() if v is not None}
+            if (row["_s"], row["_d"]) in wanted:
+                yield row["_s"], row["_d"], _props(row)
 
     def _counted(self, plan: BatchPlan) -> None:
         """Keep the counts ``_count`` read up to date with a batch just committed."""
@@ -785,8 +788,8 @@ class LadybugStore(GraphStore):
         return sort_subgraph([NodeRecord(k, kk, props) for (k, kk), props in seen.items()], kept)
 
     def counts(self) -> GraphCounts:
-        nodes = {k.value: self._read(f"MATCH (n:{_label(k)}) RETURN count(*)")[0][0] for k in NodeKind}
-        edges = {r.value: self._read(f"MATCH ()-[r:{_label(r)}]->() RETURN count(*)")[0][0] for r in RelKind}
+        nodes = {k.value: self._read(_count_cypher(k))[0][0] for k in NodeKind}
+        edges = {r.value: self._read(_count_cypher(r))[0][0] for r in RelKind}
         return GraphCounts(nodes=nodes, edges=edges)
 
     def history(self, kind: NodeKind, key: str) -> list[dict[str, Any]]:
