@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import threading
@@ -81,7 +82,10 @@ class _Opened:
         self.read_only = read_only
         self.users = 1
         self.writer_lock = threading.RLock()
+        self.database, self.pool_mb = "", 0  # how it was opened, to open it again (LadybugStore._reopen)
 
+
+_log = logging.getLogger("aidgraph.store")
 
 _OPENED: dict[str, _Opened] = {}
 _OPENED_LOCK = threading.Lock()
@@ -323,6 +327,11 @@ def _keys_table(**columns: list[str]) -> Any:
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
+def _pool_full(exc: BaseException) -> bool:
+    """Whether LadybugDB refused a statement for want of buffer pool memory."""
+    return "buffer pool is full" in str(exc) or (exc.__cause__ is not None and "buffer pool is full" in str(exc.__cause__))
+
+
 def _label(kind: NodeKind | RelKind) -> str:
     return f"`{kind.value}`"
 
@@ -404,6 +413,7 @@ class LadybugStore(GraphStore):
                 opened.users += 1
             else:
                 opened = _Opened(self._open(ladybug, database, pool_mb, read_only), read_only)
+                opened.database, opened.pool_mb = database, pool_mb
                 if self._file:
                     _OPENED[self._file] = opened
         self._opened = opened
@@ -607,11 +617,49 @@ class LadybugStore(GraphStore):
                 self._counts.clear()
 
     def write_batch(self, batch: WriteBatch) -> WriteResult:
+        try:
+            return self._write_batch(batch)
+        except StoreError as exc:
+            if not _pool_full(exc) or not self._reopen():
+                raise
+        # The batch rolled back whole; the database opened again has an empty buffer pool.
+        return self._write_batch(batch)
+
+    def _write_batch(self, batch: WriteBatch) -> WriteResult:
         with self._transaction():
             plan = plan_batch(batch, self._prefetched(batch))
             self._carry_out(plan, batch.source)
         self._counted(plan)
         return plan.result
+
+    def _reopen(self) -> bool:
+        """Close the database and open it again, if this store object is its only user on this
+        thread; return whether it did. LadybugDB 0.22 fails a write with "the buffer pool is full"
+        when the pool is full of pages an earlier read left, though they could be evicted; a
+        database opened again starts with an empty pool (docs/performance.md). Another store
+        object, another thread's connection or a read transaction open on the file keeps it as it
+        is, and so does a database in memory, which closing would empty."""
+        import ladybug
+
+        mine = {id(self._writer), id(getattr(self._local, "conn", None))}
+        with _OPENED_LOCK, self._connections_lock:
+            opened = self._opened
+            if (
+                self._file is None
+                or opened.users != 1
+                or getattr(self._local, "in_snapshot", False)
+                or any(id(conn) not in mine for conn in self._connections)
+            ):
+                return False
+            for conn in self._connections:
+                conn.close()
+            self._connections = []
+            self._local.conn = None
+            opened.db.close()
+            opened.db = self._db = self._open(ladybug, opened.database, opened.pool_mb, opened.read_only)
+        self._writer = self._connect()
+        _log.info("opened %s again after a write found its buffer pool full; writing the batch again", self.path)
+        return True
 
     def _rollback(self) -> None:
         # A statement that fails rolls its transaction back itself; ROLLBACK is then refused.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 from graph.model import NodeKind, RelKind
-from graph.store import EdgeWrite, WriteBatch
+from graph.store import EdgeWrite, NodeWrite, WriteBatch
 from graph.stores.ladybug import LadybugStore
 from queries.examples import load_two_cases
 
@@ -71,3 +72,90 @@ def test_the_counts_that_choose_follow_the_batches_written() -> None:
     assert store._count(REL) == stored == 2
     store.clear()
     assert store._count(REL) == 0 and store._count(PERSON) == 0
+
+
+_FULL = "Buffer manager exception: Unable to allocate memory! The buffer pool is full and no memory could be freed!"
+
+
+class _FailsOnce:
+    """The writer's connection, refusing its ``nth`` statement as LadybugDB does when the pool is full."""
+
+    def __init__(self, conn: Any, nth: int) -> None:
+        self.conn, self.left = conn, nth
+
+    def execute(self, query: str, *args: Any) -> Any:
+        self.left -= 1
+        if self.left == 0:
+            raise RuntimeError(_FULL)
+        return self.conn.execute(query, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def _refuse(store: LadybugStore, nth: int) -> None:
+    """Make the store's writing connection refuse its ``nth`` statement from now on, once."""
+    failing = _FailsOnce(store._writer, nth)
+    store._connections[store._connections.index(store._writer)] = failing
+    store._writer = failing
+
+
+def _on_disk(tmp_path: Any) -> LadybugStore:
+    from ingest.loader import ingest_folder
+    from queries.examples import DAY, TWO_CASES
+
+    store = LadybugStore(tmp_path / "store")
+    ingest_folder(store, TWO_CASES, today=DAY)
+    return store
+
+
+def _again(store: LadybugStore) -> Any:
+    """The second batch of the test below, written; what it returned, stored and kept in history."""
+    p = _people(store)
+    person = {**store.get_node(PERSON, p[0]), "phone": "13800000000"}  # type: ignore[dict-item]
+    batch = WriteBatch(nodes=[NodeWrite(PERSON, p[0], person)], edges=[_owed(p[0], p[1], 120.0), _owed(p[3], p[4], 80.0)], source="again")
+    result = store.write_batch(batch)
+    history = sorted((h["kind"], h["key"], h["before"], h["after"]) for h in store.iter_history() if h["source"] == "again")
+    return dict(result.created), dict(result.updated), _stored(store), history
+
+
+@pytest.mark.parametrize(
+    "nth", [2, 3, 4, 5, 6, 7], ids=["read nodes", "read relationships", "set node", "set relationship", "create relationship", "history"]
+)
+def test_a_batch_refused_for_a_full_pool_is_written_once_on_the_database_opened_again(tmp_path: Any, nth: int) -> None:
+    expected, store = _on_disk(tmp_path / "a"), _on_disk(tmp_path / "b")
+    for s in (expected, store):
+        p = _people(s)
+        s.write_batch(WriteBatch(edges=[_owed(p[0], p[1], 100.0)]))
+    database = store._db
+    _refuse(store, nth)  # 1 is BEGIN TRANSACTION, 8 COMMIT
+    got = _again(store)
+    assert store._db is not database  # opened again
+    assert got == _again(expected)
+    assert got[0] == {REL.value: 1} and got[1] == {REL.value: 1, PERSON.value: 1} and len(got[3]) == 1
+    store.close()
+    reopened = LadybugStore(tmp_path / "b" / "store")
+    assert _stored(reopened) == got[2]
+    reopened.close()
+    expected.close()
+
+
+def test_a_full_pool_is_an_error_where_the_database_cannot_be_opened_again(tmp_path: Any) -> None:
+    from graph.store import StoreError
+
+    memory = load_two_cases()  # closing it would lose it
+    shared = _on_disk(tmp_path / "a")
+    second = LadybugStore(tmp_path / "a" / "store")  # another store object on the same file
+    threaded = _on_disk(tmp_path / "b")
+    reading = threading.Thread(target=lambda: _people(threaded))  # a connection of another thread
+    reading.start()
+    reading.join()
+    for store in (memory, shared, threaded):
+        p = _people(store)
+        _refuse(store, 2)
+        database = store._db
+        with pytest.raises(StoreError, match="buffer pool is full"):
+            store.write_batch(WriteBatch(edges=[_owed(p[0], p[1], 100.0)]))
+        assert store._db is database and _stored(store) == []
+    for store in (second, shared, threaded):
+        store.close()
