@@ -77,12 +77,11 @@ class _Opened:
     a file against other processes only, and two databases on one file in one process would be
     two writers."""
 
-    def __init__(self, db: Any, read_only: bool):
+    def __init__(self, db: Any, database: str, pool_mb: int, read_only: bool):
         self.db = db
-        self.read_only = read_only
+        self.database, self.pool_mb, self.read_only = database, pool_mb, read_only  # to open it again (_reopen)
         self.users = 1
         self.writer_lock = threading.RLock()
-        self.database, self.pool_mb = "", 0  # how it was opened, to open it again (LadybugStore._reopen)
 
 
 _log = logging.getLogger("aidgraph.store")
@@ -412,8 +411,7 @@ class LadybugStore(GraphStore):
                     raise StoreBusy(f"the store at {self.path} is open read-only in this process; close it before writing to it")
                 opened.users += 1
             else:
-                opened = _Opened(self._open(ladybug, database, pool_mb, read_only), read_only)
-                opened.database, opened.pool_mb = database, pool_mb
+                opened = _Opened(self._open(ladybug, database, pool_mb, read_only), database, pool_mb, read_only)
                 if self._file:
                     _OPENED[self._file] = opened
         self._opened = opened
