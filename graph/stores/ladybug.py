@@ -239,11 +239,28 @@ def arrow_rows(table: Any) -> list[dict[str, Any]]:
     return [dict(zip(names, values)) for values in zip(*columns)]  # noqa: B905  (checking lengths slows the loop)
 
 
+#: The first values of a text column that tell whether encoding it is worth its cost (a column of
+#: ids, each different, costs more to encode than to convert whole: docs/performance.md).
+_SAMPLE = 10_000
+
+
+def _repeats(sample: Any) -> bool:
+    """Whether under half of these texts are distinct (a null is none of them).
+
+    >>> import pyarrow as pa
+    >>> _repeats(pa.chunked_array([["R1", "R2", "R3", None]])), _repeats(pa.chunked_array([["paid", "paid", "paid", None]]))
+    (False, True)
+    """
+    import pyarrow.compute as pc
+
+    return pc.count_distinct(sample).as_py() * 2 < len(sample)
+
+
 def _arrow_values(column: Any) -> list[Any]:
     import numpy as np
     import pyarrow as pa
 
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and _repeats(column.slice(0, _SAMPLE)):
         encoded = column.combine_chunks().dictionary_encode()
         if len(encoded.dictionary) * 2 < len(encoded):
             # Each distinct text made once, then picked by index in C (a null is the last entry).
