@@ -80,10 +80,14 @@ class HouseholdView(BaseModel):
 _H = "(:Household {household_id: $household_id})"
 _MEMBER = f"(b:Person)-[:MEMBER_OF]->{_H}"
 # Each part gathers one piece with a plain MATCH (a piece the household lacks is no rows); the
-# follow-up reads the departments of the programmes and senders found. Both engines read these.
+# follow-up reads the departments of the programmes and senders found. LadybugDB reads these, Neo4j
+# the one text below. The regions: the household's own, and those above it each by its shortest
+# PART_OF path (in a tree the only one; LadybugDB's ``SHORTEST`` takes no path of length 0). Every
+# path of ``PART_OF*0..12`` gives the same regions and was the slowest part (docs/performance.md).
 HOUSEHOLD_VIEW_CYPHER = {
     "household": "MATCH (h:Household {household_id: $household_id}) RETURN h AS household",
-    "regions": f"MATCH {_H}-[:LIVES_IN]->(:Region)-[:PART_OF*0..12]->(r:Region) RETURN r AS region",
+    "regions": f"MATCH {_H}-[:LIVES_IN]->(r:Region) RETURN r AS region UNION ALL "
+    f"MATCH {_H}-[:LIVES_IN]->(:Region)-[:PART_OF* SHORTEST 1..12]->(r:Region) RETURN r AS region",
     "members": f"MATCH (p:Person)-[m:MEMBER_OF]->{_H} RETURN p AS person, m AS member",
     "incomes": f"MATCH (i:Income)<-[:HAS_INCOME]-{_MEMBER} RETURN b.id_number AS holder, i AS income",
     "kin_from": f"MATCH (o:Person)<-[k:KIN]-{_MEMBER} RETURN b.id_number AS member, o AS other, k.relation AS relation",

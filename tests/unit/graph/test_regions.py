@@ -9,6 +9,7 @@ from api.core.security import Caller, Role
 from graph.regions import STRUCTURAL, RegionTree
 from graph.store import GraphStore
 from ingest.loader import ingest_folder
+from queries.household import household_view
 from queries.regions import codes_within, region_tree
 
 # 12-digit villages under 9-digit townships under 6-digit counties under a city and a province, and
@@ -46,6 +47,32 @@ def test_a_city_contains_its_counties_villages_though_its_code_is_no_prefix_of_t
     # A key scoped to the city sees the county's households, not another city's.
     city = Caller("k", "city caseworker", Role.CASEWORKER, region="420100", tree=tree)
     assert city.sees_region("420106005001") and not city.sees_region("420203100201")
+
+
+def test_a_households_region_path_is_its_region_and_every_region_above_by_part_of(
+    store: GraphStore, two_cases_dir: Path, tmp_path: Path
+) -> None:
+    folder = _with_xiantao(two_cases_dir, tmp_path)
+    with (folder / "households.csv").open("a", encoding="utf-8") as f:
+        f.write("H-420000-0001,420000,湖北省,urban,1\n")  # registered at the province itself, the top
+    ingest_folder(store, folder)
+
+    def path(household: str) -> list[tuple[str, str]]:
+        view = household_view(store, household_id=household)
+        assert view is not None
+        return [(r["region_code"], r["level"]) for r in view.region_path]
+
+    # From the household's own region up.
+    assert path("H-420106-0001") == [
+        ("420106005001", "village"),
+        ("420106005", "township"),
+        ("420106", "county"),
+        ("420100", "city"),
+        ("420000", "province"),
+    ]
+    # A county-level city hangs from the province: no city between, whatever its digits say.
+    assert path("H-429004-0001") == [("429004001002", "village"), ("429004001", "township"), ("429004", "county"), ("420000", "province")]
+    assert path("H-420000-0001") == [("420000", "province")]
 
 
 def test_containment_by_structure_for_codes_no_region_file_lists() -> None:
