@@ -49,6 +49,11 @@ __all__ = [
     "WorkOrdersPublic",
 ]
 
+#: "Not only spaces": a character no regex dialect counts as a space. Python's, the server's (Rust,
+#: under pydantic) and the schema's (ECMA) disagree on NEL, U+001C-U+001F and U+FEFF, so a schema
+#: client could send a text the server then refused.
+NOT_BLANK = r"[^\s\u0085\u001c-\u001f\ufeff]"
+
 
 class Page(BaseModel):
     count: int = Field(description="Every match, not only this page.")
@@ -72,7 +77,7 @@ class FindingsPublic(Page):
 
 
 class MarkIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why: kept with the mark (not only spaces).")
+    reason: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK, description="Why: kept with the mark (not only spaces).")
 
 
 class UnmatchedPublic(Page):
@@ -94,7 +99,7 @@ class ProposalsPublic(Page):
 
 
 class DeclineIn(AcceptIn):
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why (not only spaces).")
+    reason: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK, description="Why (not only spaces).")
 
 
 class IngestFilePublic(BaseModel):
@@ -160,7 +165,7 @@ ConsumerRoute = Literal[tuple(sorted(r for r, roles in ROUTE_ROLES.items() if Ro
 class _KeyCreateBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="Who or which system holds the key.")
+    name: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK, description="Who or which system holds the key.")
     rate_per_minute: RatePerMinute | None = Field(None, description="Requests per minute, 1 to 1,000,000 (default: the server's).")
 
 
@@ -261,7 +266,7 @@ class OrderStepIn(BaseModel):
     hours: float | None = Field(None, gt=0, le=24)
     on: dt.date | None = None
     satisfaction: float | None = Field(None, ge=0, le=1)
-    reason: str | None = Field(None, min_length=1, max_length=2000, pattern=r"\S")
+    reason: str | None = Field(None, min_length=1, max_length=2000, pattern=NOT_BLANK)
 
 
 class EvaluationIn(BaseModel):
@@ -291,14 +296,14 @@ class ReferralIn(BaseModel):
 
     household_id: str = Field(min_length=1, max_length=64)
     level: Literal["village_window", "township_station", "district_centre"]
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK)
     need_id: str | None = Field(None, min_length=1, max_length=64)
 
 
 class ReferralAnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    response: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    response: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK)
     resolved: bool
 
 
@@ -318,7 +323,7 @@ class ApplicationIn(BaseModel):
     applicant_id: str = Field(min_length=15, max_length=18, description="The applicant's ID number.")
     applicant_name: str = Field(min_length=1, max_length=100)
     applied_in: str = Field(pattern=r"^\d{6,12}$", description="The region where they apply (within your region).")
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK)
     amount: float = Field(gt=0, description="The aid paid first, in yuan (at most the catalogue's max_first_amount).")
 
 

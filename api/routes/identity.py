@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from api.core.errors import ERROR_RESPONSES, ApiError
 from api.core.security import Caller
 from api.deps import ContextDep, PageDep, not_found, require, respond
-from api.models import UnresolvedPublic
+from api.models import NOT_BLANK, UnresolvedPublic
 from graph.model import IdentityReview, NodeKind
 from ingest.identity import decide, pending_reviews
 from queries.unlinked import unlinked_references
@@ -53,7 +53,7 @@ class ReviewsPublic(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    reason: str | None = Field(None, max_length=2000, pattern=r"\S", description="Why (not only spaces).")
+    reason: str | None = Field(None, max_length=2000, pattern=NOT_BLANK, description="Why (not only spaces).")
 
 
 @router.get("/reviews", response_model=ReviewsPublic)
