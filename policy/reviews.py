@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from policy.config import PolicyConfig
 from policy.means_test import Evaluation
 
-__all__ = ["ExitRow", "ReviewRow", "add_months", "gradual_exits", "reviews_due"]
+__all__ = ["ExitRow", "ReviewRow", "add_months", "exit_order", "gradual_exits", "review_order", "reviews_due"]
 
 
 class ReviewRow(BaseModel):
@@ -103,7 +103,7 @@ def reviews_due(evaluation: Evaluation, policy: PolicyConfig, *, due_before: dt.
                 next_review=nxt.isoformat(),
             )
         )
-    return sorted(rows, key=lambda r: (r.next_review, r.household_id))
+    return sorted(rows, key=review_order)
 
 
 def gradual_exits(evaluation: Evaluation, policy: PolicyConfig) -> list[ExitRow]:
@@ -145,4 +145,14 @@ def gradual_exits(evaluation: Evaluation, policy: PolicyConfig) -> list[ExitRow]
                 why=why,
             )
         )
-    return sorted(rows, key=lambda r: (r.exit_on, r.household_id))
+    return sorted(rows, key=exit_order)
+
+
+def review_order(r: ReviewRow) -> tuple[str, str]:
+    """Soonest first, then by household."""
+    return (r.next_review, r.household_id)
+
+
+def exit_order(r: ExitRow) -> tuple[str, str]:
+    """Soonest first, then by household."""
+    return (r.exit_on, r.household_id)

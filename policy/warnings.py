@@ -10,7 +10,7 @@ list is the same on both engines.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from pydantic import BaseModel
@@ -19,7 +19,7 @@ from policy.config import PolicyConfig
 from policy.means_test import Evaluation, TierDecision
 from queries import reasons as words
 
-__all__ = ["PushLine", "WarningRow", "early_warnings", "push_line", "warned_households"]
+__all__ = ["PushLine", "WarningRow", "early_warnings", "push_line", "warned_households", "warnings_of_parts"]
 
 
 class WarningRow(BaseModel):
@@ -43,21 +43,37 @@ def early_warnings(evaluation: Evaluation, policy: PolicyConfig) -> list[Warning
     >>> early_warnings(Evaluation(as_of="2026-06-30", policy="default", households=[], obligations=[]), load_policy())
     []
     """
-    decisions = evaluation.households
+    return warnings_of_parts([evaluation], policy)
+
+
+def warnings_of_parts(parts: Iterable[Evaluation], policy: PolicyConfig) -> list[WarningRow]:
+    """The push list of an evaluation given part by part (``policy.means_test.evaluate_in_parts``),
+    the same as ``early_warnings`` of the whole: of each decision only its push line is kept, and
+    for a household not enrolled (the only ones pushed) its region, tier and index dimensions.
+    ``policy.lists.policy_lists`` gives it the parts; the tests compare it with the whole.
+    """
+    lines: list[PushLine] = []
+    rest: dict[int, tuple[str | None, str | None, dict[str, float]]] = {}
+    for part in parts:
+        for d in part.households:
+            line = push_line(d)
+            if not line.enrolled:
+                rest[len(lines)] = (d.region_code, d.tier, {k: v for k, v in d.hardship.items() if k != "index"})
+            lines.append(line)
     rows = []
-    for at, rank, reasons in _pushed([push_line(d) for d in decisions], policy):
-        d = decisions[at]
+    for at, rank, reasons in _pushed(lines, policy):
+        line, (region_code, tier, dimensions) = lines[at], rest[at]
         rows.append(
             WarningRow(
-                household_id=d.household_id,
-                region_code=d.region_code,
-                index=d.hardship["index"],
+                household_id=line.household_id,
+                region_code=region_code,
+                index=line.index,
                 rank=rank,
                 reasons=reasons,
-                tier=d.tier,
-                per_capita_income=d.per_capita_income,
-                standard=d.standard,
-                dimensions={k: v for k, v in d.hardship.items() if k != "index"},
+                tier=tier,
+                per_capita_income=line.income,
+                standard=line.standard,
+                dimensions=dimensions,
             )
         )
     return rows

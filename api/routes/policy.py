@@ -20,9 +20,10 @@ from api.deps import (
     require,
     respond,
 )
-from policy.means_test import Evaluation, TierDecision, evaluate
-from policy.reviews import ExitRow, ReviewRow, gradual_exits, reviews_due
-from policy.warnings import WarningRow, early_warnings
+from policy.lists import PolicyLists, policy_lists
+from policy.means_test import TierDecision, evaluate
+from policy.reviews import ExitRow, ReviewRow
+from policy.warnings import WarningRow
 
 router = APIRouter(tags=["policy"], responses=ERROR_RESPONSES)
 
@@ -46,10 +47,11 @@ class ReviewsPublic(BaseModel):
     exits: list[ExitRow]
 
 
-async def _evaluation(ctx: Context, as_of: dt.date | None) -> Evaluation:
+async def policy_lists_on(ctx: Context, as_of: dt.date | None) -> PolicyLists:
+    """The push list, reviews and exits of every household (obligations cross regions): evaluated
+    part by part, the lists kept, not the evaluation; reused until a write or the cache time."""
     day = as_of or dt.date.today()
-    # Every household at once (obligations cross regions): reused until a write or the cache time.
-    return await ctx.runtime.cached(("evaluation", day), lambda s: evaluate(s, ctx.policy, as_of=day))
+    return await ctx.runtime.cached(("policy lists", day), lambda s: policy_lists(s, ctx.policy, as_of=day))
 
 
 @router.get("/households/{household_id}/tier", response_model=TierDecision)
@@ -84,10 +86,10 @@ async def list_warnings(
 ) -> Any:
     """The early-warning push list within your region, hardest first."""
     scope = narrow_region(caller, region)
-    evaluation = await _evaluation(ctx, as_of)
-    rows = _within(early_warnings(evaluation, ctx.policy), scope, caller)
+    lists = await policy_lists_on(ctx, as_of)
+    rows = _within(lists.warnings, scope, caller)
     shown = await respond(request, ctx, caller, [r.model_dump(mode="json") for r in page.of(rows)])
-    return page.answer(len(rows), shown, as_of=evaluation.as_of, policy=evaluation.policy)
+    return page.answer(len(rows), shown, as_of=lists.as_of, policy=lists.policy)
 
 
 @router.get("/reviews", response_model=ReviewsPublic)
@@ -102,9 +104,9 @@ async def list_reviews(
 ) -> Any:
     """Reviews due by the cadence rules, soonest first, and the households leaving (gradual exit), within your region."""
     scope = narrow_region(caller, region)
-    evaluation = await _evaluation(ctx, as_of)
-    due = _within(reviews_due(evaluation, ctx.policy, due_before=due_before), scope, caller)
-    exits = _within(gradual_exits(evaluation, ctx.policy), scope, caller)
+    lists = await policy_lists_on(ctx, as_of)
+    due = _within(lists.reviews_before(due_before), scope, caller)
+    exits = _within(lists.exits, scope, caller)
     rows = [r.model_dump(mode="json") for r in page.of(due)]
     shown = await respond(request, ctx, caller, {"data": rows, "exits": [e.model_dump(mode="json") for e in exits]})
-    return page.answer(len(due), shown["data"], as_of=evaluation.as_of, policy=evaluation.policy, exits=shown["exits"])
+    return page.answer(len(due), shown["data"], as_of=lists.as_of, policy=lists.policy, exits=shown["exits"])

@@ -106,12 +106,12 @@ def warnings(
 ) -> None:
     """The early-warning push list: top 5% hardship index, or income under 2x the standard, not enrolled."""
     from policy.config import load_policy
-    from policy.means_test import evaluate as run
-    from policy.warnings import early_warnings
+    from policy.lists import policy_lists
 
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
-        rows = early_warnings(run(graph_store, rules, as_of=_day(as_of)), rules)
+        # Ranked among every household evaluated; --region only narrows what is shown.
+        rows = policy_lists(graph_store, rules, as_of=_day(as_of)).warnings
         inside = region_tree(graph_store).within(region)
     rows = [r for r in rows if inside(r.region_code)]
 
@@ -145,14 +145,12 @@ def reviews(
 ) -> None:
     """Enrolled households' next reviews by the cadence rules, and the gradual exits."""
     from policy.config import load_policy
-    from policy.means_test import evaluate as run
-    from policy.reviews import gradual_exits, reviews_due
+    from policy.lists import policy_lists
 
     rules = load_policy(policy)
     with _open(store, neo4j) as graph_store:
-        evaluation = run(graph_store, rules, as_of=_day(as_of))
-    due = reviews_due(evaluation, rules, due_before=_day(due_before))
-    exits = gradual_exits(evaluation, rules)
+        lists = policy_lists(graph_store, rules, as_of=_day(as_of))
+    due, exits = lists.reviews_before(_day(due_before)), lists.exits
 
     def show() -> None:
         columns = ("household", "tier", "enrolled since", "basis", "every (months)", "next review")

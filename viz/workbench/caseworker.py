@@ -15,12 +15,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from api.core.errors import ApiError
 from api.core.security import Role, may_call
-from api.deps import AS_OF_FIRST, Page, as_of_last, household_in_scope, respond
+from api.deps import AS_OF_FIRST, Page, as_of_last, household_in_scope
 from api.routes import findings, households, linkage, policy
 from graph.model import NodeKind
 from graph.privacy import mask_text
-from policy.reviews import gradual_exits, reviews_due
-from policy.warnings import early_warnings
+from policy.lists import PolicyLists
 from queries.search import id_parts
 from viz.style import FINDING_COLOUR
 from viz.workbench.graphs import chain_graph, legend
@@ -243,24 +242,19 @@ async def household_file(request: Request, user: UserDep, household_id: Annotate
 
 
 async def _tier(request: Request, user: User, household_id: str, day: dt.date) -> dict[str, Any]:
-    """The household's tier with its explanation: from the prefecture's evaluation when the server
-    keeps one for the day (the work queues computed it), else by the API's route for this household."""
-    ctx = request.app.state.aidgraph
-    evaluation = ctx.runtime.peek(("evaluation", day))
-    decision = next((d for d in evaluation.households if d.household_id == household_id), None) if evaluation else None
-    if decision is None or not may_call(user.caller, "households.tier"):
-        return await api_call(request, user, "households.tier", policy.get_tier, household_id=household_id, as_of=day)
-    return await respond(request, ctx, user.caller, decision.model_dump(mode="json"), today=day)
+    """The household's tier with its explanation, by the API's route for this household (the
+    server keeps the prefecture's lists, not its whole evaluation)."""
+    return await api_call(request, user, "households.tier", policy.get_tier, household_id=household_id, as_of=day)
 
 
 class _Signals:
     """Each household's early warning, review due and gradual exit of one evaluation, by household."""
 
-    def __init__(self, evaluation: Any, config: Any):
-        self.rows: list[Any] = []
+    def __init__(self, lists: PolicyLists):
+        self.rows: list[Any] = []  # what the server's cache counts (api.core.limits.rows_of)
         self.by_household: dict[str, dict[str, Any]] = {}
-        for kind, rows in (("warning", early_warnings), ("review", reviews_due), ("leaving", gradual_exits)):
-            for row in rows(evaluation, config):
+        for kind, rows in (("warning", lists.warnings), ("review", lists.reviews), ("leaving", lists.exits)):
+            for row in rows:
                 self.rows.append(row)
                 self.by_household.setdefault(row.household_id, {}).setdefault(kind, row)
 
@@ -298,8 +292,8 @@ async def household_warnings(request: Request, user: UserDep, household_id: Anno
     day = as_of(request, user)
     await _in_scope(request, user, household_id)
     ctx = request.app.state.aidgraph
-    evaluation = await policy._evaluation(ctx, day)
-    signals = await ctx.runtime.cached(("signals", day), lambda _: _Signals(evaluation, ctx.policy))
+    lists = await policy.policy_lists_on(ctx, day)
+    signals = await ctx.runtime.cached(("signals", day), lambda _: _Signals(lists))
     return render(request, "household_warnings.html", **signals.by_household.get(household_id, {}))
 
 

@@ -101,14 +101,14 @@ def test_whole_graph_answers_have_their_own_time_limit_and_are_computed_once(
 
     ingest_folder(store, api_fixture_dir)
     calls = []
-    real = policy_routes.evaluate
+    real = policy_routes.policy_lists
 
     def slow_evaluation(*args, **kwargs):
         calls.append(1)
         time.sleep(0.5)  # longer than a query may take, shorter than a whole-graph answer may
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(policy_routes, "evaluate", slow_evaluation)
+    monkeypatch.setattr(policy_routes, "policy_lists", slow_evaluation)
     client, keys = open_api(store, tmp_path / "state", query_timeout_s=0.2, whole_graph_timeout_s=10)
     with client:
         for path in ("/warnings", "/reviews", "/warnings"):

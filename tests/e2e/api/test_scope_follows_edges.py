@@ -170,5 +170,5 @@ def test_the_evaluation_cache_is_bounded(api: Api) -> None:
     for day in range(1, 29):
         assert api.client.get("/warnings", params={"as_of": f"2024-02-{day:02d}"}, headers=api.headers("auditor")).status_code == 200
     assert len(runtime.cache.keys()) == api.app.state.aidgraph.settings.cache_entries
-    assert ("evaluation", __import__("datetime").date(2024, 2, 28)) in runtime.cache.keys()
+    assert ("policy lists", __import__("datetime").date(2024, 2, 28)) in runtime.cache.keys()
     assert not runtime._computing  # no lock left behind per day asked

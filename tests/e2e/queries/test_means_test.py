@@ -20,8 +20,10 @@ from graph.stores.ladybug import LadybugStore
 from ingest.loader import ingest_folder
 from policy import means_test
 from policy.config import load_policy
+from policy.lists import policy_lists
 from policy.means_test import Evaluation, evaluate, evaluate_in_parts
 from policy.missed_aid import missed_aid
+from policy.reviews import gradual_exits, reviews_due
 from policy.warnings import early_warnings
 
 AS_OF = dt.date(2026, 6, 30)
@@ -250,6 +252,25 @@ def test_evaluation_in_slices_is_the_evaluation_in_one_read(store: GraphStore, p
     # The audit's missed aid takes the evaluation a part at a time: the same findings.
     monkeypatch.setattr(means_test, "SLICE", 7)
     assert missed_aid(store, as_of=day) == missed_aid(store, as_of=day, evaluation=one_read)
+
+
+def test_push_list_reviews_and_exits_from_parts_are_those_of_the_whole(store: GraphStore, prefecture: Any) -> None:
+    # `aidgraph warnings`, `aidgraph reviews` and the API take the evaluation part by part and keep a
+    # line per household, not the decisions: the lists must be those of the evaluation held whole.
+    folder, truth = prefecture(300, 23)
+    load(store, folder)
+    day, policy = dt.date.fromisoformat(truth["as_of"]), load_policy()
+    whole = evaluate(store, policy, as_of=day)
+    warned, due, exits = early_warnings(whole, policy), reviews_due(whole, policy), gradual_exits(whole, policy)
+    soon = day + dt.timedelta(days=40)
+    due_soon = reviews_due(whole, policy, due_before=soon)
+    assert len(warned) > 10 and len(exits) >= 2 and 0 < len(due_soon) < len(due)
+    assert any("top" in " ".join(w.reasons) for w in warned) and any(w.dimensions for w in warned)
+    for slice_size in (1, 7):
+        lists = policy_lists(store, policy, as_of=day, slice_size=slice_size)
+        assert (lists.as_of, lists.policy) == (whole.as_of, whole.policy)
+        assert (lists.warnings, lists.reviews, lists.exits) == (warned, due, exits)
+        assert lists.reviews_before(soon) == due_soon and lists.reviews_before(None) == due
 
 
 def test_recording_in_parts_writes_the_whole_evaluation(store: GraphStore, prefecture: Any) -> None:

@@ -94,12 +94,18 @@ def test_gradual_exit_keeps_the_benefit_twelve_months_after_work_lifted_the_hous
 def test_push_list_is_the_unenrolled_below_twice_the_standard_or_in_the_top_share(village: tuple[GraphStore, dict]) -> None:
     store, _ = village
     policy = load_policy()
-    rows = early_warnings(evaluate(store, policy, as_of=AS_OF), policy)
+    evaluation = evaluate(store, policy, as_of=AS_OF)
+    rows = early_warnings(evaluation, policy)
     # H-OLD (the hardest, rank 1: the top 5% of 4) and H-WRK are enrolled; H-RICH has 9,000 a head;
     # H-POOR, rank 2, is listed for its 300 a head (< 2 x 666).
     assert [r.household_id for r in rows] == ["H-POOR"]
     assert rows[0].reasons == ["per-capita income 300 below 2 x the standard = 1332"]
     assert rows[0].rank == 2 and 0 < rows[0].index <= 1
+    # The row carries the household's own decision: its region, tier, income, standard and the index's parts.
+    [poor] = [d for d in evaluation.households if d.household_id == "H-POOR"]
+    assert (rows[0].per_capita_income, rows[0].standard) == (300, 666)
+    assert (rows[0].region_code, rows[0].tier, rows[0].index) == (poor.region_code, poor.tier, poor.hardship["index"])
+    assert rows[0].dimensions == {k: v for k, v in poor.hardship.items() if k != "index"} and rows[0].dimensions
 
 
 def test_declarations_agree_or_differ_field_by_field(village: tuple[GraphStore, dict]) -> None:
