@@ -90,15 +90,15 @@ def audit_xlsx(data: dict[str, Any], headers: dict[str, str] | None = None) -> b
 
 def audit_report_html(graph_store: GraphStore, data: dict[str, Any], day: dt.date | None, region: str | None, policy: PolicyConfig) -> str:
     """The HTML audit report (charts and the findings table) of the masked report ``data``."""
-    from policy.means_test import evaluate as run_evaluation
+    from policy.means_test import evaluate_in_parts
     from queries.changes import warnings_over_time
     from queries.linkage import unmatched_families
     from viz.report import render_report, report_data
 
-    evaluation = run_evaluation(graph_store, policy, as_of=day)
     inside = region_tree(graph_store).within(region)
     tiers: dict[str, dict[str, int]] = {}
-    for d in evaluation.households:
+    # Counted part by part: the whole evaluation is never held (obligations cross regions, so every household is evaluated).
+    for d in (d for part in evaluate_in_parts(graph_store, policy, as_of=day) for d in part.households):
         if inside(d.region_code):
             county = (d.region_code or "")[:6] or "unknown"
             tiers.setdefault(county, {})
