@@ -149,10 +149,24 @@ def gradual_exits(evaluation: Evaluation, policy: PolicyConfig) -> list[ExitRow]
 
 
 def review_order(r: ReviewRow) -> tuple[str, str]:
-    """Soonest first, then by household."""
+    """Soonest first, then by household.
+
+    Examples
+    --------
+    >>> review_order(ReviewRow(household_id="H-1", region_code=None, tier="低保", enrolled_since="2025-01-01",
+    ...     basis="stable_income", every_months=3, next_review="2026-07-01"))
+    ('2026-07-01', 'H-1')
+    """
     return (r.next_review, r.household_id)
 
 
 def exit_order(r: ExitRow) -> tuple[str, str]:
-    """Soonest first, then by household."""
+    """Soonest first, then by household.
+
+    Examples
+    --------
+    >>> exit_order(ExitRow(household_id="H-1", region_code=None, tier=None, per_capita_income=900.0, standard=666.0,
+    ...     earned_income_since=None, exit_on="2026-09-01", why="above the line"))
+    ('2026-09-01', 'H-1')
+    """
     return (r.exit_on, r.household_id)

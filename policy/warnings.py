@@ -51,6 +51,14 @@ def warnings_of_parts(parts: Iterable[Evaluation], policy: PolicyConfig) -> list
     the same as ``early_warnings`` of the whole: of each decision only its push line is kept, and
     for a household not enrolled (the only ones pushed) its region, tier and index dimensions.
     ``policy.lists.policy_lists`` gives it the parts; the tests compare it with the whole.
+
+    Examples
+    --------
+    >>> from policy.config import load_policy
+    >>> from policy.means_test import evaluate_in_parts
+    >>> from queries.examples import DAY, two_cases
+    >>> warnings_of_parts(evaluate_in_parts(two_cases(), load_policy(), as_of=DAY, slice_size=1), load_policy())  # both households enrolled: none pushed
+    []
     """
     lines: list[PushLine] = []
     rest: dict[int, tuple[str | None, str | None, dict[str, float]]] = {}
