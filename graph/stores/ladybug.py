@@ -168,6 +168,13 @@ def _schema() -> list[str]:
 SCHEMA_STATEMENTS = _schema()
 
 
+def make_schema(conn: Any) -> None:
+    """Give the database of connection ``conn`` AidGraph's tables and format (what it lacks of them)."""
+    for statement in SCHEMA_STATEMENTS:
+        conn.execute(statement)
+    conn.execute(f"MERGE (m:{META_TABLE} {{name: 'format'}}) ON CREATE SET m.value = $v", {"v": FORMAT})
+
+
 def _coerce(value: Any, type_: str, where: str) -> Any:
     """A property's value as its column holds it; a value of the wrong shape is the caller's error."""
     if value is None:
@@ -292,6 +299,15 @@ def remove_dead_stages(folder: Path) -> list[str]:
             shutil.rmtree(stage, ignore_errors=True)
             removed.append(stage.name)
     return removed
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (its entry written to disk)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _process_alive(pid: int) -> bool:
@@ -431,6 +447,10 @@ class LadybugStore(GraphStore):
                 opened = _Opened(self._open(ladybug, database, pool_mb, read_only), database, pool_mb, read_only)
                 if self._file:
                     _OPENED[self._file] = opened
+                    if not read_only:  # a first load killed before its file took this one's place
+                        from graph.stores.ladybug_copy import remove_aside
+
+                        remove_aside(self._file)
         self._opened = opened
         self._db = opened.db
         self._local = threading.local()
@@ -439,9 +459,7 @@ class LadybugStore(GraphStore):
         self._connections_lock = threading.Lock()
         self._writer = self._connect()
         if not read_only:
-            for statement in SCHEMA_STATEMENTS:
-                self._writer.execute(statement)
-            self._writer.execute(f"MERGE (m:{META_TABLE} {{name: 'format'}}) ON CREATE SET m.value = $v", {"v": FORMAT})
+            make_schema(self._writer)
 
     def _open(self, ladybug: Any, database: str, pool_mb: int, read_only: bool) -> Any:
         try:
@@ -647,34 +665,51 @@ class LadybugStore(GraphStore):
         self._counted(plan)
         return plan.result
 
-    def _reopen(self) -> bool:
+    def _reopen(self, replace_with: Path | None = None) -> bool:
         """Close the database and open it again, if this store object is its only user on this
         thread; return whether it did. LadybugDB 0.22 fails a write with "the buffer pool is full"
         when the pool is full of pages an earlier read left, though they could be evicted; a
         database opened again starts with an empty pool (docs/performance.md). Another store
         object, another thread's connection or a read transaction open on the file keeps it as it
-        is, and so does a database in memory, which closing would empty."""
+        is, and so does a database in memory, which closing would empty.
+
+        ``replace_with``: a database file, checkpointed and closed, put in this one's place between
+        the close and the open (a first load built beside the store, ``ladybug_copy.copy_into``).
+        This file is checkpointed first, so a process killed at any point leaves one whole file or
+        the other, and no write-ahead log of the one to be replayed into the other."""
         import ladybug
 
-        mine = {id(self._writer), id(getattr(self._local, "conn", None))}
         with _OPENED_LOCK, self._connections_lock:
-            opened = self._opened
-            if (
-                self._file is None
-                or opened.users != 1
-                or getattr(self._local, "in_snapshot", False)
-                or any(id(conn) not in mine for conn in self._connections)
-            ):
+            if not self._only_user():
                 return False
+            opened = self._opened
+            if replace_with is not None:
+                self._writer.execute("CHECKPOINT")
             for conn in self._connections:
                 conn.close()
             self._connections = []
             self._local.conn = None
             opened.db.close()
+            if replace_with is not None:
+                Path(f"{self._file}.wal").unlink(missing_ok=True)
+                os.replace(replace_with, self._file)
+                _sync_folder(Path(self._file).parent)
             opened.db = self._db = self._open(ladybug, opened.database, opened.pool_mb, opened.read_only)
         self._writer = self._connect()
-        _log.info("opened %s again after a write found its buffer pool full; writing the batch again", self.path)
+        if replace_with is None:
+            _log.info("opened %s again after a write found its buffer pool full; writing the batch again", self.path)
         return True
+
+    def _only_user(self) -> bool:
+        """This store object, on this thread, is the only user of a database file (the caller
+        holds ``_OPENED_LOCK`` and the connections' lock)."""
+        mine = {id(self._writer), id(getattr(self._local, "conn", None))}
+        return (
+            self._file is not None
+            and self._opened.users == 1
+            and not getattr(self._local, "in_snapshot", False)
+            and all(id(conn) in mine for conn in self._connections)
+        )
 
     def _rollback(self) -> None:
         # A statement that fails rolls its transaction back itself; ROLLBACK is then refused.

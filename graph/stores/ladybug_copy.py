@@ -5,8 +5,9 @@ at its ends) before writing; on an empty store there is none, and at a million p
 were most of an ingest and more than the buffer pool held. So a folder loaded into an empty store
 is validated by the loader as always, its nodes and relationships staged in one Parquet file per
 node table and per relationship table and end kinds (up to 50,000 rows of each in memory),
-and loaded with LadybugDB's ``COPY`` in **one transaction**: a first load lands whole or not at
-all. Later loads, and a first load that gives a node twice, are written batch by batch.
+and loaded with LadybugDB's ``COPY`` into a new database file that then takes the store's place
+(``copy_into``): a first load lands whole or not at all. Later loads, and a first load that gives a
+node twice, are written batch by batch.
 
 >>> import tempfile
 >>> from graph.store import NodeWrite, WriteBatch
@@ -31,7 +32,7 @@ from graph.store import StoreError
 from graph.stores.ladybug import NODE_COLUMNS, REL_COLUMNS, LadybugStore, _arrow_type, _label, _row
 from graph.stores.staged import StagedLoad
 
-__all__ = ["CopyTables", "copy_into", "held_nodes"]
+__all__ = ["ASIDE", "CopyTables", "copy_into", "held_nodes", "remove_aside"]
 
 #: Rows of one table held in memory before they are written to its Parquet file.
 FLUSH_ROWS = 50_000
@@ -130,19 +131,106 @@ def held_nodes(read: Any) -> int:
     return sum(read(f"MATCH (n:{_label(kind)}) RETURN count(n)")[0][0] for kind in NodeKind)
 
 
+#: The file a first load is copied into, beside the store's own database file (its name plus this).
+ASIDE = ".first-load"
+
+
 def copy_into(store: LadybugStore, stage: CopyTables) -> None:
-    """``COPY`` every staged table into ``store``, node tables first, in one transaction; refused
-    if the store is no longer empty (written meanwhile by this process)."""
+    """``COPY`` every staged table into ``store``, node tables first; refused if the store is no
+    longer empty (written meanwhile by this process). The load lands whole or not at all.
+
+    A LadybugDB transaction holds what it writes in memory until it commits (at 1M people, the
+    whole load in one transaction peaked at 3.3 GB, each table committed on its own at 0.9 GB:
+    docs/performance.md). So the tables are copied into a new database file beside the store's,
+    each committed on its own, and that file is put in the store's place when every table is in
+    (``LadybugStore._reopen``): a process killed before leaves the empty store and a file the next
+    first load removes. Where the store cannot be reopened (another user of its file in this
+    process, a database in memory), or holds history of its own, the tables are copied into it in
+    one transaction instead.
+    """
     stage.close()
-    with store._transaction():
-        held = held_nodes(store._write_rows)
-        if held:
-            raise StoreError(
-                f"the store at {store.path} received {held} nodes during its first load: run the ingest again", question="write_batch"
-            )
-        for kind, table in stage.node_tables.items():
-            if table.path.exists():
-                store._write_rows(f"COPY {_label(kind)} FROM '{table.path}'")
-        for (rel, src_kind, dst_kind), table in stage.rel_tables.items():
-            if table.path.exists():
-                store._write_rows(f"COPY {_label(rel)} FROM '{table.path}' (from='{src_kind.value}', to='{dst_kind.value}')")
+    with store._writer_lock():
+        if not (_can_go_aside(store) and _copy_aside(store, stage)):
+            with store._transaction():
+                _refuse_if_written(store)
+                for statement in _copies(stage):
+                    store._write_rows(statement)
+
+
+def _copies(stage: CopyTables) -> list[str]:
+    """The ``COPY`` statements of the stage's tables, node tables first."""
+    statements = [f"COPY {_label(kind)} FROM '{table.path}'" for kind, table in stage.node_tables.items() if table.path.exists()]
+    statements += [
+        f"COPY {_label(rel)} FROM '{table.path}' (from='{src_kind.value}', to='{dst_kind.value}')"
+        for (rel, src_kind, dst_kind), table in stage.rel_tables.items()
+        if table.path.exists()
+    ]
+    return statements
+
+
+def _refuse_if_written(store: LadybugStore) -> None:
+    held = held_nodes(store._write_rows)
+    if held:
+        raise StoreError(
+            f"the store at {store.path} received {held} nodes during its first load: run the ingest again", question="write_batch"
+        )
+
+
+def _can_go_aside(store: LadybugStore) -> bool:
+    """The store is a file this store object alone uses, holding nothing but its schema."""
+    from graph.stores.ladybug import _OPENED_LOCK, HISTORY_TABLE, META_TABLE
+
+    with _OPENED_LOCK, store._connections_lock:
+        if not store._only_user():
+            return False
+    [[history]] = store._write_rows(f"MATCH (h:{HISTORY_TABLE}) RETURN count(h)")
+    [[meta]] = store._write_rows(f"MATCH (m:{META_TABLE}) WHERE m.name <> 'format' RETURN count(m)")
+    return history == 0 and meta == 0
+
+
+def remove_aside(database_file: str | Path) -> None:
+    """Remove what a first load left beside the database file ``database_file`` (a load killed or
+    refused before its file took the store's place).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / f"graph.lbug{ASIDE}").write_bytes(b"half a load")
+    ...     remove_aside(Path(d) / "graph.lbug")
+    ...     sorted(p.name for p in Path(d).iterdir())
+    []
+    """
+    for leftover in (Path(f"{database_file}{ASIDE}"), Path(f"{database_file}{ASIDE}.wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _copy_aside(store: LadybugStore, stage: CopyTables) -> bool:
+    """Copy the stage into a new file beside the store's and put it in the store's place; False
+    if the store could not be reopened meanwhile (nothing changed then)."""
+    import ladybug
+
+    from graph.stores.ladybug import make_schema
+
+    assert store._file is not None
+    aside = Path(f"{store._file}{ASIDE}")
+    remove_aside(store._file)
+    db = store._open(ladybug, str(aside), store._opened.pool_mb, False)
+    conn = ladybug.Connection(db)
+    try:
+        make_schema(conn)
+        for statement in _copies(stage):
+            conn.execute(statement)
+        conn.execute("CHECKPOINT")
+    except RuntimeError as exc:
+        conn.close()
+        db.close()
+        remove_aside(store._file)
+        raise StoreError(f"the embedded store refused a batch: {' '.join(str(exc).split())[:300]}", question="write_batch") from exc
+    conn.close()
+    db.close()
+    try:
+        _refuse_if_written(store)
+        if store._reopen(replace_with=aside):
+            return True
+    finally:
+        remove_aside(store._file)
+    return False

@@ -152,8 +152,8 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
         clean_history = sorted((h["kind"], h["key"], str(h["before"]), str(h["after"])) for h in clean_store.iter_history())
     file_keys = _file_keys(generated_2000)
     store_dir = tmp_path / "killed"
-    # Batch by batch, as into a store that holds data already (a first load is one transaction:
-    # the next test).
+    # Batch by batch, as into a store that holds data already (a first load lands whole or not at
+    # all: the next test).
     cmd = [sys.executable, "-m", "cli.main", "ingest", str(generated_2000), "--store", str(store_dir)]
     cmd += ["--batch-size", str(BATCH), "--in-batches"]
     rng = random.Random(20261125)
@@ -197,8 +197,8 @@ def test_24_kills_at_random_points_then_a_rerun_gives_the_clean_state(generated_
 
 
 def test_kills_during_a_first_load_leave_the_store_empty_or_whole(generated_2000: Path, tmp_path: Path) -> None:
-    """A first load is staged, then copied in one transaction: killed at any point, the reopened
-    store holds nothing or everything."""
+    """A first load is staged, then copied into a file that takes the store's place when whole:
+    killed at any point, the reopened store holds nothing or everything."""
     import random
 
     with LadybugStore(tmp_path / "clean") as clean_store:

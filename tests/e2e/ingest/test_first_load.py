@@ -1,5 +1,6 @@
-"""The first load of an empty embedded store: staged and loaded with COPY in one transaction, the
-same nodes, relationships and report as writing batch by batch."""
+"""The first load of an empty embedded store: staged and loaded with COPY, into a file beside the
+store's that then takes its place (or in one transaction), the same nodes, relationships and report
+as writing batch by batch."""
 
 from __future__ import annotations
 
@@ -118,6 +119,7 @@ def test_a_first_load_that_fails_leaves_the_store_empty(generated_2000: Path, tm
         with pytest.raises(StoreError, match="refused a batch"):
             ingest_folder(store, generated_2000)
         assert sum(store.counts().nodes.values()) == 0
+        assert not list((tmp_path / "store").glob(f"*{ladybug_copy.ASIDE}*"))  # the file beside it removed
         assert sum(store.counts().edges.values()) == 0
         # And the same open database copies the next time (an earlier trial of COPY had seen the
         # process crash on the COPY after a failed one).
@@ -135,3 +137,65 @@ def test_the_stage_refuses_what_a_batch_write_refuses(tmp_path: Path) -> None:
     stage.write_batch(WriteBatch(nodes=[NodeWrite(NodeKind.ASSET, "A-1", {"asset_id": "A-1", "quantity": "many"})]))
     with pytest.raises(StoreError, match=r"Asset:A-1.quantity: 'many' is not a double"):
         stage.close()  # values are checked when a part is written
+
+
+@pytest.fixture
+def swaps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files put in a store's place (the names of those that were)."""
+    swapped: list[str] = []
+    real = LadybugStore._reopen
+
+    def recording(store: LadybugStore, replace_with: Path | None = None) -> bool:
+        done = real(store, replace_with)
+        if done and replace_with is not None:
+            swapped.append(replace_with.name)
+        return done
+
+    monkeypatch.setattr(LadybugStore, "_reopen", recording)
+    return swapped
+
+
+def test_a_first_load_is_copied_beside_the_store_and_takes_its_place(two_cases_dir: Path, tmp_path: Path, swaps: list[str]) -> None:
+    with LadybugStore(tmp_path / "store") as store:
+        assert ingest_folder(store, two_cases_dir).ok
+        assert swaps == [f"graph.lbug{ladybug_copy.ASIDE}"]
+        loaded = _state(store)
+        assert len(loaded[0]) > 10 and len(loaded[1]) > 10
+        store.write_batch(_program("LATER"))  # the same store object writes on, to the new file
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["graph.lbug"]
+    with LadybugStore(tmp_path / "store") as reopened:
+        nodes, edges = _state(reopened)
+        assert (nodes, edges) == ({**loaded[0], (NodeKind.PROGRAM, "LATER"): {"program_code": "LATER", "name": "临时救助"}}, loaded[1])
+    assert _state_of(_load(two_cases_dir, tmp_path / "batches", in_batches=True)) == loaded
+
+
+def test_a_first_load_beside_another_user_of_the_file_is_copied_in_place(two_cases_dir: Path, tmp_path: Path, swaps: list[str]) -> None:
+    """A second store object open on the file would lose its database in a swap: the tables are
+    copied into the store in one transaction, and both objects see them."""
+    with LadybugStore(tmp_path / "store") as store, LadybugStore(tmp_path / "store") as other:
+        assert ingest_folder(store, two_cases_dir).ok
+        assert swaps == []
+        assert _state(other) == _state(store) == _state_of(_load(two_cases_dir, tmp_path / "batches", in_batches=True))
+
+
+def test_what_a_killed_first_load_left_beside_the_store_is_removed_on_opening(tmp_path: Path) -> None:
+    with LadybugStore(tmp_path / "store") as store:
+        store.write_batch(_program("DIBAO"))
+    for leftover in (f"graph.lbug{ladybug_copy.ASIDE}", f"graph.lbug{ladybug_copy.ASIDE}.wal"):
+        (tmp_path / "store" / leftover).write_bytes(b"half a load")
+    with LadybugStore(tmp_path / "store", read_only=True) as reader:
+        assert reader.get_node(NodeKind.PROGRAM, "DIBAO") is not None
+    assert len(list((tmp_path / "store").iterdir())) == 3  # a reader removes nothing
+    with LadybugStore(tmp_path / "store") as store:
+        assert store.get_node(NodeKind.PROGRAM, "DIBAO") is not None
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["graph.lbug"]
+
+
+def _program(code: str) -> object:
+    from graph.store import NodeWrite, WriteBatch
+
+    return WriteBatch(nodes=[NodeWrite(NodeKind.PROGRAM, code, {"program_code": code, "name": "临时救助"})])
+
+
+def _state_of(loaded: tuple[tuple[dict, dict], list[dict], int]) -> tuple[dict, dict]:
+    return loaded[0]
