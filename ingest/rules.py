@@ -39,6 +39,18 @@ class _RowError(Exception):
         self.value = value
 
 
+def _named_kinds() -> frozenset[NodeKind]:
+    """The kinds a row may name: its references' (a reference whose row says which, both), the
+    persons of kinship and the parents of regions. An ingest remembers the keys it accepted of
+    these only: no row asks after an aid record, an income or an asset (17.6M aid records at the
+    prefecture)."""
+    named = {NodeKind.PERSON, NodeKind.REGION}
+    for model in FILE_MODELS.values():
+        for _, ref in refs_of(model):
+            named.update((NodeKind.PERSON, NodeKind.HOUSEHOLD) if ref.kind_from else (ref.kind,))
+    return frozenset(named)
+
+
 @dataclass
 class _Context:
     """What the rows of one ingest may refer to: the store, plus what this ingest accepted."""
@@ -53,12 +65,18 @@ class _Context:
     codes: CatalogueCodes | None = None
 
     def known(self, kind: NodeKind, keys: Iterable[str]) -> set[str]:
+        if kind not in _NAMED_KINDS:
+            raise ValueError(f"an ingest does not keep the {kind.value} keys it accepted: no exchange row names one (graph.model.Ref)")
         keys = set(keys)
         mine = self.accepted.setdefault(kind, set())
         return (keys & mine) | self.store.existing_keys(kind, keys - mine)
 
     def accept(self, kind: NodeKind, key: str) -> None:
-        self.accepted.setdefault(kind, set()).add(key)
+        if kind in _NAMED_KINDS:
+            self.accepted.setdefault(kind, set()).add(key)
+
+
+_NAMED_KINDS = _named_kinds()
 
 
 def _first_error(exc: ValidationError) -> list[tuple[str, str, Any]]:
