@@ -22,11 +22,11 @@ from graph.model import (
     NodeKind,
 )
 from graph.store import GraphStore, WriteBatch, WriteResult, bulk_load
-from graph.stores.staged import RepeatedNode
+from graph.stores.staged import RepeatedNode, StagedLoad
 from ingest.codes import CatalogueCodes
-from ingest.exchange import FILE_SPECS, INGEST_ORDER, FileRejected, FileSpec, check_structure, find_files, read_rows
+from ingest.exchange import FILE_KINDS, FILE_SPECS, INGEST_ORDER, FileRejected, FileSpec, check_structure, find_files, read_rows
 from ingest.report import MAX_REJECTS_LISTED, FileReport, IngestReport, Reject, _shown
-from ingest.rules import _HANDLERS, _Context, _FileHandler, _first_error, _RowError
+from ingest.rules import _HANDLERS, _NAMED_KINDS, _Context, _FileHandler, _first_error, _RowError
 
 __all__ = [
     "CHUNK_ROWS",
@@ -43,6 +43,10 @@ DEFAULT_BATCH_SIZE = 5000
 #: Rows validated, converted and written at a time: a file of any length is ingested in memory
 #: bounded by this (plus one key per row, to find keys given twice in a file).
 CHUNK_ROWS = 50_000
+
+#: The kinds one file each writes, a key once (checked in the file), that no row names: a first
+#: load's stage need not keep their keys (``StagedLoad.given_once``).
+_GIVEN_ONCE = frozenset(FILE_KINDS.values()) - _NAMED_KINDS
 
 # -- the pipeline --------------------------------------------------------------------------------
 
@@ -168,6 +172,8 @@ def ingest_folder(
         raise FileNotFoundError(f"{folder} is not a folder")
 
     def load(into: GraphStore) -> IngestReport:
+        if isinstance(into, StagedLoad):  # LadybugDB's first load, or Neo4j's import files
+            into.given_once(_GIVEN_ONCE)
         return _ingest_folder(into, folder, batch_size, progress, today, encoding, chunk_rows, one_transaction, check, codes)
 
     with bulk_load():

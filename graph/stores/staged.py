@@ -46,8 +46,12 @@ class StagedLoad:
 
     def __init__(self) -> None:
         self._keys: dict[NodeKind, set[str]] = {kind: set() for kind in NodeKind}
-        # KIN alone comes from rows that make no node: a pair repeated is checked here.
-        self._kin: dict[tuple[str, str], int] = {}
+        self._once: frozenset[NodeKind] = frozenset()
+        # KIN alone comes from rows that make no node: a pair repeated is checked here. A pair is
+        # kept as one text ("A\0B"; keys are codes, without control characters) and its properties'
+        # hash as one shared int: 6.8M pairs at the prefecture.
+        self._kin: dict[str, int] = {}
+        self._kin_props: dict[int, int] = {}
         self._regions: dict[str, dict[str, Any]] = {}
         self.nodes: Counter = Counter()
         self.relationships: Counter = Counter()
@@ -64,11 +68,42 @@ class StagedLoad:
             raise StoreError(f"a first load cannot read back {kind.value} nodes", question="write_batch")
         return {k: self._regions[k] for k in keys if k in self._regions}
 
+    def given_once(self, kinds: frozenset[NodeKind]) -> None:
+        """Declare ``kinds`` as given once each, every relationship at such a node in the node's
+        own batch (the loader's aid records, incomes, assets and services: a file's keys are checked
+        there, and no other row names one). Their keys are not kept (17.6M aid records at the
+        prefecture); a relationship whose end is of such a kind must find the node in its batch.
+
+        >>> from graph.store import EdgeWrite, NodeWrite
+        >>> class Counted(StagedLoad):
+        ...     def _add_node(self, kind, props): pass
+        ...     def _add_edge(self, rel, src_kind, src_key, dst_kind, dst_key, props): pass
+        >>> stage = Counted()
+        >>> stage.given_once(frozenset({NodeKind.INCOME}))
+        >>> person = NodeWrite(NodeKind.PERSON, "P1", {"id_number": "P1"})
+        >>> income = NodeWrite(NodeKind.INCOME, "I1", {"income_id": "I1"})
+        >>> has = EdgeWrite(RelKind.HAS_INCOME, NodeKind.PERSON, "P1", NodeKind.INCOME, "I1", {})
+        >>> stage.write_batch(WriteBatch(nodes=[person, income], edges=[has])).created
+        Counter({'Person': 1, 'Income': 1, 'HAS_INCOME': 1})
+        >>> stage.write_batch(WriteBatch(edges=[has]))
+        Traceback (most recent call last):
+        ...
+        graph.store.StoreError: HAS_INCOME from Person P1 to Income I1: no Income I1 in its batch (Income is given once, with its relationships)
+        """
+        self._once = kinds
+
     def write_batch(self, batch: WriteBatch) -> WriteResult:
         if self._closed:
             raise StoreError("this first load's stage is closed: it takes no more batches", question="write_batch")
         result = WriteResult()
+        in_batch: set[tuple[NodeKind, str]] = set()  # the nodes of kinds given once, in this batch
         for w in batch.nodes:
+            if w.kind in self._once:
+                in_batch.add((w.kind, w.key))
+                self._add_node(w.kind, w.props)
+                result.created[w.kind._value_] += 1
+                self.nodes[w.kind._value_] += 1
+                continue
             seen = self._keys[w.kind]
             if w.key in seen:
                 if w.create_only:
@@ -86,13 +121,22 @@ class StagedLoad:
             self.nodes[w.kind._value_] += 1
         for e in batch.edges:
             for end_kind, key in ((e.src_kind, e.src_key), (e.dst_kind, e.dst_key)):
-                if key not in self._keys[end_kind]:
+                if end_kind in self._once:
+                    if (end_kind, key) not in in_batch:
+                        raise StoreError(
+                            f"{e.rel.value} from {e.src_kind.value} {e.src_key} to {e.dst_kind.value} {e.dst_key}: no {end_kind.value} "
+                            f"{key} in its batch ({end_kind.value} is given once, with its relationships)",
+                            question="write_batch",
+                        )
+                elif key not in self._keys[end_kind]:
                     raise StoreError(
                         f"{e.rel.value} from {e.src_kind.value} {e.src_key} to {e.dst_kind.value} {e.dst_key}: no {end_kind.value} {key}",
                         question="write_batch",
                     )
             if e.rel is RelKind.KIN:
-                pair, props = (e.src_key, e.dst_key), hash(tuple(sorted((k, str(v)) for k, v in e.props.items() if v is not None)))
+                pair = f"{e.src_key}\0{e.dst_key}"
+                props = hash(tuple(sorted((k, str(v)) for k, v in e.props.items() if v is not None)))
+                props = self._kin_props.setdefault(props, props)
                 if pair in self._kin:
                     if self._kin[pair] != props:
                         raise RepeatedNode(
@@ -121,7 +165,7 @@ class StagedLoad:
         a closed stage takes no more batches, and at a million people the keys are a gigabyte that
         the engine's load should not find still held."""
         self._keys = {kind: set() for kind in NodeKind}
-        self._kin = {}
+        self._kin, self._kin_props = {}, {}
         self._closed = True
 
     def abandon(self) -> None:

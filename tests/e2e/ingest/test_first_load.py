@@ -199,3 +199,15 @@ def _program(code: str) -> object:
 
 def _state_of(loaded: tuple[tuple[dict, dict], list[dict], int]) -> tuple[dict, dict]:
     return loaded[0]
+
+
+def test_a_stage_keeps_no_key_of_the_kinds_given_once(generated_2000: Path, tmp_path: Path) -> None:
+    """Aid records, incomes, assets and services come from one file each and no row names one: the
+    stage checks their relationships within their batch and keeps none of their keys."""
+    stage = ladybug_copy.CopyTables(tmp_path)
+    report = ingest_folder(stage, generated_2000)  # type: ignore[arg-type]
+    assert report.ok
+    for kind in (NodeKind.AID_RECORD, NodeKind.INCOME, NodeKind.ASSET):
+        assert stage.nodes[kind.value] > 100 and not stage._keys[kind]
+    assert len(stage._keys[NodeKind.PERSON]) == stage.nodes["Person"]  # what later files name is kept
+    stage.close()
