@@ -58,6 +58,33 @@ def _row_key(spec: FileSpec, fields: dict[str, Any]) -> str:
     return str(value).strip().upper() if spec.name == "persons" else str(value).strip()
 
 
+def _repeated_keys(path: Path, spec: FileSpec, encoding: str | None) -> set[str]:
+    """The keys (``_row_key``) that more than one row of the file gives. The file is read for each
+    row's key hash (8 bytes a row), and again for the texts of the few hashes seen twice: a large
+    file's duplicate check then remembers those keys only, not every key with its row (17.6M aid
+    records at the prefecture, about 2.4 GB)."""
+    from array import array
+
+    import numpy as np
+
+    def keys() -> Iterator[str]:
+        for _, fields in read_rows(path, spec, encoding):
+            if None not in fields:
+                yield _row_key(spec, fields)
+
+    hashes = array("q", map(hash, keys()))
+    values, counts = np.unique(np.frombuffer(hashes, dtype=np.int64), return_counts=True)
+    clashing = set(values[counts > 1].tolist())
+    del hashes, values, counts
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    if clashing:
+        for key in keys():
+            if hash(key) in clashing:
+                (repeated if key in seen else seen).add(key)
+    return repeated
+
+
 class _Rejecter:
     """Records one file's rejects: counts rejected rows, lists the first MAX_REJECTS_LISTED."""
 
@@ -86,10 +113,14 @@ def _validated_chunks(
     fr: FileReport,
     encoding: str | None,
     chunk_rows: int,
+    lines: int,
 ) -> Iterator[list[tuple[int, BaseModel]]]:
-    """The file's good rows, validated, CHUNK_ROWS at a time; bad rows go to ``reject``."""
+    """The file's good rows, validated, CHUNK_ROWS at a time; bad rows go to ``reject``. A file of
+    more than ``chunk_rows`` ``lines`` is read for its repeated keys first, and only those are
+    remembered with the row that first gave them."""
     good: list[tuple[int, BaseModel]] = []
     first_seen: dict[str, int] = {}
+    repeated = _repeated_keys(path, spec, encoding) if lines > chunk_rows else None
     # The required cells of a row, as a tuple, in one C call (a comprehension per row was 5% of an
     # ingest). The first column is asked twice so that a file with one required column gets a tuple too.
     required = operator.itemgetter(*spec.required, spec.required[0])
@@ -122,10 +153,11 @@ def _validated_chunks(
                 reject(number, exc.field, exc.reason, exc.value)
                 continue
         key = _row_key(spec, fields)
-        if key in first_seen:
-            reject(number, spec.key, f"duplicate key in this file (first at row {first_seen[key]})", key)
-            continue
-        first_seen[key] = number
+        if repeated is None or key in repeated:
+            if key in first_seen:
+                reject(number, spec.key, f"duplicate key in this file (first at row {first_seen[key]})", key)
+                continue
+            first_seen[key] = number
         good.append((number, model))
         if len(good) >= chunk_rows:
             yield good
@@ -244,7 +276,7 @@ def _ingest_folder(
         report.files.append(fr)
         reject = _Rejecter(path, report, fr)
         # Regions are written parents first, so their file is one chunk (a prefecture has a few thousand).
-        chunks = _validated_chunks(path, spec, handler, ctx, reject, fr, encoding, chunk_rows if name != "regions" else 1 << 62)
+        chunks = _validated_chunks(path, spec, handler, ctx, reject, fr, encoding, chunk_rows if name != "regions" else 1 << 62, total)
         batch = WriteBatch(source=f"ingest {ingest_id} {path.name}", hands_over_props=True)
         rows_in_batch = 0
         done = 0

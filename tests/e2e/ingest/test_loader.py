@@ -6,6 +6,8 @@ import csv
 import shutil
 from pathlib import Path
 
+import pytest
+
 from graph.model import NodeKind, RelKind
 from graph.national_id import is_valid_id_number
 from graph.store import GraphStore
@@ -173,3 +175,37 @@ def test_generated_prefecture_ingests_without_rejects_and_idempotently(embedded_
     assert embedded_store.counts().nodes["AidRecord"] == rows["aid_records"]
     again = ingest_folder(embedded_store, generated_2000)
     assert count_changes(again) == {}
+
+
+def test_a_large_file_finds_its_repeated_keys_first_and_rejects_the_same_rows(
+    two_cases_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file longer than a chunk is read for its repeated keys before it is validated; the rows
+    rejected as duplicates are those a check of every key rejects: a key given again after a good
+    row, not after a bad one."""
+    from graph.stores.ladybug import LadybugStore
+    from ingest import loader
+
+    folder = tmp_path / "delivery"
+    shutil.copytree(two_cases_dir, folder)
+    for line in (
+        "H-X,420106005001,某地址,urban,2",  # row 4
+        "H-420106-0001,420106005001,again,urban,4",  # row 5: the two cases' first household again
+        "H-Y,not-a-region,某地址,urban,2",  # row 6: bad, so H-Y is not taken
+        "H-Y,420106005001,某地址,urban,2",  # row 7: taken
+        "H-X,420106005001,again,urban,2",  # row 8: H-X again
+    ):
+        append(folder / "households.csv", line)
+
+    def rejects(at: str, **options: object) -> list[tuple[str, int, str, str]]:
+        with LadybugStore(tmp_path / at) as store:
+            report = ingest_folder(store, folder, **options)  # type: ignore[arg-type]
+            return [(r.file, r.row, r.field, r.reason) for r in report.rejects]
+
+    expected = rejects("every-key")  # households.csv is shorter than a chunk: every key is remembered
+    duplicates = [(row, reason) for file, row, field, reason in expected if "duplicate" in reason]
+    assert duplicates == [(5, "duplicate key in this file (first at row 2)"), (8, "duplicate key in this file (first at row 4)")]
+    assert [row for file, row, *_ in expected if file == "households.csv"] == [5, 6, 8]
+    assert rejects("read-first", chunk_rows=3) == expected
+    monkeypatch.setattr(loader, "hash", lambda key: 0, raising=False)  # every key's hash the same
+    assert rejects("all-clashing", chunk_rows=3) == expected
