@@ -140,11 +140,11 @@ def copy_into(store: LadybugStore, stage: CopyTables) -> None:
     longer empty (written meanwhile by this process). The load lands whole or not at all.
 
     A LadybugDB transaction holds what it writes in memory until it commits (at 1M people, the
-    whole load in one transaction peaked at 3.3 GB, each table committed on its own at 0.9 GB:
+    whole load in one transaction peaked at 3.2 GB, each table committed on its own at 0.9 GB:
     docs/performance.md). So the tables are copied into a new database file beside the store's,
     each committed on its own, and that file is put in the store's place when every table is in
-    (``LadybugStore._reopen``): a process killed before leaves the empty store and a file the next
-    first load removes. Where the store cannot be reopened (another user of its file in this
+    (``LadybugStore._reopen``): a process killed before leaves the empty store, and a file that is
+    removed when the store is next opened for writing. Where the store cannot be reopened (another user of its file in this
     process, a database in memory), or holds history of its own, the tables are copied into it in
     one transaction instead.
     """
