@@ -29,7 +29,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from graph.store import StoreError
+from graph.store import StoreError, fsync_path
 
 __all__ = ["BackupError", "backup_store", "restore_store", "verify_backup"]
 
@@ -50,14 +50,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _copy_database(source: Path, target: Path) -> None:
     """One consistent snapshot of ``source`` (even while others write to it) into ``target``."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=60)
@@ -70,7 +62,7 @@ def _copy_database(source: Path, target: Path) -> None:
             dst.close()
     finally:
         src.close()
-    _fsync(target)
+    fsync_path(target)
 
 
 def _store_counts(folder: Path) -> dict[str, Any]:
@@ -103,7 +95,7 @@ def backup_store(store_dir: Path, out: Path, *, state_dir: Path | None = None) -
     files: dict[str, str] = {}
     with LadybugStore(store_dir, read_only=True) as source, LadybugStore(partial / _STORE) as copy, source.snapshot():
         copy_store(source, copy)
-    _fsync(partial / _STORE / DATABASE_FILE)
+    fsync_path(partial / _STORE / DATABASE_FILE)
     if state_dir is not None:
         (partial / "state").mkdir()
         for p in sorted(Path(state_dir).iterdir()):
@@ -114,7 +106,7 @@ def backup_store(store_dir: Path, out: Path, *, state_dir: Path | None = None) -
                 _copy_database(p, target)
             else:
                 shutil.copy2(p, target)
-                _fsync(target)
+                fsync_path(target)
             os.chmod(target, 0o600)  # the audit-trail secret and the key ring are for the operator only
     for p in sorted(partial.rglob("*")):
         if p.is_file():
@@ -128,7 +120,7 @@ def backup_store(store_dir: Path, out: Path, *, state_dir: Path | None = None) -
         "files": files,
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    _fsync(partial / MANIFEST)
+    fsync_path(partial / MANIFEST)
     if out.exists():
         out.rmdir()
     partial.rename(out)  # a backup folder exists only once it is complete
@@ -177,7 +169,7 @@ def restore_store(backup: Path, store_dir: Path, *, state_dir: Path | None = Non
     store_dir.mkdir(parents=True, exist_ok=True)
     incoming = store_dir / (DATABASE_FILE + ".restoring")
     shutil.copyfile(backup / _STORE / DATABASE_FILE, incoming)
-    _fsync(incoming)
+    fsync_path(incoming)
     # The old database's write-ahead log must not be applied to the restored file.
     Path(str(target) + ".wal").unlink(missing_ok=True)
     os.replace(incoming, target)

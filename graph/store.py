@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import gc
 import json
+import os
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -37,7 +38,22 @@ __all__ = [
     "WriteBatch",
     "WriteResult",
     "bulk_load",
+    "fsync_path",
 ]
+
+
+def fsync_path(path: os.PathLike[str] | str) -> None:
+    """Write a file's data, or a folder's entries (a rename in it), to disk.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fsync_path(d)
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 _BULK_LOADS = {"depth": 0, "saved": gc.get_threshold()}

@@ -50,6 +50,7 @@ from graph.store import (
     Subgraph,
     WriteBatch,
     WriteResult,
+    fsync_path,
     history_entry,
     missing_end_of_rows,
     plan_batch,
@@ -299,15 +300,6 @@ def remove_dead_stages(folder: Path) -> list[str]:
             shutil.rmtree(stage, ignore_errors=True)
             removed.append(stage.name)
     return removed
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (its entry written to disk)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _process_alive(pid: int) -> bool:
@@ -693,7 +685,7 @@ class LadybugStore(GraphStore):
             if replace_with is not None:
                 Path(f"{self._file}.wal").unlink(missing_ok=True)
                 os.replace(replace_with, self._file)
-                _sync_folder(Path(self._file).parent)
+                fsync_path(Path(self._file).parent)
             opened.db = self._db = self._open(ladybug, opened.database, opened.pool_mb, opened.read_only)
         self._writer = self._connect()
         if replace_with is None:
