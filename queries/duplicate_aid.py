@@ -160,14 +160,16 @@ def exclusive_overlap(store: Any) -> list[Finding]:
 
 # Group the register first and look at households only for the few names shared: building every
 # person's household records before grouping was nine tenths of the time. A person is a member of
-# one household at most (MEMBER_OF is unique at the person's end).
+# one household at most (MEMBER_OF is unique at the person's end). The grouping collects each
+# person's key, and only the few persons of a group of two or more are found again by it: collecting
+# the nodes themselves held every property of every person in the grouping (docs/performance.md).
 PERSON_IN_TWO_HOUSEHOLDS_CYPHER = """
 MATCH (p:Person)
 WHERE p.name IS NOT NULL AND p.birth_date IS NOT NULL
-WITH p.name AS name, p.birth_date AS birth, p.sex AS sex, collect(p) AS people
-WHERE size(people) > 1
-UNWIND people AS p
-MATCH (p)-[:MEMBER_OF]->(h:Household)
+WITH p.name AS name, p.birth_date AS birth, p.sex AS sex, collect(p.id_number) AS ids
+WHERE size(ids) > 1
+UNWIND ids AS id
+MATCH (p:Person {id_number: id})-[:MEMBER_OF]->(h:Household)
 OPTIONAL MATCH (h)-[:RECEIVES]->(r:AidRecord)
 WITH name, birth, sex, p, h,
      collect({id: r.record_id, program: r.program_code, amount: r.amount, start: r.period_start, until: r.period_end}) AS records
@@ -313,12 +315,14 @@ def need_paid_twice(store: Any) -> list[Finding]:
 # -- 4. one payment delivered twice ----------------------------------------------------------------
 
 # A beneficiary without an ID number is a household: its own id and region are the finding's.
+# The grouping collects record ids, not the records (see ``PERSON_IN_TWO_HOUSEHOLDS_CYPHER``).
 DELIVERED_TWICE_CYPHER = """
 MATCH (r:AidRecord)
 WITH r.beneficiary_type AS type, r.beneficiary_ref AS ref, r.program_code AS program, r.amount AS amount,
-     r.period_start AS start, coalesce(r.period_end, '') AS until, collect(r) AS records
-WHERE size(records) > 1
-UNWIND records AS r
+     r.period_start AS start, coalesce(r.period_end, '') AS until, collect(r.record_id) AS ids
+WHERE size(ids) > 1
+UNWIND ids AS id
+MATCH (r:AidRecord {record_id: id})
 OPTIONAL MATCH (r)<-[:RECEIVES]-(b)
 OPTIONAL MATCH (b)-[:MEMBER_OF]->(m:Household)
 RETURN type, ref, program, amount, start, until,
