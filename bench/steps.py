@@ -106,6 +106,20 @@ def _median_ms(fn: Any, items: list[str]) -> dict[str, float]:
     return {"median_ms": statistics.median(times), "p90_ms": times[int(len(times) * 0.9)], "n": len(times)}
 
 
+def _facts_in_slices(store: GraphStore) -> int:
+    """Every household's facts, read as the audit's missed aid reads them (``evaluate_in_parts``):
+    ``SLICE`` households at a time by ranges of ids, each slice let go; the households read."""
+    from policy.means_test import SLICE
+    from queries.means_facts import household_order, means_facts
+
+    ids = household_order(store)
+    read = 0
+    for start in range(0, len(ids), SLICE):
+        upto = ids[start + SLICE] if start + SLICE < len(ids) else None
+        read += len(means_facts(store, household_from=ids[start], household_to=upto))
+    return read
+
+
 def queries(engine: dict[str, str], sample: int) -> dict[str, Any]:
     from graph.model import NodeKind
     from queries.household_chain import household_chain
@@ -116,16 +130,18 @@ def queries(engine: dict[str, str], sample: int) -> dict[str, Any]:
     opened = time.perf_counter() - t
     out: dict[str, Any] = {"open_s": opened, "audit": {}}
     try:
-        params: dict[str, dict[str, Any]] = {"means_facts": {"household_ids": None}}
-        params["missed_unserved_needs"] = {"as_of": AS_OF.isoformat()}
+        params: dict[str, dict[str, Any]] = {"missed_unserved_needs": {"as_of": AS_OF.isoformat()}}
         params["dup_shared_identifiers"] = {"generic_threshold": 8}
         findings = 0
         with bulk_load():  # as `aidgraph audit` (policy.audit.audit) runs its questions
             for name in AUDIT_QUESTIONS:
                 t = time.perf_counter()
-                found = get_question(name)(store, **params.get(name, {}))
+                if name == "means_facts":
+                    found = _facts_in_slices(store)
+                else:
+                    found = len(get_question(name)(store, **params.get(name, {})))
                 out["audit"][name] = time.perf_counter() - t
-                findings += len(found)
+                findings += found
         out["audit_total_s"] = sum(out["audit"].values())
         out["findings"] = findings
         households = [n.key for n in store.iter_nodes(NodeKind.HOUSEHOLD)]
