@@ -605,6 +605,7 @@ class LadybugStore(GraphStore):
             raise StoreError(f"the store at {self.path} was opened read-only", question="write_batch")
         with self._writer_lock():
             self._writer.execute("BEGIN TRANSACTION")
+            self._local.writing = True  # a read failing inside it must not close the database
             try:
                 yield
             except BaseException as exc:
@@ -614,6 +615,8 @@ class LadybugStore(GraphStore):
                         f"the embedded store refused a batch: {' '.join(str(exc).split())[:300]}", question="write_batch"
                     ) from exc
                 raise
+            finally:
+                self._local.writing = False
             self._writer.execute("COMMIT")
 
     # -- writing ---------------------------------------------------------------------------
@@ -659,8 +662,8 @@ class LadybugStore(GraphStore):
 
     def _reopen(self, replace_with: Path | None = None) -> bool:
         """Close the database and open it again, if this store object is its only user on this
-        thread; return whether it did. LadybugDB 0.22 fails a write with "the buffer pool is full"
-        when the pool is full of pages an earlier read left, though they could be evicted; a
+        thread; return whether it did. LadybugDB 0.22 fails a statement (a write, or a large read)
+        with "the buffer pool is full" when the pool is full of what earlier reads left; a
         database opened again starts with an empty pool (docs/performance.md). Another store
         object, another thread's connection or a read transaction open on the file keeps it as it
         is, and so does a database in memory, which closing would empty.
@@ -671,7 +674,9 @@ class LadybugStore(GraphStore):
         the other, and no write-ahead log of the one to be replayed into the other."""
         import ladybug
 
-        with _OPENED_LOCK, self._connections_lock:
+        # The writer lock first, as a write transaction takes it before the connections' lock: no
+        # other thread is inside a write transaction while the database is closed.
+        with self._writer_lock(), _OPENED_LOCK, self._connections_lock:
             if not self._only_user():
                 return False
             opened = self._opened
@@ -689,7 +694,7 @@ class LadybugStore(GraphStore):
             opened.db = self._db = self._open(ladybug, opened.database, opened.pool_mb, opened.read_only)
         self._writer = self._connect()
         if replace_with is None:
-            _log.info("opened %s again after a write found its buffer pool full; writing the batch again", self.path)
+            _log.info("opened %s again: a statement found its buffer pool full; asking it again", self.path)
         return True
 
     def _only_user(self) -> bool:
@@ -700,6 +705,7 @@ class LadybugStore(GraphStore):
             self._file is not None
             and self._opened.users == 1
             and not getattr(self._local, "in_snapshot", False)
+            and not getattr(self._local, "writing", False)
             and all(id(conn) in mine for conn in self._connections)
         )
 
@@ -922,6 +928,15 @@ class LadybugStore(GraphStore):
                     self._append_history_rows(rows)
 
     def reading(self, work: Any, *, small: bool = False) -> Any:
+        try:
+            return self._reading(work, small)
+        except RuntimeError as exc:
+            if not _pool_full(exc) or not self._reopen():
+                raise
+        # A question only reads: asked again whole, on the database opened again (an empty pool).
+        return self._reading(work, small)
+
+    def _reading(self, work: Any, small: bool) -> Any:
         conn = self._reader()
         # A household's file on one thread: its small reads are quicker so, while the audit's
         # scans are slower (docs/performance.md).

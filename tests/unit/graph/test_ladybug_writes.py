@@ -159,3 +159,54 @@ def test_a_full_pool_is_an_error_where_the_database_cannot_be_opened_again(tmp_p
         assert store._db is database and _stored(store) == []
     for store in (second, shared, threaded):
         store.close()
+
+
+def _refuse_read(store: LadybugStore, nth: int) -> None:
+    """Make this thread's reading connection refuse its ``nth`` statement from now on, once."""
+    conn = store._reader()
+    failing = _FailsOnce(conn, nth)
+    store._connections[store._connections.index(conn)] = failing
+    store._local.conn = failing
+
+
+def _facts(store: LadybugStore) -> list[dict[str, Any]]:
+    from queries.means_facts import means_facts
+
+    return means_facts(store)
+
+
+@pytest.mark.parametrize("nth", [2, 4, 8], ids=["first part", "a middle part", "last part"])
+def test_a_read_refused_for_a_full_pool_is_asked_again_on_the_database_opened_again(tmp_path: Any, nth: int) -> None:
+    # The means-test facts are seven reads in one snapshot (statement 1 is BEGIN TRANSACTION READ ONLY).
+    store = _on_disk(tmp_path)
+    expected = _facts(store)
+    database = store._db
+    _refuse_read(store, nth)
+    assert _facts(store) == expected
+    assert store._db is not database  # opened again
+    assert _facts(store) == expected  # and it goes on reading
+    store.close()
+
+
+def test_a_full_pool_on_a_read_is_an_error_where_the_database_cannot_be_opened_again(tmp_path: Any) -> None:
+    from queries.means_facts import means_facts
+
+    memory = load_two_cases()  # closing it would lose it
+    shared = _on_disk(tmp_path / "a")
+    second = LadybugStore(tmp_path / "a" / "store")  # another store object on the same file
+    for store in (memory, shared):
+        _refuse_read(store, 2)
+        database = store._db
+        with pytest.raises(RuntimeError, match="buffer pool is full"):
+            means_facts(store)
+        assert store._db is database
+    # Inside a write transaction of this thread: closing the database would lose the transaction.
+    alone = _on_disk(tmp_path / "b")
+    database = alone._db
+    with alone._transaction():
+        _refuse_read(alone, 2)
+        with pytest.raises(RuntimeError, match="buffer pool is full"):
+            means_facts(alone)
+    assert alone._db is database
+    for store in (second, shared, alone):
+        store.close()
