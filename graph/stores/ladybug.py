@@ -525,9 +525,19 @@ class LadybugStore(GraphStore):
                 if "No active transaction" not in str(exc):
                     raise
 
+    def _execute(self, query: str, params: dict[str, Any]) -> Any:
+        """A statement on this thread's reading connection; refused for a full buffer pool, it is
+        run once more on the database opened again, where that can be (``_reopen``)."""
+        try:
+            return self._reader().execute(query, params)
+        except RuntimeError as exc:
+            if not _pool_full(exc) or not self._reopen():
+                raise
+        return self._reader().execute(query, params)
+
     def _read(self, query: str, **params: Any) -> list[list[Any]]:
         try:
-            return self._reader().execute(query, params).get_all()
+            return self._execute(query, params).get_all()
         except RuntimeError as exc:
             raise StoreError(f"the embedded store failed a read: {' '.join(str(exc).split())[:300]}", params=params) from exc
 
@@ -825,7 +835,7 @@ class LadybugStore(GraphStore):
 
     def iter_nodes(self, kind: NodeKind) -> Iterator[NodeRecord]:
         key = NODE_KEY[kind]
-        result = self._reader().execute(f"MATCH (n:{_label(kind)}) RETURN n ORDER BY n.`{key}`")
+        result = self._execute(f"MATCH (n:{_label(kind)}) RETURN n ORDER BY n.`{key}`", {})
         while result.has_next():
             props = _props(result.get_next()[0])
             yield NodeRecord(kind, props[key], props)

@@ -188,6 +188,16 @@ def test_a_read_refused_for_a_full_pool_is_asked_again_on_the_database_opened_ag
     store.close()
 
 
+def test_a_listing_refused_for_a_full_pool_is_read_again_on_the_database_opened_again(tmp_path: Any) -> None:
+    store = _on_disk(tmp_path)
+    expected = list(store.iter_nodes(PERSON))
+    database = store._db
+    _refuse_read(store, 1)  # outside a snapshot, the listing's statement is the first
+    assert list(store.iter_nodes(PERSON)) == expected
+    assert store._db is not database
+    store.close()
+
+
 def test_a_full_pool_on_a_read_is_an_error_where_the_database_cannot_be_opened_again(tmp_path: Any) -> None:
     from queries.means_facts import means_facts
 
