@@ -32,7 +32,7 @@ import threading
 import types
 import typing
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -525,15 +525,19 @@ class LadybugStore(GraphStore):
                 if "No active transaction" not in str(exc):
                     raise
 
-    def _execute(self, query: str, params: dict[str, Any]) -> Any:
-        """A statement on this thread's reading connection; refused for a full buffer pool, it is
-        run once more on the database opened again, where that can be (``_reopen``)."""
+    def _again_if_pool_full(self, call: Callable[[], Any]) -> Any:
+        """``call()``; refused for a full buffer pool, called once more on the database opened
+        again, where that can be (``_reopen``). ``call`` is a read, or a write that rolled back whole."""
         try:
-            return self._reader().execute(query, params)
+            return call()
         except RuntimeError as exc:
             if not _pool_full(exc) or not self._reopen():
                 raise
-        return self._reader().execute(query, params)
+        return call()
+
+    def _execute(self, query: str, params: dict[str, Any]) -> Any:
+        """A statement on this thread's reading connection, run again if the pool was full."""
+        return self._again_if_pool_full(lambda: self._reader().execute(query, params))
 
     def _read(self, query: str, **params: Any) -> list[list[Any]]:
         try:
@@ -655,13 +659,8 @@ class LadybugStore(GraphStore):
                 self._counts.clear()
 
     def write_batch(self, batch: WriteBatch) -> WriteResult:
-        try:
-            return self._write_batch(batch)
-        except StoreError as exc:
-            if not _pool_full(exc) or not self._reopen():
-                raise
-        # The batch rolled back whole; the database opened again has an empty buffer pool.
-        return self._write_batch(batch)
+        # A batch refused rolls back whole: written again on the database opened again.
+        return self._again_if_pool_full(lambda: self._write_batch(batch))
 
     def _write_batch(self, batch: WriteBatch) -> WriteResult:
         with self._transaction():
@@ -938,13 +937,8 @@ class LadybugStore(GraphStore):
                     self._append_history_rows(rows)
 
     def reading(self, work: Any, *, small: bool = False) -> Any:
-        try:
-            return self._reading(work, small)
-        except RuntimeError as exc:
-            if not _pool_full(exc) or not self._reopen():
-                raise
-        # A question only reads: asked again whole, on the database opened again (an empty pool).
-        return self._reading(work, small)
+        # A question only reads: asked again whole if the pool was full.
+        return self._again_if_pool_full(lambda: self._reading(work, small))
 
     def _reading(self, work: Any, small: bool) -> Any:
         conn = self._reader()
