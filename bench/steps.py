@@ -108,16 +108,12 @@ def _median_ms(fn: Any, items: list[str]) -> dict[str, float]:
 
 def _facts_in_slices(store: GraphStore) -> int:
     """Every household's facts, read as the audit's missed aid reads them (``evaluate_in_parts``):
-    ``SLICE`` households at a time by ranges of ids, each slice let go; the households read."""
-    from policy.means_test import SLICE
+    a slice of households at a time by ranges of ids, each let go; the households read."""
+    from policy.means_test import household_slices
     from queries.means_facts import household_order, means_facts
 
-    ids = household_order(store)
-    read = 0
-    for start in range(0, len(ids), SLICE):
-        upto = ids[start + SLICE] if start + SLICE < len(ids) else None
-        read += len(means_facts(store, household_from=ids[start], household_to=upto))
-    return read
+    slices = household_slices(household_order(store))
+    return sum(len(means_facts(store, household_from=start, household_to=upto)) for start, upto in slices)
 
 
 def queries(engine: dict[str, str], sample: int) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from queries.findings import age_on, covers
 from queries.means_facts import _sorted_kin, household_order, kin_links, means_facts
 from queries.regions import region_tree
 
-__all__ = ["Evaluation", "TierDecision", "evaluate", "evaluate_in_parts", "means_test"]
+__all__ = ["Evaluation", "TierDecision", "evaluate", "evaluate_in_parts", "household_slices", "means_test"]
 
 
 #: The classes of aid a household receives or needs, named as the tier decision lists them.
@@ -333,6 +333,21 @@ def means_test(
 SLICE = 50_000
 
 
+def household_slices(ids: list[str], size: int | None = None) -> Iterator[tuple[str, str | None]]:
+    """The ranges of household ids (``household_order``) that read ``size`` households each:
+    from an id, up to the next range's first (None: to the end), for ``means_facts``. ``size``
+    defaults to ``SLICE``.
+
+    Examples
+    --------
+    >>> list(household_slices(["H-1", "H-2", "H-3"], size=2))
+    [('H-1', 'H-3'), ('H-3', None)]
+    """
+    size = size or SLICE
+    for start in range(0, len(ids), size):
+        yield ids[start], ids[start + size] if start + size < len(ids) else None
+
+
 def evaluate(
     store: Any, policy: PolicyConfig, *, as_of: dt.date | None = None, household_ids: list[str] | None = None, region: str | None = None
 ) -> Evaluation:
@@ -395,9 +410,8 @@ def _parts(store: Any, policy: PolicyConfig, day: dt.date, region: str | None, s
         links[groups[_node(row["src"])]].append(row)
     del kin
     read: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for start in range(0, len(ids), slice_size):
-        upto = ids[start + slice_size] if start + slice_size < len(ids) else None
-        for fact in means_facts(store, household_from=ids[start], household_to=upto):
+    for start, upto in household_slices(ids, slice_size):
+        for fact in means_facts(store, household_from=start, household_to=upto):
             group = groups[fact["household"]]
             read[group].append(fact)
             unread[group] -= 1  # a household written since the list was read: below zero, ready
